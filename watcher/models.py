@@ -1,0 +1,137 @@
+"""The values that flow through the pipeline: frozen, typed, free of I/O.
+
+``Item`` comes out of parsing, ``Match``/``TopicScore``/``ScoreResult`` out of the rules,
+``Alert`` out of the store (an alert always has a row, and an id, before it is sent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+FIELDS = ("title", "summary", "content")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One entry of a source, normalised: plain text, canonical URL, UTC time."""
+
+    source_id: str
+    guid: str  # the feed's id for the entry; the canonical URL when the feed gives none
+    url: str  # canonical URL ("" when the entry has no link)
+    title: str
+    summary: str = ""  # plain text
+    content: str = ""  # plain text ("" when the feed gives only a summary)
+    published: datetime | None = None  # aware, UTC; None when the feed gives no date
+    language: str = ""  # "en", "ko", "ru" or "" when unknown
+    authors: tuple[str, ...] = ()
+
+    def field_text(self, name: str) -> str:
+        if name not in FIELDS:
+            raise KeyError(name)
+        text: str = getattr(self, name)
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One matched term, pointing at the exact text it matched.
+
+    ``item.field_text(field)[start:end] == text`` always holds.
+    """
+
+    term: str  # the pattern as written in keywords.yaml (or the entity alias)
+    text: str  # the matched text, exactly as in the field
+    field: str  # "title", "summary" or "content"
+    start: int
+    end: int
+    weight: float  # what this match added to the score (field weight applied)
+    snippet: str  # about 120 characters around the match
+    kind: str = "term"  # "term", "entity", "proximity" or "exclusion"
+    entity: str = ""  # the entity id, for kind == "entity"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    """How one topic scored one item, with the reasons."""
+
+    topic: str
+    title: str
+    score: float
+    threshold: float
+    alerted: bool
+    matches: tuple[Match, ...] = ()
+    vetoed_by: Match | None = None  # the exclusion that vetoed the topic
+    missing: tuple[str, ...] = ()  # required entities not found, as human text
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """All topics' scores for one item."""
+
+    topics: tuple[TopicScore, ...]
+
+    @property
+    def alerted(self) -> tuple[TopicScore, ...]:
+        return tuple(t for t in self.topics if t.alerted)
+
+    @property
+    def alerted_ids(self) -> tuple[str, ...]:
+        return tuple(t.topic for t in self.topics if t.alerted)
+
+    @property
+    def best_score(self) -> float:
+        return max((t.score for t in self.alerted), default=0.0)
+
+    def get(self, topic: str) -> TopicScore | None:
+        for t in self.topics:
+            if t.topic == topic:
+                return t
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An item the rules accepted, as recorded in the store before anything is sent."""
+
+    id: int
+    item_id: int
+    source_id: str
+    source_name: str
+    title: str
+    url: str
+    published: datetime
+    topics: tuple[str, ...]
+    score: float
+    matches: tuple[Match, ...]
+    created_at: datetime
+    summary: str = ""
+    language: str = ""
+    story_id: int | None = None
+    also_reported_by: tuple[str, ...] = field(default=())
+
+    def matches_json(self) -> str:
+        return matches_to_json(self.matches)
+
+
+def matches_to_json(matches: tuple[Match, ...] | list[Match]) -> str:
+    return json.dumps([asdict(m) for m in matches], ensure_ascii=False)
+
+
+def matches_from_json(text: str) -> tuple[Match, ...]:
+    raw: list[dict[str, Any]] = json.loads(text) if text else []
+    return tuple(Match(**m) for m in raw)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_epoch(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def from_epoch(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)

@@ -1,0 +1,104 @@
+"""Alerts: recorded once (unique ``dedupe_key``), fanned out to the outbox in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from watcher.models import Alert, Match, from_epoch, matches_from_json, matches_to_json
+from watcher.store.db import Database, Row, Tx
+
+ALERT_COLUMNS = (
+    "id, item_id, source_id, source_name, title, url, published_at, topics, score, matches,"
+    " created_at, summary, language, story_id"
+)
+
+# Called inside the alert's transaction; returns (channel, [targets]) for the outbox.
+TargetsFn = Callable[[Tx, Alert], Sequence[tuple[str, Sequence[str]]]]
+
+
+def alert_from_row(row: Row) -> Alert:
+    published = from_epoch(row[6])
+    created = from_epoch(row[10])
+    assert published is not None and created is not None
+    return Alert(
+        id=int(row[0]),
+        item_id=int(row[1]) if row[1] is not None else 0,
+        source_id=row[2],
+        source_name=row[3],
+        title=row[4],
+        url=row[5],
+        published=published,
+        topics=tuple(json.loads(row[7])),
+        score=float(row[8]),
+        matches=matches_from_json(row[9]),
+        created_at=created,
+        summary=row[11],
+        language=row[12],
+        story_id=int(row[13]) if row[13] is not None else None,
+    )
+
+
+def insert_alert(
+    tx: Tx,
+    *,
+    dedupe_key: str,
+    item_id: int | None,
+    source_id: str,
+    source_name: str,
+    title: str,
+    url: str,
+    summary: str,
+    language: str,
+    published: datetime,
+    topics: Sequence[str],
+    score: float,
+    matches: Sequence[Match],
+    now: float,
+    story_id: int | None = None,
+) -> Alert | None:
+    """Record an alert; ``None`` when one with this ``dedupe_key`` exists already."""
+    row = tx.fetchone(
+        "INSERT INTO alerts (dedupe_key, item_id, source_id, source_name, title, url, summary,"
+        " language, published_at, topics, score, matches, story_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING " + ALERT_COLUMNS,
+        (
+            dedupe_key,
+            item_id,
+            source_id,
+            source_name,
+            title,
+            url,
+            summary,
+            language,
+            published.timestamp(),
+            json.dumps(list(topics)),
+            score,
+            matches_to_json(list(matches)),
+            story_id,
+            now,
+        ),
+    )
+    return None if row is None else alert_from_row(row)
+
+
+def get_alerts(db: Database, ids: Sequence[int]) -> dict[int, Alert]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    with db.transaction() as tx:
+        rows = tx.fetchall(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id IN ({marks})", list(ids))
+    return {int(r[0]): alert_from_row(r) for r in rows}
+
+
+def recent_alerts(db: Database, limit: int = 10, since: float | None = None) -> list[Alert]:
+    """The newest alerts first (``since``: only those created after that epoch time)."""
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE created_at > ?"
+            " ORDER BY created_at DESC, id DESC LIMIT ?",
+            (since if since is not None else -1.0, limit),
+        )
+    return [alert_from_row(r) for r in rows]
