@@ -1,0 +1,192 @@
+"""From a ``RulesSpec`` to one Aho-Corasick automaton and plain tables the scorer reads.
+
+Every distinct pattern of every topic and entity is one key of a single pyahocorasick
+automaton, so scoring an item is one pass per field whatever the number of rules. Each
+pattern keeps how it must be matched:
+
+- words (English, Russian, any script with spaces): whole words, ``*`` at the end for any
+  ending (``repatriat*``, ``депортац*``);
+- Korean (any Hangul in the pattern): inside words, because particles attach (``탈북민`` in
+  ``탈북민이``);
+- phrases: normalised like the text, so extra spaces, hyphens, quotes and tags do not matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ahocorasick
+
+from watcher.models import FIELDS
+from watcher.rules.normalize import is_hangul, is_word_char, normalize_pattern
+from watcher.rules.spec import FieldWeights, RulesSpec
+
+MIN_PREFIX = 3  # letters before a '*'
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    raw: str  # as written in keywords.yaml
+    key: str  # the normalised text the automaton looks for
+    prefix: bool  # ended in '*': any ending
+    left_bound: bool  # must start at a word boundary
+    right_bound: bool  # must end at a word boundary
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTerm:
+    label: str  # as written: a pattern or "@entity"
+    weight: float
+    patterns: tuple[int, ...]
+    entity: str = ""  # set when the term is "@entity"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNear:
+    label: str
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    within: int
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEntity:
+    id: str
+    title: str
+    aliases: tuple[int, ...]
+    excepts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTopic:
+    id: str
+    title: str
+    threshold: float
+    field_weights: tuple[float, ...]  # in the order of models.FIELDS
+    all_of: tuple[str, ...]
+    any_of: tuple[str, ...]
+    terms: tuple[CompiledTerm, ...]
+    near: tuple[CompiledNear, ...]
+    veto: tuple[CompiledTerm, ...]
+    subtract: tuple[CompiledTerm, ...]
+    ignore: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    patterns: tuple[CompiledPattern, ...]
+    automaton: ahocorasick.Automaton  # key -> tuple of pattern indices
+    entities: dict[str, CompiledEntity]
+    topics: tuple[CompiledTopic, ...]
+
+
+def pattern_problem(raw: str) -> str | None:
+    """Why ``raw`` cannot be a pattern, or None when it can."""
+    text = raw.strip()
+    if not text:
+        return "is empty"
+    prefix = text.endswith("*")
+    body = text[:-1] if prefix else text
+    if "*" in body:
+        return "'*' is allowed only at the end of a pattern (for any ending)"
+    key = normalize_pattern(body)
+    if not key or not any(is_word_char(c) for c in key):
+        return "has no letters or digits"
+    if prefix:
+        if body != body.rstrip() or not is_word_char(key[-1]):
+            return "'*' must directly follow a letter"
+        if len(key) < MIN_PREFIX and not any(is_hangul(c) for c in key):
+            return f"needs at least {MIN_PREFIX} letters before '*' (it would match too much)"
+    return None
+
+
+def compile_pattern(raw: str) -> CompiledPattern:
+    text = raw.strip()
+    prefix = text.endswith("*")
+    key = normalize_pattern(text[:-1] if prefix else text)
+    korean = any(is_hangul(c) for c in key)
+    return CompiledPattern(
+        raw=text,
+        key=key,
+        prefix=prefix,
+        left_bound=not korean and is_word_char(key[0]),
+        right_bound=not korean and not prefix and is_word_char(key[-1]),
+    )
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.patterns: list[CompiledPattern] = []
+
+    def add(self, raw: str) -> int:
+        key = raw.strip()
+        if key not in self.index:
+            self.index[key] = len(self.patterns)
+            self.patterns.append(compile_pattern(key))
+        return self.index[key]
+
+
+def compile_rules(spec: RulesSpec) -> CompiledRules:
+    """Compile a validated spec (``spec.semantic_problems`` found nothing)."""
+    b = _Builder()
+    entities: dict[str, CompiledEntity] = {}
+    for eid, e in spec.entities.items():
+        entities[eid] = CompiledEntity(
+            id=eid,
+            title=e.title or eid,
+            aliases=tuple(b.add(a) for a in e.aliases),
+            excepts=tuple(b.add(a) for a in e.except_),
+        )
+
+    def term(label: str, weight: float) -> CompiledTerm:
+        if label.startswith("@"):
+            eid = label[1:]
+            return CompiledTerm(label, weight, entities[eid].aliases, eid)
+        return CompiledTerm(label.strip(), weight, (b.add(label),))
+
+    def group(labels: list[str]) -> tuple[int, ...]:
+        out: list[int] = []
+        for label in labels:
+            out.extend(term(label, 1.0).patterns)
+        return tuple(dict.fromkeys(out))
+
+    topics: list[CompiledTopic] = []
+    for t in spec.topics:
+        fw: FieldWeights = t.fields or spec.fields
+        topics.append(
+            CompiledTopic(
+                id=t.id,
+                title=t.title,
+                threshold=t.threshold,
+                field_weights=tuple(fw.of(f) for f in FIELDS),
+                all_of=tuple(t.require.all_of),
+                any_of=tuple(t.require.any_of),
+                terms=tuple(term(p, w) for p, w in t.terms.items()),
+                near=tuple(
+                    CompiledNear(
+                        label=f"{' | '.join(n.terms)} within {n.within} words of"
+                        f" {' | '.join(n.near)}",
+                        left=group(n.terms),
+                        right=group(n.near),
+                        within=n.within,
+                        weight=n.weight,
+                    )
+                    for n in t.near
+                ),
+                veto=tuple(term(p, 0.0) for p in t.veto),
+                subtract=tuple(term(p, w) for p, w in t.subtract.items()),
+                ignore=group(t.ignore),
+            )
+        )
+
+    automaton = ahocorasick.Automaton()
+    by_key: dict[str, list[int]] = {}
+    for i, p in enumerate(b.patterns):
+        by_key.setdefault(p.key, []).append(i)
+    for key, ids in by_key.items():
+        automaton.add_word(key, (len(key), tuple(ids)))
+    if by_key:
+        automaton.make_automaton()
+    return CompiledRules(tuple(b.patterns), automaton, entities, tuple(topics))

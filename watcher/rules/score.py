@@ -1,0 +1,333 @@
+"""Scoring: one pass of the automaton per field, then each topic adds up what it uses.
+
+Per topic: each term counts once, with its weight times the weight of the best field it was
+found in (``title`` counts more than ``content`` by default); each ``near`` rule counts once
+when its two sides are close enough in one field; each ``subtract`` exclusion takes its weight
+away; a ``veto`` exclusion stops the topic; terms inside an ``ignore`` phrase do not count.
+A topic alerts when nothing vetoed it, its required entities are there, and the score
+reaches its threshold. ``Rules`` holds no mutable state: ``score`` is safe from any thread.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ahocorasick
+
+from watcher.models import FIELDS, Item, Match, ScoreResult, TopicScore
+from watcher.rules.compile import (
+    CompiledPattern,
+    CompiledRules,
+    CompiledTerm,
+    CompiledTopic,
+    compile_rules,
+)
+from watcher.rules.normalize import WORD_RE, Normalized, is_word_char, normalize
+from watcher.rules.spec import RulesSpec, parse_spec
+
+SNIPPET = 120
+MAX_MATCHES_PER_TERM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One place a pattern matched: a field, and normalised and original ranges."""
+
+    pattern: int
+    field: int  # index into models.FIELDS
+    nstart: int
+    nend: int
+    start: int
+    end: int
+
+
+def snippet(text: str, start: int, end: int, width: int = SNIPPET) -> str:
+    """About ``width`` characters of ``text`` around ``[start, end)``, on one line."""
+    room = max(0, width - (end - start)) // 2
+    a = max(0, start - room)
+    b = min(len(text), end + room)
+    # do not cut words in half when we can avoid it
+    if a > 0:
+        sp = text.find(" ", a, start)
+        if sp != -1:
+            a = sp + 1
+    if b < len(text):
+        sp = text.rfind(" ", end, b)
+        if sp != -1:
+            b = sp
+    body = " ".join(text[a:b].split())
+    return ("…" if a > 0 else "") + body + ("…" if b < len(text) else "")
+
+
+@dataclass
+class _ItemHits:
+    """Everything found in one item (local to one ``score`` call)."""
+
+    item: Item
+    texts: list[str]
+    norms: list[Normalized]
+    by_pattern: dict[int, list[Hit]] = field(default_factory=dict)
+    words: dict[int, list[int]] = field(default_factory=dict)
+    snippets: dict[tuple[int, int, int], str] = field(default_factory=dict)
+
+    def word_index(self, f: int, pos: int) -> int:
+        starts = self.words.get(f)
+        if starts is None:
+            starts = [m.start() for m in WORD_RE.finditer(self.norms[f].text)]
+            self.words[f] = starts
+        return bisect.bisect_right(starts, pos)
+
+    def snippet(self, f: int, start: int, end: int) -> str:
+        key = (f, start, end)
+        s = self.snippets.get(key)
+        if s is None:
+            s = snippet(self.texts[f], start, end)
+            self.snippets[key] = s
+        return s
+
+
+class Rules:
+    """Compiled ``keywords.yaml``: ``score(item)`` says which topics alert and why."""
+
+    def __init__(self, spec: RulesSpec, name: str = "keywords.yaml") -> None:
+        self.spec = spec
+        self.name = name
+        self._c: CompiledRules = compile_rules(spec)
+        self.topic_ids: tuple[str, ...] = tuple(t.id for t in self._c.topics)
+        self.topic_titles: dict[str, str] = {t.id: t.title for t in self._c.topics}
+
+    @classmethod
+    def from_text(cls, text: str, name: str = "<text>") -> Rules:
+        spec, _ = parse_spec(text, name)
+        return cls(spec, name)
+
+    @classmethod
+    def from_path(cls, path: Path | str) -> Rules:
+        spec, _ = parse_spec(None, str(path))
+        return cls(spec, str(path))
+
+    @property
+    def pattern_count(self) -> int:
+        return len(self._c.patterns)
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _find(self, item: Item) -> _ItemHits:
+        texts = [item.field_text(f) or "" for f in FIELDS]
+        norms = [normalize(t) for t in texts]
+        found = _ItemHits(item, texts, norms)
+        automaton = self._c.automaton
+        if automaton.kind != ahocorasick.AHOCORASICK:
+            return found
+        patterns = self._c.patterns
+        for f, norm in enumerate(norms):
+            s = norm.text
+            n = len(s)
+            if not n:
+                continue
+            for last, (length, ids) in automaton.iter(s):
+                nend = last + 1
+                nstart = nend - length
+                for pid in ids:
+                    p: CompiledPattern = patterns[pid]
+                    if p.left_bound and nstart > 0 and is_word_char(s[nstart - 1]):
+                        continue
+                    end = nend
+                    if p.prefix:
+                        while end < n and is_word_char(s[end]):
+                            end += 1
+                    elif p.right_bound and end < n and is_word_char(s[end]):
+                        continue
+                    a, b = norm.span(nstart, end)
+                    found.by_pattern.setdefault(pid, []).append(Hit(pid, f, nstart, end, a, b))
+        return found
+
+    # -- scoring ----------------------------------------------------------------------------
+
+    def score(self, item: Item) -> ScoreResult:
+        """Score ``item`` against every topic. Pure; never raises on any text."""
+        found = self._find(item)
+        present = self._entities(found)
+        return ScoreResult(tuple(self._topic(t, found, present) for t in self._c.topics))
+
+    def _entities(self, found: _ItemHits) -> dict[str, list[Hit]]:
+        out: dict[str, list[Hit]] = {}
+        for eid, ent in self._c.entities.items():
+            hits = _hits(found, ent.aliases)
+            if hits and ent.excepts:
+                masks = _hits(found, ent.excepts)
+                hits = [h for h in hits if not _inside_any(h, masks)]
+            if hits:
+                out[eid] = hits
+        return out
+
+    def _term_hits(
+        self, term: CompiledTerm, found: _ItemHits, present: dict[str, list[Hit]]
+    ) -> list[Hit]:
+        if term.entity:
+            return present.get(term.entity, [])
+        return _hits(found, term.patterns)
+
+    def _topic(
+        self, topic: CompiledTopic, found: _ItemHits, present: dict[str, list[Hit]]
+    ) -> TopicScore:
+        matches: list[Match] = []
+        fw = topic.field_weights
+        ignored = _hits(found, topic.ignore) if topic.ignore else []
+        score = 0.0
+        for term in topic.terms:
+            hits = self._term_hits(term, found, present)
+            if ignored:
+                hits = [h for h in hits if not _inside_any(h, ignored)]
+            if not hits:
+                continue
+            best = max(hits, key=lambda h: (fw[h.field], -h.start))
+            added = term.weight * fw[best.field]
+            score += added
+            kind = "entity" if term.entity else "term"
+            ordered = [best, *[h for h in hits if h is not best]]
+            for i, h in enumerate(ordered[:MAX_MATCHES_PER_TERM]):
+                matches.append(
+                    self._match(found, h, term.label, added if i == 0 else 0.0, kind, term.entity)
+                )
+        for near in topic.near:
+            pair = self._near_pair(found, near.left, near.right, near.within, ignored, fw)
+            if pair is None:
+                continue
+            a, b = pair
+            added = near.weight * fw[a.field]
+            score += added
+            f = a.field
+            start, end = min(a.start, b.start), max(a.end, b.end)
+            matches.append(
+                Match(
+                    term=near.label,
+                    text=found.texts[f][start:end],
+                    field=FIELDS[f],
+                    start=start,
+                    end=end,
+                    weight=added,
+                    snippet=found.snippet(f, start, end),
+                    kind="proximity",
+                )
+            )
+        for term in topic.subtract:
+            hits = self._term_hits(term, found, present)
+            if hits:
+                h = hits[0]
+                score -= term.weight
+                matches.append(self._match(found, h, term.label, -term.weight, "exclusion"))
+        vetoed_by: Match | None = None
+        for term in topic.veto:
+            hits = self._term_hits(term, found, present)
+            if hits:
+                vetoed_by = self._match(found, hits[0], term.label, 0.0, "exclusion")
+                break
+        missing: list[str] = []
+        for eid in topic.all_of:
+            if eid in present:
+                matches.append(self._entity_match(found, eid, present[eid][0]))
+            else:
+                missing.append(self._c.entities[eid].title)
+        if topic.any_of:
+            have = [eid for eid in topic.any_of if eid in present]
+            if have:
+                for eid in have:
+                    matches.append(self._entity_match(found, eid, present[eid][0]))
+            else:
+                titles = [self._c.entities[e].title for e in topic.any_of]
+                missing.append(" or ".join(titles))
+        score = round(max(score, 0.0), 6)
+        alerted = vetoed_by is None and not missing and score >= topic.threshold
+        return TopicScore(
+            topic=topic.id,
+            title=topic.title,
+            score=score,
+            threshold=topic.threshold,
+            alerted=alerted,
+            matches=tuple(_dedupe(matches)),
+            vetoed_by=vetoed_by,
+            missing=tuple(missing),
+        )
+
+    def _near_pair(
+        self,
+        found: _ItemHits,
+        left: Sequence[int],
+        right: Sequence[int],
+        within: int,
+        ignored: list[Hit],
+        fw: tuple[float, ...],
+    ) -> tuple[Hit, Hit] | None:
+        lhits = _hits(found, left)
+        if not lhits:
+            return None
+        rhits = _hits(found, right)
+        if not rhits:
+            return None
+        if ignored:
+            lhits = [h for h in lhits if not _inside_any(h, ignored)]
+        best: tuple[Hit, Hit] | None = None
+        for a in lhits:
+            for b in rhits:
+                if a.field != b.field or (a.nstart == b.nstart and a.nend == b.nend):
+                    continue
+                wa = found.word_index(a.field, a.nstart)
+                wb = found.word_index(b.field, b.nstart)
+                if abs(wa - wb) <= within and (best is None or fw[a.field] > fw[best[0].field]):
+                    best = (a, b)
+        return best
+
+    def _match(
+        self, found: _ItemHits, h: Hit, term: str, weight: float, kind: str, entity: str = ""
+    ) -> Match:
+        return Match(
+            term=term,
+            text=found.texts[h.field][h.start : h.end],
+            field=FIELDS[h.field],
+            start=h.start,
+            end=h.end,
+            weight=weight,
+            snippet=found.snippet(h.field, h.start, h.end),
+            kind=kind,
+            entity=entity,
+        )
+
+    def _entity_match(self, found: _ItemHits, eid: str, h: Hit) -> Match:
+        return self._match(found, h, "@" + eid, 0.0, "entity", eid)
+
+
+def _hits(found: _ItemHits, patterns: Sequence[int]) -> list[Hit]:
+    by = found.by_pattern
+    if len(patterns) == 1:
+        return by.get(patterns[0], [])
+    out: list[Hit] = []
+    for pid in patterns:
+        got = by.get(pid)
+        if got:
+            out.extend(got)
+    out.sort(key=lambda h: (h.field, h.start))
+    return out
+
+
+def _inside_any(h: Hit, spans: list[Hit]) -> bool:
+    return any(s.field == h.field and s.nstart <= h.nstart and h.nend <= s.nend for s in spans)
+
+
+def _dedupe(matches: list[Match]) -> list[Match]:
+    seen: set[tuple[str, str, int, int, str]] = set()
+    out: list[Match] = []
+    for m in matches:
+        key = (m.term, m.field, m.start, m.end, m.kind)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def load_rules(path: Path | str) -> Rules:
+    """Read, check and compile a keywords.yaml; ``ConfigError`` lists every problem."""
+    return Rules.from_path(path)

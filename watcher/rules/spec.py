@@ -1,0 +1,192 @@
+"""The ``keywords.yaml`` format: pydantic models and the checks pydantic cannot do alone.
+
+``parse_spec(text, name)`` returns a valid ``RulesSpec`` or raises ``ConfigError`` listing every
+problem with file, line and column. ``docs/keywords.md`` is the reference for maintainers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from watcher.errors import ConfigError, Problem
+from watcher.yamlconf import load_yaml, position, validate
+
+MAX_WEIGHT = 100.0
+
+
+def _number(value: Any) -> Any:
+    """Weights are plain numbers: refuse booleans and strings that pydantic would coerce."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {value!r}")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {value!r}")
+    return value
+
+
+Weight = Annotated[float, BeforeValidator(_number), Field(gt=0, le=MAX_WEIGHT)]
+FieldWeight = Annotated[float, BeforeValidator(_number), Field(ge=0, le=MAX_WEIGHT)]
+Text = Annotated[str, BeforeValidator(_text)]
+Pattern = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+Id = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldWeights(_Model):
+    """How much a match in each field of an item counts (multiplies the term's weight)."""
+
+    title: FieldWeight = 2.0
+    summary: FieldWeight = 1.0
+    content: FieldWeight = 1.0
+
+    def of(self, field: str) -> float:
+        value: float = getattr(self, field)
+        return value
+
+
+class EntitySpec(_Model):
+    """A thing with names in many languages (a country, an agency), reused by topics."""
+
+    title: Text = ""
+    aliases: list[Pattern] = Field(min_length=1)
+    # Matches of an alias inside one of these do not count (조선 inside 조선소, "shipyard").
+    except_: list[Pattern] = Field(default_factory=list, alias="except")
+
+
+class Require(_Model):
+    """Entities an item must mention for the topic to alert."""
+
+    all_of: list[Id] = Field(default_factory=list)
+    any_of: list[Id] = Field(default_factory=list)
+
+
+class NearSpec(_Model):
+    """Adds ``weight`` when one of ``terms`` is within ``within`` words of one of ``near``."""
+
+    terms: list[Pattern] = Field(min_length=1)
+    near: list[Pattern] = Field(min_length=1)
+    within: int = Field(ge=1, le=100)
+    weight: Weight
+
+
+class TopicSpec(_Model):
+    id: Id
+    title: Text
+    threshold: Weight
+    require: Require = Require()
+    fields: FieldWeights | None = None
+    terms: dict[str, Weight] = Field(default_factory=dict)
+    near: list[NearSpec] = Field(default_factory=list)
+    veto: list[Pattern] = Field(default_factory=list)
+    subtract: dict[str, Weight] = Field(default_factory=dict)
+    ignore: list[Pattern] = Field(default_factory=list)
+
+
+class RulesSpec(_Model):
+    version: int = Field(default=1, ge=1, le=1)
+    fields: FieldWeights = FieldWeights()
+    entities: dict[Id, EntitySpec] = Field(default_factory=dict)
+    topics: list[TopicSpec] = Field(min_length=1)
+
+
+def parse_spec(text: str | None, name: str) -> tuple[RulesSpec, Any]:
+    """Parse and validate; returns the spec and the round-trip YAML data (for positions)."""
+    data = load_yaml(name, text)
+    if data is None:
+        raise ConfigError(Problem(name, 1, 1, "the file is empty: it needs at least 'topics'"))
+    if not isinstance(data, dict):
+        raise ConfigError(Problem(name, 1, 1, "the top level must be a mapping with 'topics'"))
+    spec = validate(RulesSpec, data, name)
+    problems = semantic_problems(spec, data, name)
+    if problems:
+        raise ConfigError(problems)
+    return spec, data
+
+
+def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
+    """Unknown entities, empty topics, duplicate ids, patterns that do not compile."""
+    from watcher.rules.compile import pattern_problem  # one definition of a valid pattern
+
+    out: list[Problem] = []
+
+    def at(loc: list[int | str], message: str, at_key: bool = False) -> None:
+        line, col = position(data, loc, at_key=at_key)
+        out.append(Problem(name, line, col, message))
+
+    entity_ids = list(spec.entities)
+
+    def check_entity(eid: str, loc: list[int | str], at_key: bool = False) -> None:
+        if eid not in spec.entities:
+            hint = difflib.get_close_matches(eid, entity_ids, n=1, cutoff=0.6)
+            msg = f"unknown entity {eid!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            at(loc, msg, at_key)
+
+    def check_pattern(pattern: str, loc: list[int | str], at_key: bool = False) -> None:
+        if pattern.startswith("@"):
+            check_entity(pattern[1:], loc, at_key)
+            return
+        problem = pattern_problem(pattern)
+        if problem:
+            at(loc, f"pattern {pattern!r}: {problem}", at_key)
+
+    for eid, entity in spec.entities.items():
+        for i, alias in enumerate(entity.aliases):
+            if alias.startswith("@"):
+                at(
+                    ["entities", eid, "aliases", i],
+                    f"an alias cannot refer to an entity: {alias!r}",
+                )
+            else:
+                check_pattern(alias, ["entities", eid, "aliases", i])
+        for i, alias in enumerate(entity.except_):
+            check_pattern(alias, ["entities", eid, "except", i])
+
+    seen: dict[str, int] = {}
+    for t, topic in enumerate(spec.topics):
+        base: list[int | str] = ["topics", t]
+        if topic.id in seen:
+            at([*base, "id"], f"duplicate topic id {topic.id!r} (also topic {seen[topic.id] + 1})")
+        else:
+            seen[topic.id] = t
+        for group in ("all_of", "any_of"):
+            for i, eid in enumerate(getattr(topic.require, group)):
+                check_entity(eid, [*base, "require", group, i])
+        if not topic.terms and not topic.near:
+            at(base, f"topic {topic.id!r} is empty: give it 'terms' or 'near'")
+        for pattern in topic.terms:
+            check_pattern(pattern, [*base, "terms", pattern], at_key=True)
+        for n, near in enumerate(topic.near):
+            for side in ("terms", "near"):
+                for i, pattern in enumerate(getattr(near, side)):
+                    check_pattern(pattern, [*base, "near", n, side, i])
+        for i, pattern in enumerate(topic.veto):
+            check_pattern(pattern, [*base, "veto", i])
+        for pattern in topic.subtract:
+            check_pattern(pattern, [*base, "subtract", pattern], at_key=True)
+        for i, pattern in enumerate(topic.ignore):
+            check_pattern(pattern, [*base, "ignore", i])
+        best = sum(topic.terms.values()) * max_field_weight(topic.fields or spec.fields)
+        best += sum(n.weight for n in topic.near) * max_field_weight(topic.fields or spec.fields)
+        if (topic.terms or topic.near) and best < topic.threshold:
+            at(
+                [*base, "threshold"],
+                f"threshold {topic.threshold:g} can never be reached"
+                f" (all terms together give at most {best:g})",
+            )
+    return out
+
+
+def max_field_weight(fields: FieldWeights) -> float:
+    return max(fields.title, fields.summary, fields.content)
