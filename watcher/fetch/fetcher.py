@@ -1,0 +1,402 @@
+"""The async HTTP fetcher: conditional GET, every resource bounded, failures classified.
+
+    async with Fetcher(FetchSettings(concurrency=32)) as fetcher:
+        result = await fetcher.fetch(url, etag=state.etag, last_modified=state.last_modified)
+        if result.not_modified: ...                     # 304: nothing to parse
+
+Bounds: connect/read timeouts, a total deadline per fetch (a slow drip body cannot hold a
+slot for ever), the body read as a stream up to ``max_body_bytes`` both on the wire and
+once decompressed (gzip bombs stop at the limit), redirects followed one by one up to
+``max_redirects`` (loops are caught at once), ``concurrency`` requests at once in all and
+``per_host`` per host. Every failure is a ``FetchError`` (see ``classify.py``).
+
+Address guard hook (for untrusted links, issue 7): ``fetch(..., allow_private=False)`` resolves
+the host of the URL and of every redirect target and calls the guard with ``(host, [ip, ...])``
+before connecting; the guard raises ``FetchError(BLOCKED_ADDRESS)`` to refuse. The default
+guard refuses loopback, private, link-local, multicast and reserved addresses. Sources from
+``feeds.yaml`` use the default ``allow_private=True`` and may be anywhere, loopback included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from watcher import __version__
+from watcher.errors import FetchError, FetchErrorKind
+from watcher.fetch import classify
+
+USER_AGENT = f"watcher/{__version__} (news monitoring bot for human-rights advocates; RSS reader)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json;q=0.9,"
+    " application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+# A guard sees the host name and the addresses it resolved to, and raises to refuse.
+AddressGuard = Callable[[str, list[str]], Awaitable[None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0  # longest silence while reading
+    deadline: float = 60.0  # total time for one fetch, redirects and body included
+    max_body_bytes: int = 10 * 1024 * 1024  # on the wire and after decompression
+    max_redirects: int = 5
+    concurrency: int = 32  # requests at once, all hosts
+    per_host: int = 2  # requests at once to one host
+    user_agent: str = USER_AGENT
+    verify_tls: bool = True
+    http2: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int  # 200 (or another 2xx), or 304
+    body: bytes  # decompressed; b"" when not modified
+    headers: Mapping[str, str]  # the final response's headers, names lower-case
+    etag: str | None  # to send next time (kept from the request on a 304 without one)
+    last_modified: str | None
+    not_modified: bool
+    body_hash: str  # sha256 hex of body ("" when not modified)
+    elapsed: float  # seconds, whole fetch
+    redirects: tuple[str, ...] = field(default=())  # the URLs redirected through
+
+
+def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers.multi_items():
+        k = k.lower()
+        out[k] = f"{out[k]}, {v}" if k in out else v
+    return out
+
+
+def default_guard(host: str, addresses: list[str]) -> None:
+    """Refuse hosts resolving to loopback, private, link-local, multicast or reserved IPs."""
+    for a in addresses:
+        ip = ipaddress.ip_address(a.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if not ip.is_global or ip.is_multicast:
+            raise classify.blocked_address("", f"{host} resolves to non-public address {ip}")
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+class _Decoder:
+    """Content-Encoding decoding with the output bounded (gzip bombs stop at the limit)."""
+
+    def __init__(self, encoding: str, limit: int, url: str) -> None:
+        self.limit = limit
+        self.url = url
+        self.size = 0
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > 1:
+            raise FetchError(
+                FetchErrorKind.PARSE_ERROR, f"stacked content encodings {encoding!r}", url=url
+            )
+        self.coding = codings[0] if codings else ""
+        if self.coding in ("gzip", "x-gzip"):
+            self.z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.coding == "deflate":
+            self.z = zlib.decompressobj()
+            self._deflate_first = True
+        elif self.coding == "":
+            self.z = None
+        else:
+            raise FetchError(
+                FetchErrorKind.PARSE_ERROR, f"unsupported content encoding {encoding!r}", url=url
+            )
+        self.parts: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        if self.z is None:
+            self._add(data)
+            return
+        try:
+            if self.coding == "deflate" and self._deflate_first:
+                self._deflate_first = False
+                # Some servers send raw deflate without the zlib header.
+                if data and (data[0] & 0x0F) != 8:
+                    self.z = zlib.decompressobj(-zlib.MAX_WBITS)
+            chunk = self.z.decompress(data, self.limit - self.size + 1)
+            self._add(chunk)
+            while self.z.unconsumed_tail:
+                chunk = self.z.decompress(self.z.unconsumed_tail, self.limit - self.size + 1)
+                if not chunk:
+                    break
+                self._add(chunk)
+        except zlib.error as exc:
+            raise FetchError(
+                FetchErrorKind.PARSE_ERROR, f"bad {self.coding} data: {exc}", url=self.url
+            ) from exc
+
+    def finish(self) -> bytes:
+        if self.z is not None:
+            try:
+                self._add(self.z.flush())
+            except zlib.error as exc:
+                raise FetchError(
+                    FetchErrorKind.PARSE_ERROR, f"bad {self.coding} data: {exc}", url=self.url
+                ) from exc
+        return b"".join(self.parts)
+
+    def _add(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.size += len(chunk)
+        if self.size > self.limit:
+            what = "decompressed body" if self.z is not None else "body"
+            raise classify.too_large(self.url, self.limit, what)
+        self.parts.append(chunk)
+
+
+class Fetcher:
+    """One shared ``httpx.AsyncClient`` with the bounds above. Use as an async context manager."""
+
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        guard: AddressGuard | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings or FetchSettings()
+        self.guard: AddressGuard = guard or default_guard
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._all = asyncio.Semaphore(self.settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._host_users: dict[str, int] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
+            ),
+            limits=httpx.Limits(
+                max_connections=s.concurrency,
+                max_keepalive_connections=s.concurrency,
+                keepalive_expiry=30.0,
+            ),
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            follow_redirects=False,
+            verify=s.verify_tls,
+            http2=s.http2,
+            transport=self._transport,
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_private: bool = True,
+    ) -> FetchResult:
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
+
+        Returns a 2xx or 304 ``FetchResult``; raises ``FetchError`` for everything else.
+        """
+        if self._client is None:
+            await self.open()
+        started = time.monotonic()
+        try:
+            async with self._all:
+                async with asyncio.timeout(self.settings.deadline):
+                    return await self._fetch(url, etag, last_modified, allow_private, started)
+        except TimeoutError as exc:
+            raise classify.deadline_exceeded(url, self.settings.deadline) from exc
+        except FetchError:
+            raise
+        except Exception as exc:
+            raise classify.classify_exception(exc, url) from exc
+
+    async def _fetch(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        allow_private: bool,
+        started: float,
+    ) -> FetchResult:
+        assert self._client is not None
+        s = self.settings
+        current = url
+        seen = [url]
+        conditional: dict[str, str] = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+        while True:
+            parts = urlsplit(current)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise FetchError(
+                    FetchErrorKind.CLIENT_ERROR, f"not an http(s) URL: {current!r}", url=url
+                )
+            if not allow_private:
+                await self._check_address(current, parts.hostname, parts.port, parts.scheme)
+            key = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
+            async with self._host_slot(key):
+                request = self._client.build_request("GET", current, headers=conditional)
+                response = await self._client.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    headers = _lower_headers(response.headers)
+                    if status in REDIRECT_STATUSES and "location" in headers:
+                        target = urljoin(current, headers["location"].strip())
+                        if target in seen:
+                            raise classify.too_many_redirects(
+                                url, s.max_redirects, f"redirect loop back to {target}"
+                            )
+                        if len(seen) > s.max_redirects:
+                            raise classify.too_many_redirects(url, s.max_redirects)
+                        seen.append(target)
+                        current = target
+                        continue
+                    error = classify.classify_status(status, headers, current)
+                    if error is not None:
+                        raise error
+                    if status == 304:
+                        return FetchResult(
+                            url=url,
+                            final_url=current,
+                            status=304,
+                            body=b"",
+                            headers=headers,
+                            etag=headers.get("etag") or etag,
+                            last_modified=headers.get("last-modified") or last_modified,
+                            not_modified=True,
+                            body_hash="",
+                            elapsed=time.monotonic() - started,
+                            redirects=tuple(seen[1:]),
+                        )
+                    body = await self._read_body(response, headers, current)
+                finally:
+                    await response.aclose()
+            return FetchResult(
+                url=url,
+                final_url=current,
+                status=status,
+                body=body,
+                headers=headers,
+                etag=headers.get("etag"),
+                last_modified=headers.get("last-modified"),
+                not_modified=False,
+                body_hash=hashlib.sha256(body).hexdigest(),
+                elapsed=time.monotonic() - started,
+                redirects=tuple(seen[1:]),
+            )
+
+    async def _read_body(
+        self, response: httpx.Response, headers: Mapping[str, str], url: str
+    ) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise classify.too_large(url, limit, f"declared body ({int(declared):,} bytes)")
+        decoder = _Decoder(headers.get("content-encoding", ""), limit, url)
+        wire = 0
+        async for chunk in response.aiter_raw():
+            wire += len(chunk)
+            if wire > limit:
+                raise classify.too_large(url, limit)
+            decoder.feed(chunk)
+        return decoder.finish()
+
+    async def _check_address(self, url: str, host: str, port: int | None, scheme: str) -> None:
+        try:
+            addresses = await resolve(host, port or (443 if scheme == "https" else 80))
+        except OSError as exc:
+            raise classify.classify_exception(exc, url) from exc
+        try:
+            outcome = self.guard(host, addresses)
+            if outcome is not None:
+                await outcome
+        except FetchError as exc:
+            exc.url = exc.url or url
+            raise
+
+    def _host_slot(self, key: str) -> _HostSlot:
+        return _HostSlot(self, key)
+
+
+class _HostSlot:
+    """``per_host`` requests at once per scheme+host+port; idle semaphores are dropped."""
+
+    def __init__(self, fetcher: Fetcher, key: str) -> None:
+        self.fetcher = fetcher
+        self.key = key
+
+    async def __aenter__(self) -> None:
+        f = self.fetcher
+        sem = f._hosts.get(self.key)
+        if sem is None:
+            sem = f._hosts[self.key] = asyncio.Semaphore(f.settings.per_host)
+        f._host_users[self.key] = f._host_users.get(self.key, 0) + 1
+        try:
+            await sem.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.fetcher._hosts[self.key].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        f = self.fetcher
+        n = f._host_users[self.key] - 1
+        if n <= 0:
+            del f._host_users[self.key]
+            del f._hosts[self.key]
+        else:
+            f._host_users[self.key] = n

@@ -1,0 +1,444 @@
+"""Feed bytes (+ HTTP headers) -> ``ParsedFeed`` of normalised ``Item``s.
+
+fastfeedparser does the common case (tens of times faster); feedparser, the reference for
+correctness, takes every feed the fast parser fails on, finds no entries in, or may read with
+the wrong encoding (an HTTP charset that disagrees with the document's own declaration).
+Both parsers' entries go through the same normalisation, so an item does not depend on which
+parser read it (tests/test_parse_equivalence.py checks this on every fixture feed).
+
+    parsed = parse_feed(result.body, headers=result.headers, source_id="dailynk-en",
+                        language="en", base_url=result.final_url)
+    parsed = await parse_feed_async(...)     # the same, off the event loop
+
+Nothing usable raises ``FetchError(PARSE_ERROR | EMPTY, reason)``. A well-formed feed with no
+entries is not an error: it gives ``ParsedFeed(items=())``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from typing import Any, Literal
+
+import fastfeedparser
+import feedparser
+
+from watcher.errors import FetchError, FetchErrorKind
+from watcher.models import Item
+from watcher.parse.text import collapse_whitespace, html_to_text, looks_like_html
+from watcher.parse.urls import canonical_url
+
+MAX_TEXT_CHARS = 100_000  # per field: a whole book in one <content:encoded> stops here
+MAX_FEED_BYTES = 32 * 1024 * 1024  # a gzipped body is unpacked up to this size
+
+ParserName = Literal["fast", "feedparser"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    items: tuple[Item, ...]
+    title: str
+    bozo: bool  # the feed is malformed (feedparser's word); items are what could be read
+    bozo_reason: str
+    parser: ParserName
+    link: str = ""  # the site's home page, as the feed gives it
+    language: str = ""  # the feed's own language ("" when it does not say)
+    skipped: int = 0  # entries dropped for having no title, link or text
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as read by either parser, before normalisation."""
+
+    id: str
+    title: str
+    link: str
+    summary: str
+    content: tuple[str, ...]
+    published: datetime | None
+    language: str
+    authors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RawFeed:
+    title: str
+    link: str
+    language: str
+    entries: tuple[RawEntry, ...]
+    bozo: bool
+    bozo_reason: str
+    version: str
+
+
+# ---- public API ---------------------------------------------------------------------------
+def parse_feed(
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    source_id: str,
+    language: str = "",
+    base_url: str = "",
+    now: datetime | None = None,
+    parser: ParserName | None = None,
+) -> ParsedFeed:
+    """Parse ``body`` (with the response ``headers``, names any case) into items.
+
+    ``language`` is the source's configured language (used when neither the entry nor the
+    feed says), ``base_url`` resolves relative links (the final URL of the fetch), ``now``
+    drops dates more than a day in the future to None (the store then uses first seen).
+    ``parser`` forces one parser (tests, benchmarks); by default the fast one is tried first.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    body = _unwrap_gzip(body)
+    if not body.strip():
+        raise FetchError(FetchErrorKind.EMPTY, "empty body")
+    raw: RawFeed | None = None
+    used: ParserName = "fast"
+    if parser != "feedparser" and (parser == "fast" or _fast_is_safe(body, lower)):
+        try:
+            raw = read_fast(body)
+        except Exception:  # any failure of the fast parser: feedparser decides
+            raw = None
+        if raw is not None and not raw.entries and parser is None:
+            raw = None
+    if raw is None:
+        used = "feedparser"
+        raw = read_feedparser(body, lower, base_url)
+    feed_language = primary_language(raw.language)
+    base = base_url or raw.link
+    items: list[Item] = []
+    skipped = 0
+    for entry in raw.entries:
+        item = normalise(entry, source_id, feed_language or primary_language(language), base, now)
+        if item is None:
+            skipped += 1
+        else:
+            items.append(item)
+    if not items and (raw.entries or raw.bozo or not raw.version):
+        raise _nothing_usable(raw, skipped, body, lower)
+    return ParsedFeed(
+        items=tuple(items),
+        title=html_to_text(raw.title),
+        bozo=raw.bozo,
+        bozo_reason=raw.bozo_reason,
+        parser=used,
+        link=canonical_url(raw.link, base_url),
+        language=feed_language,
+        skipped=skipped,
+    )
+
+
+async def parse_feed_async(
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    source_id: str,
+    language: str = "",
+    base_url: str = "",
+    now: datetime | None = None,
+    executor: Executor | None = None,
+) -> ParsedFeed:
+    """``parse_feed`` off the event loop: in a thread (default) or the given executor.
+
+    A ``ProcessPoolExecutor`` takes parsing off the GIL too (FetchError crosses back intact).
+    """
+    if executor is None:
+        return await asyncio.to_thread(
+            parse_feed,
+            body,
+            headers=headers,
+            source_id=source_id,
+            language=language,
+            base_url=base_url,
+            now=now,
+        )
+    loop = asyncio.get_running_loop()
+    outcome = await loop.run_in_executor(
+        executor, _parse_in_worker, body, dict(headers), source_id, language, base_url, now
+    )
+    if isinstance(outcome, ParsedFeed):
+        return outcome
+    kind, detail = outcome
+    raise FetchError(FetchErrorKind(kind), detail)
+
+
+def _parse_in_worker(
+    body: bytes,
+    headers: dict[str, str],
+    source_id: str,
+    language: str,
+    base_url: str,
+    now: datetime | None,
+) -> ParsedFeed | tuple[str, str]:
+    try:
+        return parse_feed(
+            body,
+            headers=headers,
+            source_id=source_id,
+            language=language,
+            base_url=base_url,
+            now=now,
+        )
+    except FetchError as exc:  # exceptions with keyword state do not pickle: send the parts
+        return (exc.kind.value, exc.detail)
+
+
+# ---- normalisation (shared by both parsers) -------------------------------------------------
+def normalise(
+    entry: RawEntry, source_id: str, language: str, base_url: str, now: datetime | None = None
+) -> Item | None:
+    """One ``Item`` from a raw entry, or None when it has no title, link or text."""
+    title = clean_text(entry.title)
+    summary = clean_text(entry.summary)
+    content = clean_text(" ".join(c for c in entry.content if c))
+    if content == summary or content in ("", summary):
+        content = ""
+    elif not summary:
+        summary, content = content, ""
+    link = canonical_url(entry.link, base_url)
+    if not (title or link or summary):
+        return None
+    published = entry.published
+    if published is not None and now is not None and (published - now).total_seconds() > 86400:
+        published = None
+    guid = collapse_whitespace(entry.id)
+    if not guid:
+        guid = link or fallback_guid(title, published, summary)
+    return Item(
+        source_id=source_id,
+        guid=guid,
+        url=link,
+        title=title,
+        summary=summary,
+        content=content,
+        published=published,
+        language=primary_language(entry.language) or language,
+        authors=entry.authors,
+    )
+
+
+def clean_text(value: str) -> str:
+    text = html_to_text(value) if looks_like_html(value) else collapse_whitespace(value)
+    return text[:MAX_TEXT_CHARS]
+
+
+def fallback_guid(title: str, published: datetime | None, summary: str) -> str:
+    """A stable id for an entry with neither id nor link: hash of title and date."""
+    key = f"{title}\n{published.isoformat() if published else ''}\n{'' if title else summary}"
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+_LANG = re.compile(r"[a-zA-Z]{2,3}")
+
+
+def primary_language(tag: str | None) -> str:
+    """``"en-US"`` -> ``"en"``, ``"ru_RU"`` -> ``"ru"``; "" for nothing usable."""
+    if not tag:
+        return ""
+    m = _LANG.match(tag.strip())
+    return m.group(0).lower() if m else ""
+
+
+def _names(authors: Iterable[Any], fallback: str | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for a in authors or ():
+        name = a.get("name") if isinstance(a, Mapping) else a if isinstance(a, str) else None
+        if isinstance(name, str):
+            name = collapse_whitespace(html_to_text(name))
+            if name and name not in out:
+                out.append(name)
+    if not out and isinstance(fallback, str):
+        name = collapse_whitespace(html_to_text(fallback))
+        if name:
+            out.append(name)
+    return tuple(out)
+
+
+# ---- fastfeedparser -----------------------------------------------------------------------
+def read_fast(body: bytes) -> RawFeed:
+    d = fastfeedparser.parse(
+        body, include_tags=False, include_media=False, include_enclosures=False
+    )
+    feed = d.get("feed") or {}
+    entries: list[RawEntry] = []
+    for e in d.get("entries") or ():
+        content = tuple(
+            str(c.get("value") or "") for c in e.get("content") or () if isinstance(c, Mapping)
+        )
+        entries.append(
+            RawEntry(
+                id=str(e.get("id") or ""),
+                title=str(e.get("title") or ""),
+                link=str(e.get("link") or ""),
+                summary=str(e.get("description") or e.get("summary") or ""),
+                content=content,
+                published=_iso_utc(e.get("published")) or _iso_utc(e.get("updated")),
+                language=_content_language(e),
+                authors=_names(e.get("authors") or (), e.get("author")),
+            )
+        )
+    return RawFeed(
+        title=str(feed.get("title") or ""),
+        link=str(feed.get("link") or ""),
+        language=str(feed.get("language") or ""),
+        entries=tuple(entries),
+        bozo=False,
+        bozo_reason="",
+        version="fast",
+    )
+
+
+def _iso_utc(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _content_language(entry: Mapping[str, Any]) -> str:
+    for c in entry.get("content") or ():
+        if isinstance(c, Mapping) and c.get("language"):
+            return str(c["language"])
+    detail = entry.get("title_detail")
+    if isinstance(detail, Mapping) and detail.get("language"):
+        return str(detail["language"])
+    return ""
+
+
+_XML_DECL = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+
+
+def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
+    """Can the fast parser read these bytes with the right encoding?
+
+    It only sees the bytes, so it is used when the document's encoding is certain: UTF-8 by
+    BOM, declaration or default (and the bytes decode as such), or a declared encoding the
+    HTTP charset (if any) agrees with. Anything else goes to feedparser (RFC 3023 rules).
+    """
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00", b"<\x00")):
+        return False
+    http_charset = _http_charset(headers.get("content-type", ""))
+    head = body[3:] if body.startswith(codecs.BOM_UTF8) else body
+    m = _XML_DECL.match(head.lstrip()[:200])
+    declared = _codec(m.group(1).decode("ascii")) if m else "utf-8"
+    if declared is None:
+        return False
+    if http_charset is not None and _codec(http_charset) != declared:
+        return False
+    if declared == "utf-8":
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _http_charset(content_type: str) -> str | None:
+    if not content_type:
+        return None
+    msg = Message()
+    msg["content-type"] = content_type
+    charset = msg.get_param("charset")
+    return charset.strip().strip("'\"") if isinstance(charset, str) and charset.strip() else None
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+# ---- feedparser ---------------------------------------------------------------------------
+def read_feedparser(body: bytes, headers: Mapping[str, str], base_url: str = "") -> RawFeed:
+    response_headers = dict(headers)
+    if base_url and "content-location" not in response_headers:
+        response_headers["content-location"] = base_url
+    d = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
+    feed = d.get("feed") or {}
+    entries: list[RawEntry] = []
+    for e in d.get("entries") or ():
+        content = tuple(
+            str(c.get("value") or "") for c in e.get("content") or () if isinstance(c, Mapping)
+        )
+        published = _struct_utc(e.get("published_parsed")) or _struct_utc(e.get("updated_parsed"))
+        entries.append(
+            RawEntry(
+                id=str(e.get("id") or ""),
+                title=str(e.get("title") or ""),
+                link=str(e.get("link") or ""),
+                summary=str(e.get("summary") or ""),
+                content=content,
+                published=published,
+                language=_content_language(e),
+                authors=_names(e.get("authors") or (), e.get("author")),
+            )
+        )
+    exc = d.get("bozo_exception")
+    reason = f"{exc.__class__.__name__}: {exc}" if d.get("bozo") and exc is not None else ""
+    return RawFeed(
+        title=str(feed.get("title") or ""),
+        link=str(feed.get("link") or ""),
+        language=str(feed.get("language") or ""),
+        entries=tuple(entries),
+        bozo=bool(d.get("bozo")),
+        bozo_reason=collapse_whitespace(reason)[:300],
+        version=str(d.get("version") or ""),
+    )
+
+
+def _struct_utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, tuple):  # time.struct_time is a tuple
+            return None
+        t: tuple[int, ...] = value
+        return datetime(t[0], t[1], t[2], t[3], t[4], t[5], tzinfo=UTC)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+# ---- helpers ------------------------------------------------------------------------------
+def _unwrap_gzip(body: bytes) -> bytes:
+    """A gzip file served as the body itself (``feed.xml.gz``): unpack it, bounded."""
+    if not body.startswith(b"\x1f\x8b"):
+        return body
+    z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = z.decompress(body, MAX_FEED_BYTES + 1)
+    except zlib.error as exc:
+        raise FetchError(FetchErrorKind.PARSE_ERROR, f"bad gzip body: {exc}") from exc
+    if len(out) > MAX_FEED_BYTES:
+        raise FetchError(FetchErrorKind.TOO_LARGE, f"gzip body over {MAX_FEED_BYTES:,} bytes")
+    return out
+
+
+def _nothing_usable(
+    raw: RawFeed, skipped: int, body: bytes, headers: Mapping[str, str]
+) -> FetchError:
+    if skipped:
+        return FetchError(
+            FetchErrorKind.EMPTY, f"{skipped} entries, none with a title, link or text"
+        )
+    head = body[:512].lstrip().lower()
+    if "html" in headers.get("content-type", "") or head.startswith((b"<!doctype html", b"<html")):
+        return FetchError(FetchErrorKind.PARSE_ERROR, "an HTML page, not a feed")
+    if raw.bozo:
+        return FetchError(FetchErrorKind.PARSE_ERROR, raw.bozo_reason or "malformed feed")
+    return FetchError(FetchErrorKind.PARSE_ERROR, "not a feed (no RSS, Atom or RDF found)")
