@@ -13,6 +13,7 @@ pattern keeps how it must be matched:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import ahocorasick
@@ -31,6 +32,9 @@ class CompiledPattern:
     prefix: bool  # ended in '*': any ending
     left_bound: bool  # must start at a word boundary
     right_bound: bool  # must end at a word boundary
+    # phrases with '*' inside ("военн* инженер*"): the automaton finds the first word, this
+    # regex (anchored there, over the normalised text) checks the rest
+    verify: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +90,53 @@ def pattern_problem(raw: str) -> str | None:
     text = raw.strip()
     if not text:
         return "is empty"
+    if "**" in text:
+        return "'**' is not a pattern: use one '*' at the end of a word"
+    words = text.split()
+    for word in words:
+        if "*" in word[:-1]:
+            return "'*' is allowed only at the end of a word (for any ending)"
     prefix = text.endswith("*")
-    body = text[:-1] if prefix else text
-    if "*" in body:
-        return "'*' is allowed only at the end of a pattern (for any ending)"
-    key = normalize_pattern(body)
+    key = normalize_pattern(text.replace("*", ""))
     if not key or not any(is_word_char(c) for c in key):
         return "has no letters or digits"
-    if prefix:
-        if body != body.rstrip() or not is_word_char(key[-1]):
-            return "'*' must directly follow a letter"
-        if len(key) < MIN_PREFIX and not any(is_hangul(c) for c in key):
-            return f"needs at least {MIN_PREFIX} letters before '*' (it would match too much)"
+    for word in words:
+        if word.endswith("*"):
+            stem = normalize_pattern(word[:-1])
+            if not stem or not is_word_char(stem[-1]):
+                return "'*' must directly follow a letter"
+    if prefix and len(key) < MIN_PREFIX and not any(is_hangul(c) for c in key):
+        return f"needs at least {MIN_PREFIX} letters before '*' (it would match too much)"
     return None
+
+
+def _word_regex(word: str) -> str:
+    star = word.endswith("*")
+    stem = normalize_pattern(word[:-1] if star else word)
+    korean = any(is_hangul(c) for c in stem)
+    out = re.escape(stem)
+    if star:
+        return out + r"\w*"
+    if not korean and stem and is_word_char(stem[-1]):
+        return out + r"(?!\w)"
+    return out
 
 
 def compile_pattern(raw: str) -> CompiledPattern:
     text = raw.strip()
+    words = text.split()
+    if any(w.endswith("*") for w in words[:-1]):
+        first = words[0]
+        key = normalize_pattern(first.rstrip("*"))
+        verify = re.compile(" ".join(_word_regex(w) for w in words))
+        return CompiledPattern(
+            raw=text,
+            key=key,
+            prefix=False,
+            left_bound=not any(is_hangul(c) for c in key) and is_word_char(key[0]),
+            right_bound=False,
+            verify=verify,
+        )
     prefix = text.endswith("*")
     key = normalize_pattern(text[:-1] if prefix else text)
     korean = any(is_hangul(c) for c in key)

@@ -136,7 +136,12 @@ class Rules:
                     if p.left_bound and nstart > 0 and is_word_char(s[nstart - 1]):
                         continue
                     end = nend
-                    if p.prefix:
+                    if p.verify is not None:
+                        m = p.verify.match(s, nstart)
+                        if m is None:
+                            continue
+                        end = m.end()
+                    elif p.prefix:
                         while end < n and is_word_char(s[end]):
                             end += 1
                     elif p.right_bound and end < n and is_word_char(s[end]):
