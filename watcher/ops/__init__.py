@@ -1,0 +1,3 @@
+"""Operating ``watcher run``: Prometheus metrics and the /healthz + /metrics endpoint."""
+
+from __future__ import annotations
