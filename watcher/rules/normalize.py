@@ -32,8 +32,14 @@ _TABLE[ord("ё")] = "е"
 # What the second pass collapses or removes: runs of white space and HTML tags (become one
 # space), a lone non-space white space character (becomes a space), invisible characters.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"
+# Only real HTML tag names, so that "<deported>" in plain text stays a word.
+_TAG = (
+    r"</?(?:a|abbr|b|big|blockquote|br|cite|code|dd|del|div|dl|dt|em|figcaption|figure|font|"
+    r"h[1-6]|hr|i|img|ins|li|mark|ol|p|pre|q|s|small|span|strike|strong|sub|sup|table|tbody|"
+    r"td|th|thead|tr|u|ul|wbr)(?:\s[^<>]{0,300})?/?>|<!--.{0,300}?-->"
+)
 _COLLAPSE = re.compile(
-    r"(?P<sp>(?:\s*</?[a-z!][^<>]{0,300}>)+\s*|\s{2,}|[^\S ])|(?P<del>[" + _INVISIBLE + r"]+)"
+    r"(?P<sp>(?:\s*(?:" + _TAG + r"))+\s*|\s{2,}|[^\S ])|(?P<del>[" + _INVISIBLE + r"]+)"
 )
 
 WORD_RE = re.compile(r"\w+")
