@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import email.utils
 import hashlib
 import io
 import re
@@ -115,15 +116,7 @@ def parse_feed(
         used = "feedparser"
         raw = read_feedparser(body, lower, base_url)
     feed_language = primary_language(raw.language)
-    base = base_url or raw.link
-    items: list[Item] = []
-    skipped = 0
-    for entry in raw.entries:
-        item = normalise(entry, source_id, feed_language or primary_language(language), base, now)
-        if item is None:
-            skipped += 1
-        else:
-            items.append(item)
+    items, skipped = build_items(raw, source_id, language, base_url, now)
     if not items and (raw.entries or raw.bozo or not raw.version):
         raise _nothing_usable(raw, skipped, body, lower)
     return ParsedFeed(
@@ -194,6 +187,23 @@ def _parse_in_worker(
 
 
 # ---- normalisation (shared by both parsers) -------------------------------------------------
+def build_items(
+    raw: RawFeed, source_id: str, language: str, base_url: str, now: datetime | None
+) -> tuple[list[Item], int]:
+    """The usable items of a raw feed, and how many entries were dropped as unusable."""
+    default_language = primary_language(raw.language) or primary_language(language)
+    base = base_url or raw.link
+    items: list[Item] = []
+    skipped = 0
+    for entry in raw.entries:
+        item = normalise(entry, source_id, default_language, base, now)
+        if item is None:
+            skipped += 1
+        else:
+            items.append(item)
+    return items, skipped
+
+
 def normalise(
     entry: RawEntry, source_id: str, language: str, base_url: str, now: datetime | None = None
 ) -> Item | None:
@@ -201,17 +211,23 @@ def normalise(
     title = clean_text(entry.title)
     summary = clean_text(entry.summary)
     content = clean_text(" ".join(c for c in entry.content if c))
-    if content == summary or content in ("", summary):
-        content = ""
-    elif not summary:
+    if content and _squeeze(content).startswith(_squeeze(summary)):
+        # The summary is the content or its beginning (a teaser, or a summary a parser made
+        # up from the content): keep the text once, whole, as the summary.
         summary, content = content, ""
     link = canonical_url(entry.link, base_url)
     if not (title or link or summary):
         return None
     published = entry.published
+    if published is not None:
+        published = published.replace(microsecond=0)
     if published is not None and now is not None and (published - now).total_seconds() > 86400:
         published = None
     guid = collapse_whitespace(entry.id)
+    if guid and guid == entry.link.strip():
+        # The id is the link (fastfeedparser fills a missing id with the link; many feeds'
+        # guid is the link): use its canonical form, so both parsers agree.
+        guid = link or guid
     if not guid:
         guid = link or fallback_guid(title, published, summary)
     return Item(
@@ -225,6 +241,10 @@ def normalise(
         language=primary_language(entry.language) or language,
         authors=entry.authors,
     )
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
 
 
 def clean_text(value: str) -> str:
@@ -249,23 +269,40 @@ def primary_language(tag: str | None) -> str:
     return m.group(0).lower() if m else ""
 
 
+_EMAIL_NAME = re.compile(r"^\S+@\S+\s*\((.+)\)$")
+
+
+def _person(raw: str) -> str:
+    """An author's name: ``"ed@example.org (Ed Smith)"`` (RSS's form) gives ``"Ed Smith"``."""
+    name = clean_text(raw)
+    m = _EMAIL_NAME.match(name)
+    return m.group(1).strip() if m else name
+
+
 def _names(authors: Iterable[Any], fallback: str | None) -> tuple[str, ...]:
     out: list[str] = []
     for a in authors or ():
         name = a.get("name") if isinstance(a, Mapping) else a if isinstance(a, str) else None
         if isinstance(name, str):
-            name = collapse_whitespace(html_to_text(name))
+            name = _person(name)
             if name and name not in out:
                 out.append(name)
     if not out and isinstance(fallback, str):
-        name = collapse_whitespace(html_to_text(fallback))
+        name = _person(fallback)
         if name:
             out.append(name)
     return tuple(out)
 
 
 # ---- fastfeedparser -----------------------------------------------------------------------
+# C0 control characters are not allowed in XML 1.0; one stray byte sends libxml2 into recover
+# mode, which then drops escaped markup ("&lt;p&gt;" -> "p") for the rest of the document.
+# They never occur inside multi-byte UTF-8 sequences (UTF-16/32 never take the fast path).
+_C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+
 def read_fast(body: bytes) -> RawFeed:
+    body = body.translate(None, _C0_CONTROLS)
     d = fastfeedparser.parse(
         body, include_tags=False, include_media=False, include_enclosures=False
     )
@@ -290,12 +327,32 @@ def read_fast(body: bytes) -> RawFeed:
     return RawFeed(
         title=str(feed.get("title") or ""),
         link=str(feed.get("link") or ""),
-        language=str(feed.get("language") or ""),
+        language=str(feed.get("language") or "") or _root_xml_lang(body),
         entries=tuple(entries),
         bozo=False,
         bozo_reason="",
         version="fast",
     )
+
+
+_ROOT_LANG = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?(?:feed|rss|RDF)\b[^>]*?\sxml:lang=[\"']([^\"']*)"
+)
+
+
+_LANGUAGE_ELEMENT = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?language\b[^>]*>\s*(?:<!\[CDATA\[)?\s*([A-Za-z]{2,3}[\w-]*)"
+)
+_FIRST_ENTRY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\b")
+
+
+def _root_xml_lang(body: bytes) -> str:
+    """The feed's language as feedparser reads it (fastfeedparser leaves ``<language>`` out):
+    the channel's ``<language>`` (or ``<dc:language>``), else the root's ``xml:lang``."""
+    first = _FIRST_ENTRY.search(body, 0, 65536)
+    head = body[: first.start() if first else 65536]
+    m = _LANGUAGE_ELEMENT.search(head) or _ROOT_LANG.search(head)
+    return m.group(1).decode("ascii", "replace") if m else ""
 
 
 def _iso_utc(value: object) -> datetime | None:
@@ -336,16 +393,38 @@ def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
     head = body[3:] if body.startswith(codecs.BOM_UTF8) else body
     m = _XML_DECL.match(head.lstrip()[:200])
     declared = _codec(m.group(1).decode("ascii")) if m else "utf-8"
-    if declared is None:
-        return False
-    if http_charset is not None and _codec(http_charset) != declared:
+    if declared is None or declared in _LEGACY_SINGLE_BYTE:
         return False
     if declared == "utf-8":
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
             return False
-    return True
+    # A server that names another charset for a document whose non-ASCII bytes are all valid
+    # UTF-8 (and that says it is UTF-8) is wrong: such bytes do not happen by chance.
+    # feedparser would obey the header (RFC 3023) and give mojibake.
+    header_disagrees = http_charset is not None and _codec(http_charset) != declared
+    if header_disagrees and (declared != "utf-8" or body.isascii()):
+        return False
+    return not _has_bare_ampersand(body)
+
+
+# A "&" outside CDATA that starts no entity: invalid XML the fast parser (lxml in recover
+# mode) silently mangles ("?a=1&b=2" becomes "?a=1=2"); feedparser reads it right.
+_AMP_OR_CDATA = re.compile(
+    rb"<!\[CDATA\[.*?\]\]>|&(?!(?:[A-Za-z][A-Za-z0-9._-]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)", re.S
+)
+
+
+def _has_bare_ampersand(body: bytes) -> bool:
+    if b"&" not in body:
+        return False
+    return any(m.group(0)[:1] == b"&" for m in _AMP_OR_CDATA.finditer(body))
+
+
+# Declared as Latin-1 or ASCII, real feeds are usually windows-1252 (curly quotes in 0x80-0x9f);
+# feedparser reads them so, the fast parser would not.
+_LEGACY_SINGLE_BYTE = frozenset({"iso8859-1", "ascii", "cp1252"})
 
 
 def _http_charset(content_type: str) -> str | None:
@@ -371,17 +450,28 @@ def read_feedparser(body: bytes, headers: Mapping[str, str], base_url: str = "")
         response_headers["content-location"] = base_url
     d = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
     feed = d.get("feed") or {}
+    version = str(d.get("version") or "")
+    # In RSS, feedparser files media:description/media:text under content as text/plain
+    # (an image caption); RSS's real content (content:encoded) is HTML. Keep only that.
+    rss = not version.startswith("atom")
     entries: list[RawEntry] = []
     for e in d.get("entries") or ():
         content = tuple(
-            str(c.get("value") or "") for c in e.get("content") or () if isinstance(c, Mapping)
+            str(c.get("value") or "")
+            for c in e.get("content") or ()
+            if isinstance(c, Mapping) and not (rss and c.get("type") == "text/plain")
         )
-        published = _struct_utc(e.get("published_parsed")) or _struct_utc(e.get("updated_parsed"))
+        published = (
+            _struct_utc(e.get("published_parsed"))
+            or _struct_utc(e.get("updated_parsed"))
+            or _date_text(e.get("published"))
+            or _date_text(e.get("updated"))
+        )
         entries.append(
             RawEntry(
                 id=str(e.get("id") or ""),
                 title=str(e.get("title") or ""),
-                link=str(e.get("link") or ""),
+                link=_first_alternate(e),
                 summary=str(e.get("summary") or ""),
                 content=content,
                 published=published,
@@ -398,8 +488,31 @@ def read_feedparser(body: bytes, headers: Mapping[str, str], base_url: str = "")
         entries=tuple(entries),
         bozo=bool(d.get("bozo")),
         bozo_reason=collapse_whitespace(reason)[:300],
-        version=str(d.get("version") or ""),
+        version=version,
     )
+
+
+def _first_alternate(entry: Mapping[str, Any]) -> str:
+    """The entry's first alternate link (feedparser's ``link`` is the last one it saw)."""
+    for link in entry.get("links") or ():
+        if isinstance(link, Mapping) and link.get("rel", "alternate") == "alternate":
+            href = link.get("href")
+            if isinstance(href, str) and href:
+                return href
+    return str(entry.get("link") or "")
+
+
+def _date_text(value: object) -> datetime | None:
+    """A date feedparser could not read: RFC 822 or ISO 8601 as written, else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return _iso_utc(value.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def _struct_utc(value: object) -> datetime | None:
