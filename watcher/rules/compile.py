@@ -41,15 +41,15 @@ class CompiledPattern:
 class CompiledTerm:
     label: str  # as written: a pattern or "@entity"
     weight: float
-    patterns: tuple[int, ...]
+    patterns: frozenset[int]
     entity: str = ""  # set when the term is "@entity"
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledNear:
     label: str
-    left: tuple[int, ...]
-    right: tuple[int, ...]
+    left: frozenset[int]
+    right: frozenset[int]
     within: int
     weight: float
 
@@ -58,8 +58,8 @@ class CompiledNear:
 class CompiledEntity:
     id: str
     title: str
-    aliases: tuple[int, ...]
-    excepts: tuple[int, ...]
+    aliases: frozenset[int]
+    excepts: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class CompiledTopic:
     near: tuple[CompiledNear, ...]
     veto: tuple[CompiledTerm, ...]
     subtract: tuple[CompiledTerm, ...]
-    ignore: tuple[int, ...]
+    ignore: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,21 +170,21 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         entities[eid] = CompiledEntity(
             id=eid,
             title=e.title or eid,
-            aliases=tuple(b.add(a) for a in e.aliases),
-            excepts=tuple(b.add(a) for a in e.except_),
+            aliases=frozenset(b.add(a) for a in e.aliases),
+            excepts=frozenset(b.add(a) for a in e.except_),
         )
 
     def term(label: str, weight: float) -> CompiledTerm:
         if label.startswith("@"):
             eid = label[1:]
             return CompiledTerm(label, weight, entities[eid].aliases, eid)
-        return CompiledTerm(label.strip(), weight, (b.add(label),))
+        return CompiledTerm(label.strip(), weight, frozenset((b.add(label),)))
 
-    def group(labels: list[str]) -> tuple[int, ...]:
-        out: list[int] = []
+    def group(labels: list[str]) -> frozenset[int]:
+        out: set[int] = set()
         for label in labels:
-            out.extend(term(label, 1.0).patterns)
-        return tuple(dict.fromkeys(out))
+            out.update(term(label, 1.0).patterns)
+        return frozenset(out)
 
     topics: list[CompiledTopic] = []
     for t in spec.topics:

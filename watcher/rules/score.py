@@ -11,7 +11,6 @@ reaches its threshold. ``Rules`` holds no mutable state: ``score`` is safe from 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +97,19 @@ class Rules:
         self._c: CompiledRules = compile_rules(spec)
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in self._c.topics)
         self.topic_titles: dict[str, str] = {t.id: t.title for t in self._c.topics}
+        # which (topic, term) each pattern and each entity feeds: scoring walks what was
+        # found, not every term of every topic, so its cost does not grow with the rules
+        pattern_uses: dict[int, list[tuple[int, int]]] = {}
+        entity_uses: dict[str, list[tuple[int, int]]] = {}
+        for t_index, topic in enumerate(self._c.topics):
+            for term_index, term in enumerate(topic.terms):
+                if term.entity:
+                    entity_uses.setdefault(term.entity, []).append((t_index, term_index))
+                else:
+                    for pid in term.patterns:
+                        pattern_uses.setdefault(pid, []).append((t_index, term_index))
+        self._pattern_uses = {k: tuple(v) for k, v in pattern_uses.items()}
+        self._entity_uses = {k: tuple(v) for k, v in entity_uses.items()}
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> Rules:
@@ -156,7 +168,19 @@ class Rules:
         """Score ``item`` against every topic. Pure; never raises on any text."""
         found = self._find(item)
         present = self._entities(found)
-        return ScoreResult(tuple(self._topic(t, found, present) for t in self._c.topics))
+        fired: dict[int, set[int]] = {}
+        for pid in found.by_pattern:
+            for t_index, term_index in self._pattern_uses.get(pid, ()):
+                fired.setdefault(t_index, set()).add(term_index)
+        for eid in present:
+            for t_index, term_index in self._entity_uses.get(eid, ()):
+                fired.setdefault(t_index, set()).add(term_index)
+        return ScoreResult(
+            tuple(
+                self._topic(t, sorted(fired.get(i, ())), found, present)
+                for i, t in enumerate(self._c.topics)
+            )
+        )
 
     def _entities(self, found: _ItemHits) -> dict[str, list[Hit]]:
         out: dict[str, list[Hit]] = {}
@@ -177,13 +201,18 @@ class Rules:
         return _hits(found, term.patterns)
 
     def _topic(
-        self, topic: CompiledTopic, found: _ItemHits, present: dict[str, list[Hit]]
+        self,
+        topic: CompiledTopic,
+        fired: list[int],
+        found: _ItemHits,
+        present: dict[str, list[Hit]],
     ) -> TopicScore:
         matches: list[Match] = []
         fw = topic.field_weights
         ignored = _hits(found, topic.ignore) if topic.ignore else []
         score = 0.0
-        for term in topic.terms:
+        for term_index in fired:
+            term = topic.terms[term_index]
             hits = self._term_hits(term, found, present)
             if ignored:
                 hits = [h for h in hits if not _inside_any(h, ignored)]
@@ -261,8 +290,8 @@ class Rules:
     def _near_pair(
         self,
         found: _ItemHits,
-        left: Sequence[int],
-        right: Sequence[int],
+        left: frozenset[int],
+        right: frozenset[int],
         within: int,
         ignored: list[Hit],
         fw: tuple[float, ...],
@@ -305,15 +334,20 @@ class Rules:
         return self._match(found, h, "@" + eid, 0.0, "entity", eid)
 
 
-def _hits(found: _ItemHits, patterns: Sequence[int]) -> list[Hit]:
+def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
+    """Every hit of any of ``patterns``, in text order (walks the smaller of the two sets)."""
     by = found.by_pattern
-    if len(patterns) == 1:
-        return by.get(patterns[0], [])
+    if len(by) <= len(patterns):
+        pids = [pid for pid in by if pid in patterns]
+    else:
+        pids = [pid for pid in patterns if pid in by]
+    if not pids:
+        return []
+    if len(pids) == 1:
+        return by[pids[0]]
     out: list[Hit] = []
-    for pid in patterns:
-        got = by.get(pid)
-        if got:
-            out.extend(got)
+    for pid in pids:
+        out.extend(by[pid])
     out.sort(key=lambda h: (h.field, h.start))
     return out
 
