@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import gzip
+import os
+import socket
+import time
+import zlib
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +23,7 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>t</title><link>http://example.org/</link>
 <item><title>One</title><link>http://example.org/1</link><guid>g1</guid></item>
 </channel></rss>"""
+LIMIT = 200_000
 
 
 @pytest.fixture
@@ -24,36 +34,268 @@ async def server() -> AsyncIterator[FeedServer]:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    settings = FetchSettings(deadline=2.0, read_timeout=1.0, max_body_bytes=200_000)
+    settings = FetchSettings(
+        deadline=2.0, read_timeout=1.0, connect_timeout=1.0, max_body_bytes=LIMIT
+    )
     async with Fetcher(settings) as f:
         yield f
 
 
+async def fetch_error(fetcher: Fetcher, url: str, **kwargs: Any) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(url, **kwargs)
+    return info.value
+
+
+# ---- conditional GET --------------------------------------------------------------------
 async def test_conditional_get_by_etag(server: FeedServer, fetcher: Fetcher) -> None:
     server.route("/f.xml", RSS, etag='"v1"')
     first = await fetcher.fetch(server.url("/f.xml"))
     assert (first.status, first.body, first.etag, first.not_modified) == (200, RSS, '"v1"', False)
+    assert first.final_url == first.url == server.url("/f.xml")
     again = await fetcher.fetch(server.url("/f.xml"), etag=first.etag)
     assert again.not_modified and again.status == 304 and again.body == b""
-    assert again.etag == '"v1"'
+    assert again.etag == '"v1"' and again.body_hash == ""
     assert server.requests[-1].headers["if-none-match"] == '"v1"'
-    assert "watcher" in server.requests[-1].headers["user-agent"]
+    sent = server.requests[-1].headers
+    assert "watcher" in sent["user-agent"] and "gzip" in sent["accept-encoding"]
 
 
-async def test_errors_are_classified(server: FeedServer, fetcher: Fetcher) -> None:
+async def test_conditional_get_by_last_modified(server: FeedServer, fetcher: Fetcher) -> None:
+    stamp = email.utils.formatdate(time.time() - 3600, usegmt=True)
+    server.route("/f.xml", RSS, last_modified=stamp)
+    first = await fetcher.fetch(server.url("/f.xml"))
+    assert first.last_modified == stamp and first.etag is None
+    again = await fetcher.fetch(server.url("/f.xml"), last_modified=first.last_modified)
+    assert again.not_modified and again.last_modified == stamp
+    assert server.requests[-1].headers["if-modified-since"] == stamp
+    assert "if-none-match" not in server.requests[-1].headers
+
+
+async def test_changed_body_is_fetched_and_hashed(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/f.xml", RSS, etag='"v1"')
+    first = await fetcher.fetch(server.url("/f.xml"))
+    server.route("/f.xml", RSS.replace(b"One", b"Two"), etag='"v2"')
+    changed = await fetcher.fetch(server.url("/f.xml"), etag=first.etag)
+    assert not changed.not_modified and b"Two" in changed.body and changed.etag == '"v2"'
+    assert changed.body_hash != first.body_hash
+    server.route("/f.xml", RSS)  # same bytes, no validators: same hash
+    same = await fetcher.fetch(server.url("/f.xml"))
+    assert same.body_hash == first.body_hash
+
+
+async def test_served_file_changes_are_seen(
+    server: FeedServer, fetcher: Fetcher, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(RSS)
+    server.serve_file("/file.xml", feed)
+    first = await fetcher.fetch(server.url("/file.xml"))
+    assert first.body == RSS and first.etag and first.last_modified
+    assert (await fetcher.fetch(server.url("/file.xml"), etag=first.etag)).not_modified
+    feed.write_bytes(RSS + b"\n<!-- changed -->")
+    os.utime(feed, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    changed = await fetcher.fetch(server.url("/file.xml"), etag=first.etag)
+    assert not changed.not_modified and changed.etag != first.etag
+
+
+# ---- content encodings and size bounds ----------------------------------------------------
+async def test_gzip_and_deflate_bodies_are_decoded(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/gz", RSS, gzip=True)
+    server.route("/deflate", zlib.compress(RSS), headers=(("Content-Encoding", "deflate"),))
+    raw_deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = raw_deflate.compress(RSS) + raw_deflate.flush()
+    server.route("/rawdeflate", raw, headers=(("Content-Encoding", "deflate"),))
+    for path in ("/gz", "/deflate", "/rawdeflate"):
+        assert (await fetcher.fetch(server.url(path))).body == RSS, path
+
+
+async def test_gzip_bomb_stops_at_the_limit(server: FeedServer, fetcher: Fetcher) -> None:
+    server.gzip_bomb("/bomb", 64 * 1024 * 1024)  # 64 MB of zeros, ~64 KB on the wire
+    err = await fetch_error(fetcher, server.url("/bomb"))
+    assert err.kind is FetchErrorKind.TOO_LARGE and "decompressed" in err.detail
+
+
+async def test_bad_gzip_is_a_parse_error(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/badgz", b"this is not gzip", headers=(("Content-Encoding", "gzip"),))
+    err = await fetch_error(fetcher, server.url("/badgz"))
+    assert err.kind is FetchErrorKind.PARSE_ERROR
+
+
+async def test_oversized_bodies(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/declared", b"x" * 1000, repeat=LIMIT // 1000 + 1)
+    server.route("/chunked", b"x" * 1000, repeat=LIMIT // 1000 + 1, chunked=True)
+    server.route("/exact", b"x" * 1000, repeat=LIMIT // 1000, chunked=True)
+    for path in ("/declared", "/chunked"):
+        err = await fetch_error(fetcher, server.url(path))
+        assert err.kind is FetchErrorKind.TOO_LARGE, path
+    assert len((await fetcher.fetch(server.url("/exact"))).body) == LIMIT
+    gz = gzip.compress(b"y" * (LIMIT + 1))
+    server.route("/gzbig", gz, headers=(("Content-Encoding", "gzip"),))
+    assert (await fetch_error(fetcher, server.url("/gzbig"))).kind is FetchErrorKind.TOO_LARGE
+
+
+# ---- time bounds --------------------------------------------------------------------------
+async def test_slow_drip_body_hits_the_total_deadline(server: FeedServer) -> None:
+    server.route("/slow", b"x" * 100, drip=0.05, chunk=1)  # 5 s in all, never silent 1 s
+    async with Fetcher(FetchSettings(deadline=0.5, read_timeout=1.0)) as f:
+        started = time.monotonic()
+        err = await fetch_error(f, server.url("/slow"))
+        assert time.monotonic() - started < 3.0
+    assert err.kind is FetchErrorKind.TIMEOUT and "deadline" in err.detail
+
+
+async def test_silent_server_hits_the_read_timeout(server: FeedServer) -> None:
+    server.route("/silent", RSS, delay=2.0)
+    async with Fetcher(FetchSettings(deadline=5.0, read_timeout=0.3)) as f:
+        err = await fetch_error(f, server.url("/silent"))
+    assert err.kind is FetchErrorKind.TIMEOUT and "read" in err.detail
+
+
+async def test_slow_source_does_not_delay_others() -> None:
+    async with FeedServer() as slow, FeedServer() as quick:
+        slow.route("/f", RSS, delay=1.0)
+        quick.route("/f", RSS)
+        done: list[str] = []
+        async with Fetcher(FetchSettings(concurrency=8)) as f:
+
+            async def get(name: str, srv: FeedServer) -> None:
+                await f.fetch(srv.url("/f"))
+                done.append(name)
+
+            await asyncio.gather(
+                *(get("slow", slow) for _ in range(4)), *(get("quick", quick) for _ in range(4))
+            )
+        assert done[:4] == ["quick"] * 4
+
+
+# ---- redirects ----------------------------------------------------------------------------
+async def test_redirects_are_followed_and_bounded(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/final", RSS)
+    server.redirect("/r1", "/r2", 301)
+    server.redirect("/r2", server.url("/final"), 307)
+    result = await fetcher.fetch(server.url("/r1"))
+    assert result.body == RSS and result.final_url == server.url("/final")
+    assert result.redirects == (server.url("/r2"), server.url("/final"))
+    for i in range(7):  # a chain longer than max_redirects (5)
+        server.redirect(f"/c{i}", f"/c{i + 1}")
+    server.route("/c7", RSS)
+    err = await fetch_error(fetcher, server.url("/c0"))
+    assert err.kind is FetchErrorKind.TOO_MANY_REDIRECTS
+
+
+async def test_redirect_loop(server: FeedServer, fetcher: Fetcher) -> None:
     server.redirect_loop("/a", "/b")
-    server.gzip_bomb("/bomb", 20 * 1024 * 1024)
-    server.route("/429", status=429, headers=(("Retry-After", "120"),))
-    cases = {
-        "/a": FetchErrorKind.TOO_MANY_REDIRECTS,
-        "/bomb": FetchErrorKind.TOO_LARGE,
-        "/429": FetchErrorKind.RATE_LIMITED,
-        "/nope": FetchErrorKind.NOT_FOUND,
-    }
-    for path, kind in cases.items():
-        with pytest.raises(FetchError) as info:
-            await fetcher.fetch(server.url(path))
-        assert info.value.kind is kind, path
-    with pytest.raises(FetchError) as info:
-        await fetcher.fetch(server.url("/429"))
-    assert info.value.retry_after == 120
+    err = await fetch_error(fetcher, server.url("/a"))
+    assert err.kind is FetchErrorKind.TOO_MANY_REDIRECTS and "loop" in err.detail
+    assert server.hits("/a") == 1 and server.hits("/b") == 1
+
+
+# ---- HTTP statuses (a table) --------------------------------------------------------------
+HTTP_DATE = "<an HTTP date 300 s from now>"
+STATUS_CASES = [
+    (404, (), FetchErrorKind.NOT_FOUND, None),
+    (410, (), FetchErrorKind.GONE, None),
+    (403, (), FetchErrorKind.FORBIDDEN, None),
+    (401, (), FetchErrorKind.FORBIDDEN, None),
+    (400, (), FetchErrorKind.CLIENT_ERROR, None),
+    (429, (("Retry-After", "120"),), FetchErrorKind.RATE_LIMITED, 120.0),
+    (429, (("Retry-After", HTTP_DATE),), FetchErrorKind.RATE_LIMITED, 300.0),
+    (429, (("Retry-After", "soon"),), FetchErrorKind.RATE_LIMITED, None),
+    (500, (), FetchErrorKind.SERVER_ERROR, None),
+    (503, (("Retry-After", "30"),), FetchErrorKind.SERVER_ERROR, 30.0),
+]
+
+
+@pytest.mark.parametrize(("status", "headers", "kind", "retry_after"), STATUS_CASES)
+async def test_http_statuses(
+    server: FeedServer,
+    fetcher: Fetcher,
+    status: int,
+    headers: tuple[tuple[str, str], ...],
+    kind: FetchErrorKind,
+    retry_after: float | None,
+) -> None:
+    when = email.utils.formatdate(time.time() + 300, usegmt=True)
+    headers = tuple((k, when if v == HTTP_DATE else v) for k, v in headers)
+    server.route("/s", b"error page", status=status, headers=headers)
+    err = await fetch_error(fetcher, server.url("/s"))
+    assert err.kind is kind and err.status == status and err.url == server.url("/s")
+    if retry_after is None:
+        assert err.retry_after is None
+    else:
+        assert err.retry_after == pytest.approx(retry_after, abs=3)
+
+
+# ---- broken connections -------------------------------------------------------------------
+async def test_dropped_connections(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/drop-head", RSS, drop="headers")
+    server.route("/drop-body", RSS * 50, drop="body", chunk=1000)
+    for path in ("/drop-head", "/drop-body"):
+        err = await fetch_error(fetcher, server.url(path))
+        assert err.kind is FetchErrorKind.CONNECT, path
+
+
+async def test_connection_refused(fetcher: Fetcher) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    err = await fetch_error(fetcher, f"http://127.0.0.1:{port}/feed")
+    assert err.kind is FetchErrorKind.CONNECT
+
+
+async def test_tls_to_a_plain_http_server(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/f", RSS)
+    err = await fetch_error(fetcher, server.url("/f").replace("http://", "https://"))
+    assert err.kind is FetchErrorKind.TLS
+
+
+async def test_unusable_urls(fetcher: Fetcher) -> None:
+    for url in ("ftp://example.org/feed", "not a url", "file:///etc/passwd"):
+        err = await fetch_error(fetcher, url)
+        assert err.kind is FetchErrorKind.CLIENT_ERROR, url
+
+
+# ---- address guard hook -------------------------------------------------------------------
+async def test_default_guard_blocks_loopback_only_when_asked(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.route("/f", RSS)
+    assert (await fetcher.fetch(server.url("/f"))).body == RSS  # feeds.yaml sources: anywhere
+    err = await fetch_error(fetcher, server.url("/f"), allow_private=False)
+    assert err.kind is FetchErrorKind.BLOCKED_ADDRESS and "127.0.0.1" in err.detail
+    assert server.hits("/f") == 1  # refused before connecting
+
+
+async def test_custom_guard_sees_every_hop() -> None:
+    seen: list[tuple[str, list[str]]] = []
+
+    async def guard(host: str, addresses: list[str]) -> None:
+        seen.append((host, addresses))
+        if len(seen) > 1:
+            raise FetchError(FetchErrorKind.BLOCKED_ADDRESS, f"{host} refused on redirect")
+
+    async with FeedServer() as srv, Fetcher(guard=guard) as f:
+        srv.route("/final", RSS)
+        srv.redirect("/start", srv.url("/final"))
+        err = await fetch_error(f, srv.url("/start"), allow_private=False)
+        assert err.kind is FetchErrorKind.BLOCKED_ADDRESS and err.url == srv.url("/final")
+        assert seen == [("127.0.0.1", ["127.0.0.1"])] * 2
+        assert srv.hits("/final") == 0
+
+
+# ---- concurrency --------------------------------------------------------------------------
+async def test_at_most_two_requests_per_host(server: FeedServer) -> None:
+    server.route("/f", RSS, delay=0.1)
+    async with Fetcher(FetchSettings(concurrency=16, per_host=2)) as f:
+        await asyncio.gather(*(f.fetch(server.url("/f")) for _ in range(8)))
+    assert server.max_in_flight == 2
+    assert f._hosts == {}  # idle host slots are dropped
+
+
+async def test_at_most_k_requests_in_all(server: FeedServer) -> None:
+    server.route("/f", RSS, delay=0.1)
+    async with Fetcher(FetchSettings(concurrency=3, per_host=10)) as f:
+        await asyncio.gather(*(f.fetch(server.url("/f")) for _ in range(12)))
+    assert server.max_in_flight == 3 and server.hits("/f") == 12

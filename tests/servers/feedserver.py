@@ -105,6 +105,8 @@ class FeedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     record: bool = True  # keep every Request (turn off for benchmarks)
+    in_flight: int = 0  # requests being answered now
+    max_in_flight: int = 0  # the most answered at once since start (or reset_counts)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _server: asyncio.Server | None = None
@@ -234,7 +236,9 @@ class FeedServer:
         return sum(1 for r in self.requests if r.path.split("?")[0] == path)
 
     def clear(self) -> None:
+        """Forget the requests seen and the in-flight high-water mark."""
         self.requests.clear()
+        self.max_in_flight = self.in_flight
 
     # ---- serving -----------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -243,9 +247,16 @@ class FeedServer:
         if task is not None:
             self._tasks.add(task)
         try:
+            first = True
             while True:
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
+                    lead = await reader.readexactly(1)
+                    if first and lead == b"\x16":  # a TLS ClientHello: answer in plain HTTP
+                        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                        await writer.drain()
+                        return
+                    first = False
+                    head = lead + await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
                 lines = head.decode("latin-1").split("\r\n")
@@ -263,7 +274,12 @@ class FeedServer:
                     await reader.readexactly(length)
                 if self.record:
                     self.requests.append(Request(method, target, headers, time.time()))
-                keep = await self._respond(writer, method, target, headers)
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                try:
+                    keep = await self._respond(writer, method, target, headers)
+                finally:
+                    self.in_flight -= 1
                 if not keep or version == "HTTP/1.0" or headers.get("connection") == "close":
                     return
         except (ConnectionError, asyncio.CancelledError):
