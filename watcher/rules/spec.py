@@ -108,11 +108,18 @@ def parse_spec(text: str | None, name: str) -> tuple[RulesSpec, Any]:
         raise ConfigError(Problem(name, 1, 1, "the file is empty: it needs at least 'topics'"))
     if not isinstance(data, dict):
         raise ConfigError(Problem(name, 1, 1, "the top level must be a mapping with 'topics'"))
-    spec = validate(RulesSpec, data, name)
+    try:
+        spec = validate(RulesSpec, data, name)
+    except ConfigError as exc:
+        raise ConfigError(_in_order(exc.problems)) from exc
     problems = semantic_problems(spec, data, name)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_in_order(problems))
     return spec, data
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line, p.col))
 
 
 def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
