@@ -162,6 +162,12 @@ class _Builder:
         return self.index[key]
 
 
+def _short(labels: list[str], shown: int = 3) -> str:
+    """A side of a ``near`` rule for explanations: the first few patterns."""
+    head = "|".join(labels[:shown])
+    return head + ("|…" if len(labels) > shown else "")
+
+
 def compile_rules(spec: RulesSpec) -> CompiledRules:
     """Compile a validated spec (``spec.semantic_problems`` found nothing)."""
     b = _Builder()
@@ -200,8 +206,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
                 terms=tuple(term(p, w) for p, w in t.terms.items()),
                 near=tuple(
                     CompiledNear(
-                        label=f"{' | '.join(n.terms)} within {n.within} words of"
-                        f" {' | '.join(n.near)}",
+                        label=f"{_short(n.terms)} within {n.within} words of {_short(n.near)}",
                         left=group(n.terms),
                         right=group(n.near),
                         within=n.within,
