@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import email.utils
+import functools
 import hashlib
 import io
 import re
@@ -99,10 +100,10 @@ def parse_feed(
     drops dates more than a day in the future to None (the store then uses first seen).
     ``parser`` forces one parser (tests, benchmarks); by default the fast one is tried first.
     """
-    lower = {k.lower(): v for k, v in headers.items()}
     body = _unwrap_gzip(body)
     if not body.strip():
         raise FetchError(FetchErrorKind.EMPTY, "empty body")
+    lower = trust_document_encoding(body, {k.lower(): v for k, v in headers.items()})
     raw: RawFeed | None = None
     used: ParserName = "fast"
     if parser != "feedparser" and (parser == "fast" or _fast_is_safe(body, lower)):
@@ -380,31 +381,80 @@ def _content_language(entry: Mapping[str, Any]) -> str:
 _XML_DECL = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 
 
+def _declared_encoding(body: bytes) -> tuple[str | None, bool]:
+    """The codec the document names (UTF-8 when it names none), and whether it named one."""
+    head = body[3:] if body.startswith(codecs.BOM_UTF8) else body
+    m = _XML_DECL.match(head.lstrip()[:200])
+    if m is None:
+        return "utf-8", False
+    return _codec(m.group(1).decode("ascii")), True
+
+
+def trust_document_encoding(body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` without the HTTP charset when the document's own encoding is certain.
+
+    Servers often label feeds with a wrong charset (a default ``ISO-8859-1``, or ``utf-8``
+    for a windows-1251 file). When the document's declared encoding (UTF-8 if it declares
+    none) decodes its non-ASCII bytes without a single error, and that encoding is not a
+    single-byte one that decodes anything, the document is right and the header is dropped;
+    otherwise the header stands (feedparser then follows RFC 3023).
+    """
+    content_type = headers.get("content-type", "")
+    http = _http_charset(content_type)
+    if http is None or body.isascii():
+        return headers
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00", b"<\x00")):
+        return headers
+    declared, _explicit = _declared_encoding(body)
+    claimed = _codec(http)
+    if declared is None or declared in _LEGACY_SINGLE_BYTE or declared == claimed:
+        return headers
+    if _single_byte(declared):
+        # Any bytes decode in a single-byte code page: only a header that is certainly
+        # wrong (UTF-8 claimed for bytes that are not UTF-8) gives way to the document.
+        if claimed != "utf-8" or _decodes(body, "utf-8"):
+            return headers
+    elif not _decodes(body, declared):
+        return headers
+    return {**headers, "content-type": "application/xml"}
+
+
+def _decodes(body: bytes, codec: str) -> bool:
+    try:
+        body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+@functools.cache
+def _single_byte(codec: str) -> bool:
+    """True for code pages where (nearly) every byte alone is a character."""
+    try:
+        alone = sum(_decodes(bytes([b]), codec) for b in range(256))
+    except LookupError:
+        return True
+    return alone >= 240
+
+
 def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
     """Can the fast parser read these bytes with the right encoding?
 
     It only sees the bytes, so it is used when the document's encoding is certain: UTF-8 by
-    BOM, declaration or default (and the bytes decode as such), or a declared encoding the
-    HTTP charset (if any) agrees with. Anything else goes to feedparser (RFC 3023 rules).
+    declaration or default (and the bytes decode as such), or another declared encoding that
+    is not Latin-1/ASCII (really windows-1252 in the wild), with no HTTP charset against it
+    (see ``trust_document_encoding``). Everything else goes to feedparser. So does invalid
+    XML that the fast parser would silently mangle (a bare "&").
     """
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00", b"<\x00")):
         return False
-    http_charset = _http_charset(headers.get("content-type", ""))
-    head = body[3:] if body.startswith(codecs.BOM_UTF8) else body
-    m = _XML_DECL.match(head.lstrip()[:200])
-    declared = _codec(m.group(1).decode("ascii")) if m else "utf-8"
+    declared, _explicit = _declared_encoding(body)
     if declared is None or declared in _LEGACY_SINGLE_BYTE:
         return False
-    if declared == "utf-8":
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    # A server that names another charset for a document whose non-ASCII bytes are all valid
-    # UTF-8 (and that says it is UTF-8) is wrong: such bytes do not happen by chance.
-    # feedparser would obey the header (RFC 3023) and give mojibake.
-    header_disagrees = http_charset is not None and _codec(http_charset) != declared
-    if header_disagrees and (declared != "utf-8" or body.isascii()):
+    if declared == "utf-8" and not _decodes(body, "utf-8"):
+        return False
+    http = _http_charset(headers.get("content-type", ""))
+    if http is not None and _codec(http) != declared:
         return False
     return not _has_bare_ampersand(body)
 
@@ -539,6 +589,8 @@ def _unwrap_gzip(body: bytes) -> bytes:
         raise FetchError(FetchErrorKind.PARSE_ERROR, f"bad gzip body: {exc}") from exc
     if len(out) > MAX_FEED_BYTES:
         raise FetchError(FetchErrorKind.TOO_LARGE, f"gzip body over {MAX_FEED_BYTES:,} bytes")
+    if not z.eof:
+        raise FetchError(FetchErrorKind.PARSE_ERROR, "truncated gzip body")
     return out
 
 
