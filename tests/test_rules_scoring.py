@@ -198,3 +198,18 @@ def test_scoring_never_raises_and_matches_point_at_the_text(
             assert 0 <= m.start < m.end <= len(i.field_text(m.field))
     render_text(result, i)
     render_html(result, i)
+
+
+def test_a_term_inside_a_longer_term_does_not_count_twice() -> None:
+    rules = Rules.from_text(
+        "fields: {title: 1, summary: 1, content: 1}\n"
+        "topics:\n  - id: t\n    title: T\n    threshold: 1\n"
+        "    terms: {police: 1, border police: 2, deport*: 1, deportation: 5}\n"
+    )
+    t = rules.score(item(title="Border police")).get("t")
+    assert t is not None and t.score == 2.0
+    t = rules.score(item(title="Border police and police")).get("t")
+    assert t is not None and t.score == 3.0
+    # the same words matched by two terms: the first listed wins
+    t = rules.score(item(title="deportation")).get("t")
+    assert t is not None and t.score == 1.0

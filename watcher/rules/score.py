@@ -211,13 +211,17 @@ class Rules:
         fw = topic.field_weights
         ignored = _hits(found, topic.ignore) if topic.ignore else []
         score = 0.0
+        fired_hits: list[tuple[int, list[Hit]]] = []
         for term_index in fired:
-            term = topic.terms[term_index]
-            hits = self._term_hits(term, found, present)
+            hits = self._term_hits(topic.terms[term_index], found, present)
             if ignored:
                 hits = [h for h in hits if not _inside_any(h, ignored)]
-            if not hits:
-                continue
+            if hits:
+                fired_hits.append((term_index, hits))
+        if len(fired_hits) > 1:
+            fired_hits = _drop_nested(fired_hits)
+        for term_index, hits in fired_hits:
+            term = topic.terms[term_index]
             best = max(hits, key=lambda h: (fw[h.field], -h.start))
             added = term.weight * fw[best.field]
             score += added
@@ -349,6 +353,29 @@ def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
     for pid in pids:
         out.extend(by[pid])
     out.sort(key=lambda h: (h.field, h.start))
+    return out
+
+
+def _drop_nested(fired: list[tuple[int, list[Hit]]]) -> list[tuple[int, list[Hit]]]:
+    """Within one topic, a hit inside a longer hit of another term does not count again
+    ("police" inside "border police"); of two terms matching the same words, the first wins."""
+    spans = [(h.field, h.nstart, h.nend, i) for i, hits in fired for h in hits]
+    out: list[tuple[int, list[Hit]]] = []
+    for i, hits in fired:
+        kept = [
+            h
+            for h in hits
+            if not any(
+                f == h.field
+                and a <= h.nstart
+                and h.nend <= b
+                and j != i
+                and (b - a > h.nend - h.nstart or j < i)
+                for f, a, b, j in spans
+            )
+        ]
+        if kept:
+            out.append((i, kept))
     return out
 
 
