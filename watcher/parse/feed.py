@@ -106,9 +106,10 @@ def parse_feed(
     lower = trust_document_encoding(body, {k.lower(): v for k, v in headers.items()})
     raw: RawFeed | None = None
     used: ParserName = "fast"
-    if parser != "feedparser" and (parser == "fast" or _fast_is_safe(body, lower)):
+    fast_body = body if parser == "fast" else fast_path_bytes(body, lower)
+    if parser != "feedparser" and fast_body is not None:
         try:
-            raw = read_fast(body)
+            raw = read_fast(fast_body)
         except Exception:  # any failure of the fast parser: feedparser decides
             raw = None
         if raw is not None and not raw.entries and parser is None:
@@ -211,7 +212,8 @@ def normalise(
     """One ``Item`` from a raw entry, or None when it has no title, link or text."""
     title = clean_text(entry.title)
     summary = clean_text(entry.summary)
-    content = clean_text(" ".join(c for c in entry.content if c))
+    raw_content = " ".join(c for c in entry.content if c)
+    content = summary if raw_content == entry.summary else clean_text(raw_content)
     if content and _squeeze(content).startswith(_squeeze(summary)):
         # The summary is the content or its beginning (a teaser, or a summary a parser made
         # up from the content): keep the text once, whole, as the summary.
@@ -437,6 +439,32 @@ def _single_byte(codec: str) -> bool:
     return alone >= 240
 
 
+def fast_path_bytes(body: bytes, headers: Mapping[str, str]) -> bytes | None:
+    """The bytes to give the fast parser, or None when feedparser must read this document.
+
+    A document declared as Latin-1, ASCII or windows-1252 (with no other HTTP charset) is
+    decoded as windows-1252, as feedparser does, and handed over as UTF-8.
+    """
+    if _fast_is_safe(body, headers):
+        return body
+    declared, explicit = _declared_encoding(body)
+    http = _http_charset(headers.get("content-type", ""))
+    if not explicit or declared not in _LEGACY_SINGLE_BYTE:
+        return None
+    if http is not None and _codec(http) not in _LEGACY_SINGLE_BYTE:
+        return None
+    try:
+        text = body.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes windows-1252 leaves undefined
+        text = body.decode("latin-1")
+    text = _XML_DECL_ENCODING.sub(r"\1utf-8\2", text, count=1)
+    utf8 = text.encode("utf-8")
+    return utf8 if _fast_is_safe(utf8, {}) else None
+
+
+_XML_DECL_ENCODING = re.compile(r"""^(\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
+
+
 def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
     """Can the fast parser read these bytes with the right encoding?
 
@@ -461,15 +489,16 @@ def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
 
 # A "&" outside CDATA that starts no entity: invalid XML the fast parser (lxml in recover
 # mode) silently mangles ("?a=1&b=2" becomes "?a=1=2"); feedparser reads it right.
-_AMP_OR_CDATA = re.compile(
-    rb"<!\[CDATA\[.*?\]\]>|&(?!(?:[A-Za-z][A-Za-z0-9._-]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)", re.S
-)
+_BARE_AMP = re.compile(rb"&(?!(?:[A-Za-z][A-Za-z0-9._-]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)")
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
 
 
 def _has_bare_ampersand(body: bytes) -> bool:
-    if b"&" not in body:
+    if _BARE_AMP.search(body) is None:
         return False
-    return any(m.group(0)[:1] == b"&" for m in _AMP_OR_CDATA.finditer(body))
+    if b"<![CDATA[" not in body:
+        return True
+    return _BARE_AMP.search(_CDATA.sub(b"", body)) is not None
 
 
 # Declared as Latin-1 or ASCII, real feeds are usually windows-1252 (curly quotes in 0x80-0x9f);

@@ -6,13 +6,13 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
+# Each block-level tag gets a space before it, so "a</p><p>b" -> "a b".
 _BLOCK = re.compile(
-    r"<(/?)(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article|header|footer"
-    r"|figure|figcaption|hr|dd|dt|dl|pre|img|iframe|noscript)\b",
+    r"<(?=/?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article|header"
+    r"|footer|figure|figcaption|hr|dd|dt|dl|pre|img|iframe|noscript)\b)",
     re.IGNORECASE,
 )
 _MARKUP = re.compile(r"<[a-zA-Z/!?]|&(#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});?")
-_SPACE = re.compile(r"\s+")
 # Invisible characters feeds are full of: zero-width spaces/joiners, BOMs, soft hyphens,
 # C0/C1 control characters (tab and newline become spaces anyway).
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -21,7 +21,9 @@ _DROP_TAGS = ["script", "style", "noscript", "template", "iframe", "object", "sv
 
 def collapse_whitespace(text: str) -> str:
     """Invisible characters removed, every run of white space one space, ends stripped."""
-    return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
+    if _INVISIBLE.search(text) is not None:
+        text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
 
 
 def looks_like_html(text: str) -> bool:
@@ -36,7 +38,7 @@ def html_to_text(html: str) -> str:
         return ""
     if not looks_like_html(html):
         return collapse_whitespace(html)
-    tree = LexborHTMLParser(_BLOCK.sub(r" <\1\2", html))
+    tree = LexborHTMLParser(_BLOCK.sub(" <", html))
     tree.strip_tags(_DROP_TAGS)
     text = tree.text(separator="") if tree.root is not None else ""
     return collapse_whitespace(text or "")

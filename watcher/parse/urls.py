@@ -69,7 +69,7 @@ def canonical_url(url: str, base: str = "") -> str:
     url = (url or "").strip()
     if not url:
         return ""
-    if base:
+    if base and not url.startswith(("http://", "https://")):
         try:
             url = urljoin(base, url)
         except ValueError:
