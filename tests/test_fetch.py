@@ -152,21 +152,30 @@ async def test_silent_server_hits_the_read_timeout(server: FeedServer) -> None:
     assert err.kind is FetchErrorKind.TIMEOUT and "read" in err.detail
 
 
-async def test_slow_source_does_not_delay_others() -> None:
+async def test_slow_host_does_not_delay_other_hosts() -> None:
+    """Sources queued behind a slow host (2 at a time per host) hold none of the K slots."""
     async with FeedServer() as slow, FeedServer() as quick:
-        slow.route("/f", RSS, delay=1.0)
+        slow.route("/f", RSS, delay=0.5)
         quick.route("/f", RSS)
         done: list[str] = []
-        async with Fetcher(FetchSettings(concurrency=8)) as f:
+        async with Fetcher(FetchSettings(concurrency=4, per_host=2)) as f:
 
             async def get(name: str, srv: FeedServer) -> None:
                 await f.fetch(srv.url("/f"))
                 done.append(name)
 
             await asyncio.gather(
-                *(get("slow", slow) for _ in range(4)), *(get("quick", quick) for _ in range(4))
+                *(get("slow", slow) for _ in range(6)), *(get("quick", quick) for _ in range(4))
             )
         assert done[:4] == ["quick"] * 4
+        assert slow.max_in_flight == 2
+
+
+async def test_time_queued_for_a_host_is_not_counted_in_the_deadline(server: FeedServer) -> None:
+    server.route("/f", RSS, delay=0.3)
+    async with Fetcher(FetchSettings(per_host=1, deadline=0.6)) as f:
+        results = await asyncio.gather(*(f.fetch(server.url("/f")) for _ in range(4)))
+    assert all(r.body == RSS for r in results)  # the last waited ~0.9 s in the queue
 
 
 # ---- redirects ----------------------------------------------------------------------------

@@ -247,9 +247,7 @@ class Fetcher:
             await self.open()
         started = time.monotonic()
         try:
-            async with self._all:
-                async with asyncio.timeout(self.settings.deadline):
-                    return await self._fetch(url, etag, last_modified, allow_private, started)
+            return await self._fetch(url, etag, last_modified, allow_private, started)
         except TimeoutError as exc:
             raise classify.deadline_exceeded(url, self.settings.deadline) from exc
         except FetchError:
@@ -267,6 +265,8 @@ class Fetcher:
     ) -> FetchResult:
         assert self._client is not None
         s = self.settings
+        loop = asyncio.get_running_loop()
+        deadline_at: float | None = None  # starts with the first request, not in the queue
         current = url
         seen = [url]
         conditional: dict[str, str] = {}
@@ -280,46 +280,51 @@ class Fetcher:
                 raise FetchError(
                     FetchErrorKind.CLIENT_ERROR, f"not an http(s) URL: {current!r}", url=url
                 )
-            if not allow_private:
-                await self._check_address(current, parts.hostname, parts.port, parts.scheme)
             key = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
-            async with self._host_slot(key):
-                request = self._client.build_request("GET", current, headers=conditional)
-                response = await self._client.send(request, stream=True)
-                try:
-                    status = response.status_code
-                    headers = _lower_headers(response.headers)
-                    if status in REDIRECT_STATUSES and "location" in headers:
-                        target = urljoin(current, headers["location"].strip())
-                        if target in seen:
-                            raise classify.too_many_redirects(
-                                url, s.max_redirects, f"redirect loop back to {target}"
+            # The host's slot first, then one of the K: sources queued behind a slow host
+            # hold no global slot, so they never delay other hosts.
+            async with self._host_slot(key), self._all:
+                if deadline_at is None:
+                    deadline_at = loop.time() + s.deadline
+                async with asyncio.timeout_at(deadline_at):
+                    if not allow_private:
+                        await self._check_address(current, parts.hostname, parts.port, parts.scheme)
+                    request = self._client.build_request("GET", current, headers=conditional)
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        status = response.status_code
+                        headers = _lower_headers(response.headers)
+                        if status in REDIRECT_STATUSES and "location" in headers:
+                            target = urljoin(current, headers["location"].strip())
+                            if target in seen:
+                                raise classify.too_many_redirects(
+                                    url, s.max_redirects, f"redirect loop back to {target}"
+                                )
+                            if len(seen) > s.max_redirects:
+                                raise classify.too_many_redirects(url, s.max_redirects)
+                            seen.append(target)
+                            current = target
+                            continue
+                        error = classify.classify_status(status, headers, current)
+                        if error is not None:
+                            raise error
+                        if status == 304:
+                            return FetchResult(
+                                url=url,
+                                final_url=current,
+                                status=304,
+                                body=b"",
+                                headers=headers,
+                                etag=headers.get("etag") or etag,
+                                last_modified=headers.get("last-modified") or last_modified,
+                                not_modified=True,
+                                body_hash="",
+                                elapsed=time.monotonic() - started,
+                                redirects=tuple(seen[1:]),
                             )
-                        if len(seen) > s.max_redirects:
-                            raise classify.too_many_redirects(url, s.max_redirects)
-                        seen.append(target)
-                        current = target
-                        continue
-                    error = classify.classify_status(status, headers, current)
-                    if error is not None:
-                        raise error
-                    if status == 304:
-                        return FetchResult(
-                            url=url,
-                            final_url=current,
-                            status=304,
-                            body=b"",
-                            headers=headers,
-                            etag=headers.get("etag") or etag,
-                            last_modified=headers.get("last-modified") or last_modified,
-                            not_modified=True,
-                            body_hash="",
-                            elapsed=time.monotonic() - started,
-                            redirects=tuple(seen[1:]),
-                        )
-                    body = await self._read_body(response, headers, current)
-                finally:
-                    await response.aclose()
+                        body = await self._read_body(response, headers, current)
+                    finally:
+                        await response.aclose()
             return FetchResult(
                 url=url,
                 final_url=current,
