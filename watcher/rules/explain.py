@@ -142,7 +142,7 @@ def render_terminal(result: ScoreResult, item: Item, console: Console) -> None:
         if not t.matches:
             continue
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        for col in ("weight", "kind", "term", "matched", "field", "snippet"):
+        for col in ("weight", "kind", "term", "matched", "field", "at"):
             table.add_column(col, overflow="fold")
         for m in t.matches:
             table.add_row(
@@ -151,6 +151,6 @@ def render_terminal(result: ScoreResult, item: Item, console: Console) -> None:
                 m.term,
                 m.text,
                 m.field,
-                m.snippet,
+                str(m.start),
             )
         console.print(table)
