@@ -75,6 +75,8 @@ class CompiledTopic:
     veto: tuple[CompiledTerm, ...]
     subtract: tuple[CompiledTerm, ...]
     ignore: frozenset[int]
+    exclusion_patterns: frozenset[int] = frozenset()  # all veto and subtract patterns
+    exclusion_entities: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,15 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
                 veto=tuple(term(p, 0.0) for p in t.veto),
                 subtract=tuple(term(p, w) for p, w in t.subtract.items()),
                 ignore=group(t.ignore),
+                exclusion_patterns=frozenset(
+                    pid
+                    for x in t.veto + list(t.subtract)
+                    if not x.startswith("@")
+                    for pid in term(x, 0.0).patterns
+                ),
+                exclusion_entities=frozenset(
+                    x[1:] for x in t.veto + list(t.subtract) if x.startswith("@")
+                ),
             )
         )
 

@@ -39,8 +39,15 @@ _TAG = (
     r"td|th|thead|tr|u|ul|wbr)(?:\s[^<>]{0,300})?/?>|<!--.{0,300}?-->"
 )
 _COLLAPSE = re.compile(
-    r"(?P<sp>(?:\s*(?:" + _TAG + r"))+\s*|\s{2,}|[^\S ])|(?P<del>[" + _INVISIBLE + r"]+)"
+    r"(?=[\s<"
+    + _INVISIBLE
+    + r"])(?P<sp>(?:\s*(?:"
+    + _TAG
+    + r"))+\s*|\s{2,}|[^\S ])|(?P<del>["
+    + _INVISIBLE
+    + r"]+)"
 )
+_COLLAPSE_FIRST = re.compile(r"\s\s|[^\S ]|<[a-z!/]|[" + _INVISIBLE + "]")
 
 WORD_RE = re.compile(r"\w+")
 
@@ -110,7 +117,7 @@ def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching (see the module docstring)."""
     s1, st1, en1 = _char_pass(text)
-    if not _COLLAPSE.search(s1):
+    if not _COLLAPSE_FIRST.search(s1):
         return Normalized(s1, text, st1, en1)
     if st1 is None or en1 is None:
         st1 = list(range(len(s1)))

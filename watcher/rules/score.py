@@ -200,6 +200,14 @@ class Rules:
             return present.get(term.entity, [])
         return _hits(found, term.patterns)
 
+    def _exclusions_possible(
+        self, topic: CompiledTopic, found: _ItemHits, present: dict[str, list[Hit]]
+    ) -> bool:
+        return not (
+            topic.exclusion_patterns.isdisjoint(found.by_pattern)
+            and topic.exclusion_entities.isdisjoint(present)
+        )
+
     def _topic(
         self,
         topic: CompiledTopic,
@@ -252,14 +260,15 @@ class Rules:
                     kind="proximity",
                 )
             )
-        for term in topic.subtract:
+        check_exclusions = self._exclusions_possible(topic, found, present)
+        for term in topic.subtract if check_exclusions else ():
             hits = self._term_hits(term, found, present)
             if hits:
                 h = hits[0]
                 score -= term.weight
                 matches.append(self._match(found, h, term.label, -term.weight, "exclusion"))
         vetoed_by: Match | None = None
-        for term in topic.veto:
+        for term in topic.veto if check_exclusions else ():
             hits = self._term_hits(term, found, present)
             if hits:
                 vetoed_by = self._match(found, hits[0], term.label, 0.0, "exclusion")
