@@ -308,3 +308,30 @@ async def test_at_most_k_requests_in_all(server: FeedServer) -> None:
     async with Fetcher(FetchSettings(concurrency=3, per_host=10)) as f:
         await asyncio.gather(*(f.fetch(server.url("/f")) for _ in range(12)))
     assert server.max_in_flight == 3 and server.hits("/f") == 12
+
+
+# ---- the feed server as a separate process (benchmarks) --------------------------------------
+async def test_feed_server_runs_as_a_process(tmp_path: Path, fetcher: Fetcher) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "a.xml").write_bytes(RSS)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers.feedserver", "--dir", str(tmp_path), "--watch-stdin"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        base = (await asyncio.to_thread(proc.stdout.readline)).decode().strip()
+        assert base.startswith("http://127.0.0.1:")
+        first = await fetcher.fetch(base + "/a.xml")
+        assert first.body == RSS and first.etag
+        assert (await fetcher.fetch(base + "/a.xml", etag=first.etag)).not_modified
+        assert (await fetch_error(fetcher, base + "/missing.xml")).kind is FetchErrorKind.NOT_FOUND
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()  # --watch-stdin: the server stops when its stdin closes
+        assert await asyncio.to_thread(proc.wait, 10) == 0

@@ -105,6 +105,8 @@ def parse_feed(
         raise FetchError(FetchErrorKind.EMPTY, "empty body")
     lower = trust_document_encoding(body, {k.lower(): v for k, v in headers.items()})
     raw: RawFeed | None = None
+    items: list[Item] = []
+    skipped = 0
     used: ParserName = "fast"
     fast_body = body if parser == "fast" else fast_path_bytes(body, lower)
     if parser != "feedparser" and fast_body is not None:
@@ -112,13 +114,15 @@ def parse_feed(
             raw = read_fast(fast_body)
         except Exception:  # any failure of the fast parser: feedparser decides
             raw = None
-        if raw is not None and not raw.entries and parser is None:
-            raw = None
+        if raw is not None:
+            items, skipped = build_items(raw, source_id, language, base_url, now)
+            if not items and parser is None:  # nothing usable found: ask the reference
+                raw = None
     if raw is None:
         used = "feedparser"
         raw = read_feedparser(body, lower, base_url)
+        items, skipped = build_items(raw, source_id, language, base_url, now)
     feed_language = primary_language(raw.language)
-    items, skipped = build_items(raw, source_id, language, base_url, now)
     if not items and (raw.entries or raw.bozo or not raw.version):
         raise _nothing_usable(raw, skipped, body, lower)
     return ParsedFeed(
