@@ -177,6 +177,7 @@ FRAGMENTS = [
 ]
 texts = st.one_of(
     st.text(max_size=300),
+    st.text(st.characters(exclude_categories=()), max_size=60),  # surrogates, controls too
     st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=5)), max_size=40).map("".join),
 )
 
