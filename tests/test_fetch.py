@@ -294,6 +294,21 @@ async def test_custom_guard_sees_every_hop() -> None:
         assert srv.hits("/final") == 0
 
 
+async def test_guarded_fetch_connects_to_the_checked_address() -> None:
+    checked: list[tuple[str, list[str]]] = []
+
+    def allow_loopback(host: str, addresses: list[str]) -> None:
+        checked.append((host, addresses))
+
+    async with FeedServer() as srv, Fetcher(guard=allow_loopback) as f:
+        srv.route("/f", RSS)
+        url = f"http://localhost:{srv.port}/f"
+        result = await f.fetch(url, allow_private=False)
+        assert result.body == RSS and result.final_url == url
+        assert srv.requests[-1].headers["host"] == f"localhost:{srv.port}"
+        assert checked[0][0] == "localhost" and "127.0.0.1" in checked[0][1]
+
+
 # ---- concurrency --------------------------------------------------------------------------
 async def test_at_most_two_requests_per_host(server: FeedServer) -> None:
     server.route("/f", RSS, delay=0.1)

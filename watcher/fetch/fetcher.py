@@ -12,8 +12,10 @@ once decompressed (gzip bombs stop at the limit), redirects followed one by one 
 
 Address guard hook (for untrusted links, issue 7): ``fetch(..., allow_private=False)`` resolves
 the host of the URL and of every redirect target and calls the guard with ``(host, [ip, ...])``
-before connecting; the guard raises ``FetchError(BLOCKED_ADDRESS)`` to refuse. The default
-guard refuses loopback, private, link-local, multicast and reserved addresses. Sources from
+before connecting; the guard raises ``FetchError(BLOCKED_ADDRESS)`` to refuse. The connection
+then goes to the address that was checked (no second lookup: no DNS rebinding), with the
+name kept for ``Host`` and TLS. The default guard refuses loopback, private, link-local,
+multicast and reserved addresses. Sources from
 ``feeds.yaml`` use the default ``allow_private=True`` and may be anywhere, loopback included.
 """
 
@@ -102,7 +104,7 @@ async def resolve(host: str, port: int) -> list[str]:
         pass
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    return sorted({str(info[4][0]) for info in infos}, key=lambda a: (":" in a, a))  # IPv4 first
 
 
 class _Decoder:
@@ -287,9 +289,13 @@ class Fetcher:
                 if deadline_at is None:
                     deadline_at = loop.time() + s.deadline
                 async with asyncio.timeout_at(deadline_at):
-                    if not allow_private:
-                        await self._check_address(current, parts.hostname, parts.port, parts.scheme)
-                    request = self._client.build_request("GET", current, headers=conditional)
+                    if allow_private:
+                        request = self._client.build_request("GET", current, headers=conditional)
+                    else:
+                        address = await self._check_address(
+                            current, parts.hostname, parts.port, parts.scheme
+                        )
+                        request = self._pinned_request(current, address, conditional)
                     response = await self._client.send(request, stream=True)
                     try:
                         status = response.status_code
@@ -355,11 +361,14 @@ class Fetcher:
             decoder.feed(chunk)
         return decoder.finish()
 
-    async def _check_address(self, url: str, host: str, port: int | None, scheme: str) -> None:
+    async def _check_address(self, url: str, host: str, port: int | None, scheme: str) -> str:
+        """Resolve ``host``, let the guard judge every address; the address to connect to."""
         try:
             addresses = await resolve(host, port or (443 if scheme == "https" else 80))
         except OSError as exc:
             raise classify.classify_exception(exc, url) from exc
+        if not addresses:
+            raise FetchError(FetchErrorKind.DNS, f"{host} has no address", url=url)
         try:
             outcome = self.guard(host, addresses)
             if outcome is not None:
@@ -367,6 +376,25 @@ class Fetcher:
         except FetchError as exc:
             exc.url = exc.url or url
             raise
+        return addresses[0]
+
+    def _pinned_request(self, url: str, address: str, headers: dict[str, str]) -> httpx.Request:
+        """A request to ``url`` that connects to the checked ``address`` itself.
+
+        The name is not resolved again, so it cannot resolve elsewhere between the guard's
+        check and the connection (DNS rebinding); ``Host`` and TLS SNI/certificate checks
+        still use the name.
+        """
+        assert self._client is not None
+        parsed = httpx.URL(url)
+        ip = f"[{address}]" if ":" in address else address
+        host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+        return self._client.build_request(
+            "GET",
+            parsed.copy_with(host=ip),
+            headers={**headers, "Host": host_header},
+            extensions={"sni_hostname": parsed.host},
+        )
 
     def _host_slot(self, key: str) -> _HostSlot:
         return _HostSlot(self, key)
