@@ -7,8 +7,11 @@ import gzip
 import json
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.servers.feedserver import gzip_zeros
 from watcher.errors import FetchError, FetchErrorKind
@@ -188,3 +191,33 @@ async def test_parsing_does_not_block_the_event_loop() -> None:
     task.cancel()
     assert parsed.parser == "feedparser" and len(parsed.items) == 3000
     assert ticks > 3  # the loop kept running while feedparser worked
+
+
+SEEDS = [
+    p.read_bytes()
+    for p in sorted((Path(__file__).parent / "data" / "feeds" / "real").glob("*.x*"))
+    if p.stat().st_size < 60_000
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.sampled_from(SEEDS),
+    cut=st.floats(min_value=0, max_value=1),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=8),
+    charset=st.sampled_from(["", "utf-8", "windows-1251", "iso-8859-1", "gb2312", "bogus"]),
+)
+def test_damaged_real_feeds_never_crash(
+    seed: bytes, cut: float, flips: list[tuple[float, int]], charset: str
+) -> None:
+    body = bytearray(seed[: max(1, int(len(seed) * cut))] if cut < 0.98 else seed)
+    for where, value in flips:
+        body[min(len(body) - 1, int(len(body) * where))] = value
+    headers = {"Content-Type": f"application/rss+xml; charset={charset}"} if charset else {}
+    try:
+        parsed = parse_feed(bytes(body), headers=headers, source_id="s")
+    except FetchError as exc:
+        assert exc.kind in (FetchErrorKind.PARSE_ERROR, FetchErrorKind.EMPTY) and exc.detail
+        return
+    for item in parsed.items:
+        assert item.guid and (item.title or item.url or item.summary)
