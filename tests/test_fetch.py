@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import FeedServer
+from tests.servers import FeedServer, Route
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher, FetchSettings
 
@@ -234,6 +234,21 @@ async def test_http_statuses(
         assert err.retry_after is None
     else:
         assert err.retry_after == pytest.approx(retry_after, abs=3)
+
+
+async def test_a_failing_source_recovers(server: FeedServer, fetcher: Fetcher) -> None:
+    server.sequence(
+        "/flaky",
+        Route(status=503, headers=(("Retry-After", "5"),)),
+        Route(drop="headers"),
+        Route(body=RSS),
+    )
+    kinds = []
+    for _ in range(2):
+        kinds.append((await fetch_error(fetcher, server.url("/flaky"))).kind)
+    assert kinds == [FetchErrorKind.SERVER_ERROR, FetchErrorKind.CONNECT]
+    for _ in range(2):  # the last answer repeats
+        assert (await fetcher.fetch(server.url("/flaky"))).body == RSS
 
 
 # ---- broken connections -------------------------------------------------------------------

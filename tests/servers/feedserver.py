@@ -11,6 +11,7 @@ process with ``python -m tests.servers.feedserver --dir FEEDS`` (it prints its b
         srv.gzip_bomb("/bomb.xml", 200 * MB)
         srv.route("/slow.xml", body, drip=0.2, chunk=10)   # a slow drip body
         srv.route("/drop.xml", drop="headers")             # connection closed, no answer
+        srv.sequence("/flaky.xml", Route(status=503), Route(body=feed))   # fails, then works
         url = srv.url("/feed.xml"); srv.hits("/feed.xml"); srv.requests[-1].headers
 
 Every route is a frozen ``Route``; ``route()`` replaces the one at a path (thread-safe enough:
@@ -111,6 +112,7 @@ class FeedServer:
     _thread: threading.Thread | None = None
     _server: asyncio.Server | None = None
     _dirs: list[tuple[str, Path]] = field(default_factory=list)
+    _sequences: dict[str, list[Route]] = field(default_factory=dict)
     _files: dict[Path, _FileCache] = field(default_factory=dict)
     _gzip_cache: dict[bytes, bytes] = field(default_factory=dict)
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
@@ -202,6 +204,7 @@ class FeedServer:
         """Answer ``path`` with ``body`` and the given ``Route`` options; returns the route."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         r = replace(Route(body=data), **options)  # type: ignore[arg-type]
+        self._sequences.pop(path, None)
         self.routes[path] = r
         return r
 
@@ -210,6 +213,16 @@ class FeedServer:
         r = replace(self.routes[path], **options)  # type: ignore[arg-type]
         self.routes[path] = r
         return r
+
+    def sequence(self, path: str, *routes: Route) -> None:
+        """Answer ``path`` with each route in turn, one per request; the last one repeats.
+
+        ``srv.sequence("/f", Route(status=500), Route(status=500), Route(body=feed))``
+        """
+        if not routes:
+            raise ValueError("sequence() needs at least one Route")
+        self.routes.pop(path, None)
+        self._sequences[path] = list(routes)
 
     def serve_file(self, path: str, file: Path | str, **options: object) -> Route:
         """Serve a file, read at each request when it changed; ETag and Last-Modified from it."""
@@ -292,6 +305,9 @@ class FeedServer:
                 writer.close()
 
     def _lookup(self, path: str) -> Route | None:
+        seq = self._sequences.get(path)
+        if seq is not None:
+            return seq.pop(0) if len(seq) > 1 else seq[0]
         route = self.routes.get(path)
         if route is None:
             for prefix, directory in self._dirs:
