@@ -61,6 +61,25 @@ async def test_conditional_get_by_etag(server: FeedServer, fetcher: Fetcher) -> 
     assert "watcher" in sent["user-agent"] and "gzip" in sent["accept-encoding"]
 
 
+async def test_connections_are_reused(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/f.xml", RSS, etag='"v1"')
+    server.redirect("/moved", "/f.xml", 301)
+    server.route("/gone", b"gone" * 100, status=410)
+    await fetcher.fetch(server.url("/f.xml"))
+    for _ in range(3):
+        assert (await fetcher.fetch(server.url("/f.xml"), etag='"v1"')).not_modified
+        await fetcher.fetch(server.url("/moved"))
+        await fetch_error(fetcher, server.url("/gone"))
+    assert server.connections == 1  # 304s, redirects and error pages drained, kept alive
+
+
+async def test_dripping_error_page_still_reports_the_status(server: FeedServer) -> None:
+    server.route("/err", b"x" * 200, status=500, drip=0.05, chunk=1)
+    async with Fetcher(FetchSettings(deadline=5.0)) as f:
+        err = await fetch_error(f, server.url("/err"))
+    assert err.kind is FetchErrorKind.SERVER_ERROR
+
+
 async def test_conditional_get_by_last_modified(server: FeedServer, fetcher: Fetcher) -> None:
     stamp = email.utils.formatdate(time.time() - 3600, usegmt=True)
     server.route("/f.xml", RSS, last_modified=stamp)

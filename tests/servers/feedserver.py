@@ -106,6 +106,7 @@ class FeedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     record: bool = True  # keep every Request (turn off for benchmarks)
+    connections: int = 0  # TCP connections accepted since start
     in_flight: int = 0  # requests being answered now
     max_in_flight: int = 0  # the most answered at once since start (or reset_counts)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -256,6 +257,7 @@ class FeedServer:
     # ---- serving -----------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)

@@ -22,6 +22,7 @@ multicast and reserved addresses. Sources from
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import socket
@@ -105,6 +106,21 @@ async def resolve(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos}, key=lambda a: (":" in a, a))  # IPv4 first
+
+
+async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a small unwanted body (304, redirect, error page) so the connection is reused;
+    a bigger one is left unread (the connection then closes)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return
+    size = 0
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(1.0):  # a dripping error page does not hide the error
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > limit:
+                    return
 
 
 class _Decoder:
@@ -310,11 +326,14 @@ class Fetcher:
                                 raise classify.too_many_redirects(url, s.max_redirects)
                             seen.append(target)
                             current = target
+                            await _drain(response)
                             continue
                         error = classify.classify_status(status, headers, current)
                         if error is not None:
+                            await _drain(response)
                             raise error
                         if status == 304:
+                            await _drain(response)
                             return FetchResult(
                                 url=url,
                                 final_url=current,
