@@ -43,8 +43,9 @@ def parse_fixture(path: Path, **kwargs: Any) -> ParsedFeed:
 
 
 def test_fixture_corpus_is_complete() -> None:
-    assert len([p for p in FIXTURES if "real" in p.parts]) == 44
-    assert len([p for p in FIXTURES if "feedparser" in p.parts]) == 372
+    """The whole shared corpus was copied (../shared/fixtures/feeds: 44 real, 372 feedparser)."""
+    assert len([p for p in FIXTURES if "real" in p.parts]) >= 44
+    assert len([p for p in FIXTURES if "feedparser" in p.parts]) >= 372
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(FEEDS)))
