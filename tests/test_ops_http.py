@@ -14,6 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from watcher.errors import ConfigError
 from watcher.ops.http import Health, HttpService, http_service
 from watcher.ops.metrics import Metrics
 from watcher.ops.probe import probe
@@ -262,3 +263,11 @@ async def test_probe_exit_codes_follow_healthz(memdb: Database) -> None:
     assert code == 1 and "WATCHER_HTTP_PORT is not set" in text
     code, text = await asyncio.to_thread(probe, {"WATCHER_HTTP_PORT": port})  # server gone
     assert code == 1 and "unhealthy" in text
+
+
+async def test_a_taken_port_is_a_clear_configuration_error(memdb: Database) -> None:
+    async with serving(memdb, Metrics(), lambda: True) as base:
+        port = int(base.rsplit(":", 1)[1])
+        clash = HttpService(Health(memdb, lambda: True), Metrics(), port=port)
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await clash.run(asyncio.Event())

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from watcher.errors import ConfigError
 from watcher.ops.metrics import Metrics
 from watcher.runtime import Runtime
 from watcher.store.db import Database
@@ -117,7 +118,13 @@ class HttpService:
         self.bound_port: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE)
+        try:
+            server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE)
+        except OSError as exc:
+            raise ConfigError(
+                f"WATCHER_HTTP_HOST/WATCHER_HTTP_PORT: cannot listen on {self.host}:{self.port}:"
+                f" {exc.strerror or exc}"
+            ) from exc
         sockets = server.sockets or ()
         self.bound_port = int(sockets[0].getsockname()[1]) if sockets else None
         log.info("health and metrics on http://%s:%s/", self.host, self.bound_port)
