@@ -26,7 +26,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any, Literal
@@ -110,18 +110,23 @@ def parse_feed(
     used: ParserName = "fast"
     fast_body = body if parser == "fast" else fast_path_bytes(body, lower)
     if parser != "feedparser" and fast_body is not None:
-        try:
-            raw = read_fast(fast_body)
-        except Exception:  # any failure of the fast parser: feedparser decides
+        raw, items, skipped = _try_fast(fast_body, source_id, language, base_url, now)
+        if not items and parser is None:  # failed or nothing usable found: ask the reference
             raw = None
-        if raw is not None:
-            items, skipped = build_items(raw, source_id, language, base_url, now)
-            if not items and parser is None:  # nothing usable found: ask the reference
-                raw = None
     if raw is None:
         used = "feedparser"
-        raw = read_feedparser(body, lower, base_url)
-        items, skipped = build_items(raw, source_id, language, base_url, now)
+        try:
+            raw = read_feedparser(body, lower, base_url)
+        except Exception as exc:  # feedparser itself crashes on some damaged feeds
+            reason = f"feedparser failed: {exc.__class__.__name__}: {exc}"[:300]
+            if parser is None and fast_body is None:  # last resort: the fast parser's reading
+                raw, items, skipped = _try_fast(body, source_id, language, base_url, now)
+            if raw is None or not items:
+                raise FetchError(FetchErrorKind.PARSE_ERROR, reason) from exc
+            used = "fast"
+            raw = replace(raw, bozo=True, bozo_reason=reason)
+        else:
+            items, skipped = build_items(raw, source_id, language, base_url, now)
     feed_language = primary_language(raw.language)
     if not items and (raw.entries or raw.bozo or not raw.version):
         raise _nothing_usable(raw, skipped, body, lower)
@@ -135,6 +140,17 @@ def parse_feed(
         language=feed_language,
         skipped=skipped,
     )
+
+
+def _try_fast(
+    body: bytes, source_id: str, language: str, base_url: str, now: datetime | None
+) -> tuple[RawFeed | None, list[Item], int]:
+    try:
+        raw = read_fast(body)
+    except Exception:  # any failure of the fast parser: feedparser decides
+        return None, [], 0
+    items, skipped = build_items(raw, source_id, language, base_url, now)
+    return raw, items, skipped
 
 
 async def parse_feed_async(
