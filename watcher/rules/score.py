@@ -227,7 +227,7 @@ class Rules:
             if hits:
                 fired_hits.append((term_index, hits))
         if len(fired_hits) > 1:
-            fired_hits = _drop_nested(fired_hits)
+            fired_hits = _drop_nested(fired_hits, topic.terms)
         for term_index, hits in fired_hits:
             term = topic.terms[term_index]
             best = max(hits, key=lambda h: (fw[h.field], -h.start))
@@ -365,10 +365,18 @@ def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
     return out
 
 
-def _drop_nested(fired: list[tuple[int, list[Hit]]]) -> list[tuple[int, list[Hit]]]:
+def _drop_nested(
+    fired: list[tuple[int, list[Hit]]], terms: tuple[CompiledTerm, ...]
+) -> list[tuple[int, list[Hit]]]:
     """Within one topic, a hit inside a longer hit of another term does not count again
-    ("police" inside "border police"); of two terms matching the same words, the first wins."""
+    ("police" inside "border police"); of terms matching the same words, the heaviest wins
+    (the first listed on a tie)."""
     spans = [(h.field, h.nstart, h.nend, i) for i, hits in fired for h in hits]
+
+    def beats(j: int, i: int) -> bool:
+        wj, wi = terms[j].weight, terms[i].weight
+        return wj > wi or (wj == wi and j < i)
+
     out: list[tuple[int, list[Hit]]] = []
     for i, hits in fired:
         kept = [
@@ -379,7 +387,7 @@ def _drop_nested(fired: list[tuple[int, list[Hit]]]) -> list[tuple[int, list[Hit
                 and a <= h.nstart
                 and h.nend <= b
                 and j != i
-                and (b - a > h.nend - h.nstart or j < i)
+                and (b - a > h.nend - h.nstart or beats(j, i))
                 for f, a, b, j in spans
             )
         ]
