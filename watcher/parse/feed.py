@@ -25,7 +25,7 @@ import io
 import re
 import zlib
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
@@ -178,9 +178,12 @@ async def parse_feed_async(
             now=now,
         )
     loop = asyncio.get_running_loop()
-    outcome = await loop.run_in_executor(
-        executor, _parse_in_worker, body, dict(headers), source_id, language, base_url, now
-    )
+    try:
+        outcome = await loop.run_in_executor(
+            executor, _parse_in_worker, body, dict(headers), source_id, language, base_url, now
+        )
+    except BrokenExecutor as exc:  # the parser process died (a crash in a C extension)
+        raise FetchError(FetchErrorKind.PARSE_ERROR, f"parser process died: {exc}") from exc
     if isinstance(outcome, ParsedFeed):
         return outcome
     kind, detail = outcome
