@@ -1,0 +1,66 @@
+"""Shared helpers of the Telegram tests: record alerts the way the pipeline does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from watcher.models import Alert, Match
+from watcher.notify.base import Notifier
+from watcher.store.alerts import insert_alert
+from watcher.store.db import Database
+from watcher.store.outbox import enqueue
+
+
+class Clock:
+    """A settable clock for the store's timestamps (the outbox's next_attempt_at)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def record_alert(
+    db: Database,
+    notifier: Notifier,
+    key: str,
+    *,
+    topics: Sequence[str] = ("repatriation",),
+    title: str = "China sends North Korean defectors back",
+    now: float = 1_800_000_000.0,
+) -> Alert:
+    """insert_alert + enqueue for the notifier's targets, in one transaction (as the pipeline)."""
+    snippet = "Chinese police arrested the defectors near the border and repatriated them"
+    text = "repatriated"
+    start = snippet.index(text)
+    match = Match(
+        term="repatriat*",
+        text=text,
+        field="summary",
+        start=start,
+        end=start + len(text),
+        weight=3.0,
+        snippet=snippet,
+    )
+    with db.transaction() as tx:
+        alert = insert_alert(
+            tx,
+            dedupe_key=key,
+            item_id=None,
+            source_id="src",
+            source_name="Daily NK",
+            title=title,
+            url=f"https://example.org/{key}",
+            summary=snippet,
+            language="en",
+            published=datetime(2026, 11, 22, 9, 30, tzinfo=UTC),
+            topics=list(topics),
+            score=7.5,
+            matches=[match],
+            now=now,
+        )
+        assert alert is not None
+        enqueue(tx, alert.id, notifier.kind, notifier.targets(tx, alert), now)
+    return alert

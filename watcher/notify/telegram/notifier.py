@@ -1,0 +1,206 @@
+"""The Telegram notifier: sends the outbox's "telegram" rows within the Bot API's flood limits.
+
+* 429 (RetryAfter): every send pauses for ``retry_after`` and the row is sent again.
+* 5xx, time-outs, dropped connections: the row is retried with exponential back-off.
+* 403 (blocked, kicked) or "chat not found": the subscriber is deactivated, the row marked dead.
+* Sends run concurrently (bounded), so one slow or failing chat never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from watcher.models import Alert
+from watcher.notify.base import Notifier
+from watcher.notify.telegram import ChannelTarget, parse_channel
+from watcher.notify.telegram.format import format_alert
+from watcher.notify.telegram.limits import FloodLimiter
+from watcher.settings import TelegramSettings
+from watcher.store import outbox, subscribers
+from watcher.store.alerts import get_alerts
+from watcher.store.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_BACKOFF_S = 600.0
+GONE_MARKERS = ("chat not found", "user is deactivated", "bot was kicked", "chat_id is empty")
+
+
+def is_group_target(target: str) -> bool:
+    return target.startswith("@") or target.startswith("-")
+
+
+def make_bot(settings: TelegramSettings, pool_size: int = 40) -> Bot:
+    request = HTTPXRequest(connection_pool_size=pool_size, read_timeout=15.0, pool_timeout=30.0)
+    return Bot(settings.token, base_url=settings.api_url, request=request)
+
+
+class TelegramNotifier(Notifier):
+    kind = "telegram"
+    poll_interval = 5.0
+
+    def __init__(
+        self,
+        db: Database,
+        settings: TelegramSettings,
+        *,
+        owner: str = "",
+        bot: Bot | None = None,
+        concurrency: int = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.settings = settings
+        self.channels: tuple[ChannelTarget, ...] = tuple(
+            parse_channel(c) for c in settings.channels
+        )
+        self.owner = owner or f"telegram:{os.getpid()}:{id(self)}"
+        self.bot = bot
+        self.concurrency = concurrency
+        self.clock = clock
+        self.limiter = FloodLimiter()
+        self.paused_until = 0.0  # set by a 429: nothing is sent before this (monotonic)
+        self.sent = 0
+        self.retried = 0
+        self.dead = 0
+        self.flood_waits = 0
+
+    def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
+        now = self.clock()
+        chats = [str(s.chat_id) for s in subscribers.active_in_tx(tx) if s.wants(alert.topics, now)]
+        chats += [c.chat for c in self.channels if c.wants(alert.topics)]
+        return chats
+
+    async def run(self, stop: asyncio.Event) -> None:
+        bot = self.bot or make_bot(self.settings, self.concurrency + 10)
+        async with bot:
+            while not stop.is_set():
+                try:
+                    busy = await self.deliver_due(bot, stop)
+                except Exception:  # the store was unreachable: try again on the next round
+                    log.exception("telegram delivery round failed")
+                    busy = False
+                if not busy:
+                    await self.wait_for_work(stop)
+
+    async def deliver_due(self, bot: Bot, stop: asyncio.Event | None = None) -> bool:
+        """Claim and send one batch of due rows; True when there were any."""
+        rows = await asyncio.to_thread(
+            outbox.claim, self.db, CHANNEL, self.owner, self.clock(), 200, 120.0
+        )
+        if not rows:
+            return False
+        alerts = await asyncio.to_thread(get_alerts, self.db, [r.alert_id for r in rows])
+        gate = asyncio.Semaphore(self.concurrency)
+        tasks: list[asyncio.Task[None]] = []
+        waiting = list(rows)
+        while waiting and not (stop is not None and stop.is_set()):
+            later: list[outbox.OutboxRow] = []
+            for row in waiting:
+                loop_now = time.monotonic()
+                if self.paused_until > loop_now:
+                    await asyncio.sleep(self.paused_until - loop_now)
+                    loop_now = time.monotonic()
+                group = is_group_target(row.target)
+                if self.limiter.delay(row.target, group, loop_now) > self.limiter.global_delay(
+                    loop_now
+                ):
+                    later.append(row)  # this chat must wait; the others go on
+                    continue
+                pause = self.limiter.delay(row.target, group, loop_now)
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                    loop_now = time.monotonic()
+                self.limiter.record(row.target, group, loop_now)
+                await gate.acquire()
+                tasks.append(
+                    asyncio.create_task(self._send(bot, row, alerts.get(row.alert_id), gate))
+                )
+            waiting = later
+            if waiting:
+                now = time.monotonic()
+                soonest = min(
+                    self.limiter.delay(r.target, is_group_target(r.target), now) for r in waiting
+                )
+                await asyncio.sleep(max(0.01, min(soonest, 60.0)))
+        if tasks:
+            await asyncio.gather(*tasks)
+        return True
+
+    async def _send(
+        self, bot: Bot, row: outbox.OutboxRow, alert: Alert | None, gate: asyncio.Semaphore
+    ) -> None:
+        try:
+            await self._send_row(bot, row, alert)
+        finally:
+            gate.release()
+
+    async def _send_row(self, bot: Bot, row: outbox.OutboxRow, alert: Alert | None) -> None:
+        if alert is None:
+            await asyncio.to_thread(outbox.mark_dead, self.db, row.id, "alert gone", self.clock())
+            return
+        chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
+        text = format_alert(alert)
+        for _ in range(5):  # 429s are waited out here, other failures go back to the outbox
+            try:
+                message = await bot.send_message(
+                    chat,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except RetryAfter as exc:
+                self.flood_waits += 1
+                with warnings.catch_warnings():  # PTB 22.2+ warns that it becomes a timedelta
+                    warnings.simplefilter("ignore")
+                    wait = exc.retry_after
+                seconds = wait if isinstance(wait, (int, float)) else wait.total_seconds()
+                self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+                await asyncio.sleep(seconds)
+                continue
+            except Forbidden as exc:
+                await self._gone(row, str(exc))
+                return
+            except BadRequest as exc:
+                if any(m in str(exc).lower() for m in GONE_MARKERS):
+                    await self._gone(row, str(exc))
+                else:  # the message itself was refused: retrying would not help
+                    self.dead += 1
+                    await asyncio.to_thread(
+                        outbox.mark_dead, self.db, row.id, str(exc), self.clock()
+                    )
+                return
+            except (NetworkError, TelegramError) as exc:  # 5xx, time-outs, dropped connections
+                self.retried += 1
+                backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 10))
+                await asyncio.to_thread(
+                    outbox.mark_retry, self.db, row.id, str(exc), self.clock() + backoff
+                )
+                return
+            self.sent += 1
+            await asyncio.to_thread(
+                outbox.mark_sent, self.db, row.id, str(message.message_id), self.clock()
+            )
+            return
+        await asyncio.to_thread(
+            outbox.mark_retry, self.db, row.id, "flood control", self.clock() + 1.0
+        )
+
+    async def _gone(self, row: outbox.OutboxRow, reason: str) -> None:
+        self.dead += 1
+        now = self.clock()
+        if row.target.lstrip("-").isdigit():
+            await asyncio.to_thread(subscribers.deactivate, self.db, int(row.target), reason, now)
+        await asyncio.to_thread(outbox.mark_dead, self.db, row.id, reason, now)
