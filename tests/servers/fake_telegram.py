@@ -101,8 +101,10 @@ class FakeTelegram:
         async def _stop() -> None:
             if self._server is not None:
                 self._server.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._server.wait_closed(), 1)
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(5)

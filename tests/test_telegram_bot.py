@@ -1,0 +1,170 @@
+"""The real PTB Application against the fake Bot API: commands, topic toggles, admin refusal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.fake_telegram import FakeTelegram
+from tests.telegram_helpers import Clock, record_alert
+from watcher.notify.telegram.bot import BotHooks, TelegramBot, parse_duration
+from watcher.notify.telegram.notifier import TelegramNotifier
+from watcher.rules.score import Rules, load_rules
+from watcher.settings import TelegramSettings
+from watcher.store import subscribers
+from watcher.store.db import Database, open_database
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123:TEST"
+ADMIN = 900
+
+
+@pytest.fixture(scope="module")
+def rules() -> Rules:
+    return load_rules(ROOT / "keywords.yaml")
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(tmp_path / "w.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, db: Database, rules: Rules) -> AsyncIterator[TelegramBot]:
+    settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
+    service = TelegramBot(db, settings, BotHooks(rules=lambda: rules), poll_timeout=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    await asyncio.wait_for(service.ready.wait(), 10)
+    yield service
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def texts(tg: FakeTelegram, chat: int) -> list[str]:
+    return [m["text"] for m in tg.messages(chat)]
+
+
+async def test_start_subscribes_and_stop_unsubscribes(
+    bot: TelegramBot, tg: FakeTelegram, db: Database
+) -> None:
+    assert [c["command"] for c in tg.commands][:2] == ["start", "stop"]  # setMyCommands
+    tg.send_user_message(42, "/start")
+    await until(lambda: len(tg.messages(42)) == 1)
+    sub = subscribers.get(db, 42)
+    assert sub is not None and sub.active
+    tg.send_user_message(42, "/stop")
+    await until(lambda: len(tg.messages(42)) == 2)
+    sub = subscribers.get(db, 42)
+    assert sub is not None and not sub.active
+
+
+async def test_topics_keyboard_toggles_and_filters_alerts(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, rules: Rules
+) -> None:
+    tg.send_user_message(42, "/start")
+    await until(lambda: len(tg.messages(42)) == 1)
+    tg.send_user_message(42, "/topics")
+    await until(lambda: len(tg.messages(42)) == 2)
+    keyboard = tg.messages(42)[1]["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in keyboard] == [f"t:{t}" for t in rules.topic_ids]
+    assert all(row[0]["text"].startswith("✅") for row in keyboard)
+
+    first = rules.topic_ids[0]
+    tg.press_button(42, tg.messages(42)[1]["message_id"], f"t:{first}")
+    await until(lambda: len(tg.calls_of("editMessageReplyMarkup")) == 1)
+    sub = subscribers.get(db, 42)
+    assert sub is not None and first not in sub.topics and len(sub.topics) > 0
+    edited = tg.messages(42)[-1]["reply_markup"]["inline_keyboard"]
+    assert edited[0][0]["text"].startswith("▫️")
+    assert len(tg.calls_of("answerCallbackQuery")) == 1
+
+    clock = Clock()
+    notifier = TelegramNotifier(db, TelegramSettings(token=TOKEN, api_url=tg.base_url), clock=clock)
+    skipped = record_alert(db, notifier, "x1", topics=(first,))
+    wanted = record_alert(db, notifier, "x2", topics=(rules.topic_ids[1],))
+    with db.transaction() as tx:
+        rows = tx.fetchall("SELECT alert_id, target FROM outbox WHERE channel = 'telegram'")
+    assert [(int(r[0]), str(r[1])) for r in rows] == [(wanted.id, "42")]
+    assert skipped.id != wanted.id
+
+    tg.press_button(42, tg.messages(42)[1]["message_id"], f"t:{first}")  # back on: all topics
+    await until(lambda: len(tg.calls_of("editMessageReplyMarkup")) == 2)
+    sub = subscribers.get(db, 42)
+    assert sub is not None and sub.topics == ()
+
+
+async def test_mute_and_unmute(bot: TelegramBot, tg: FakeTelegram, db: Database) -> None:
+    tg.send_user_message(42, "/start")
+    await until(lambda: len(tg.messages(42)) == 1)
+    tg.send_user_message(42, "/mute 8h")
+    await until(lambda: len(tg.messages(42)) == 2)
+    sub = subscribers.get(db, 42)
+    assert sub is not None and sub.muted_until is not None
+    assert not sub.wants(("repatriation",), sub.muted_until - 60)
+    assert "Muted until" in texts(tg, 42)[-1]
+    tg.send_user_message(42, "/unmute")
+    await until(lambda: len(tg.messages(42)) == 3)
+    sub = subscribers.get(db, 42)
+    assert sub is not None and sub.muted_until is None
+
+
+@pytest.mark.parametrize("command", ["/status", "/explain defectors repatriated", "/reload"])
+async def test_admin_commands_refused_politely_for_others(
+    bot: TelegramBot, tg: FakeTelegram, command: str
+) -> None:
+    tg.send_user_message(43, command)
+    await until(lambda: len(tg.messages(43)) == 1)
+    assert texts(tg, 43) == ["Sorry, only the bot's administrators can use this command."]
+
+
+async def test_admin_status_and_explain(bot: TelegramBot, tg: FakeTelegram) -> None:
+    tg.send_user_message(ADMIN, "/status")
+    await until(lambda: len(tg.messages(ADMIN)) == 1)
+    assert "Subscribers: 0" in texts(tg, ADMIN)[0]
+    tg.send_user_message(
+        ADMIN, "/explain China forcibly repatriated North Korean defectors arrested in Shenyang"
+    )
+    await until(lambda: len(tg.messages(ADMIN)) == 2)
+    assert "<b>" in texts(tg, ADMIN)[1] and len(texts(tg, ADMIN)[1]) <= 4096
+
+
+async def test_admins_get_operator_notices(bot: TelegramBot, tg: FakeTelegram) -> None:
+    await bot.on_notice("source_failing", "yonhap: HTTP 503 <5 times>")
+    assert texts(tg, ADMIN) == ["<b>⚠️ Source failing</b>\nyonhap: HTTP 503 &lt;5 times&gt;"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("", 8 * 3600.0),
+        ("8h", 8 * 3600.0),
+        ("30m", 1800.0),
+        ("2d", 172800.0),
+        ("3", 10800.0),
+        ("soon", None),
+        ("0h", None),
+        ("9999d", None),
+    ],
+)
+def test_parse_duration(text: str, seconds: float | None) -> None:
+    assert parse_duration(text) == seconds

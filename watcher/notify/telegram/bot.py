@@ -1,0 +1,348 @@
+"""The Telegram bot: self-service commands for subscribers, a few more for admins.
+
+Runs python-telegram-bot 22's ``Application`` inside our own event loop (no PTB JobQueue; the
+one scheduler is ours): ``initialize``/``start``/``updater.start_polling`` and the reverse on
+stop. Everything a chat chooses is stored (``watcher.store.subscribers``), so it survives
+restarts; the notifier reads it when an alert is recorded.
+
+Commands: /start /stop /topics (inline keyboard toggles) /mute [8h] /unmute /recent /help;
+admins also /status /explain TEXT /reload. Admins get operator notices
+(source_failing, source_recovered, config_invalid, config_reloaded) as messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
+
+from watcher.models import Item
+from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.rules.explain import render_html
+from watcher.rules.score import Rules
+from watcher.settings import TelegramSettings
+from watcher.store import outbox, subscribers
+from watcher.store.alerts import recent_alerts
+from watcher.store.db import Database
+
+log = logging.getLogger(__name__)
+
+USER_COMMANDS = (
+    ("start", "Get alerts in this chat"),
+    ("stop", "Stop alerts"),
+    ("topics", "Choose topics"),
+    ("mute", "Pause alerts, e.g. /mute 8h"),
+    ("unmute", "Resume alerts"),
+    ("recent", "Latest alerts"),
+    ("help", "What this bot does"),
+)
+ADMIN_ONLY = "Sorry, only the bot's administrators can use this command."
+NOTICE_KINDS = {
+    "source_failing": "⚠️ Source failing",
+    "source_recovered": "✅ Source recovered",
+    "config_invalid": "❌ Configuration invalid",
+    "config_reloaded": "🔄 Configuration reloaded",
+}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd]?)$", re.IGNORECASE)
+_UNIT_S = {"m": 60.0, "h": 3600.0, "d": 86400.0, "": 3600.0}
+
+HELP_TEXT = (
+    "I send alerts about North Koreans in Russia and China: arrests and forced returns, "
+    "deportation and law-enforcement agreements, forced labour abroad, soldiers and POWs.\n\n"
+    "/start - get alerts here\n/stop - stop them\n/topics - choose topics\n"
+    "/mute 8h - pause for a while (m, h, d)\n/unmute - resume\n/recent - latest alerts\n"
+    "/help - this text"
+)
+
+
+def parse_duration(text: str, default_s: float = 8 * 3600.0) -> float | None:
+    """Seconds in "8h", "30m", "2d", "3" (hours); None when unreadable or out of range."""
+    text = text.strip()
+    if not text:
+        return default_s
+    m = _DURATION.match(text)
+    if m is None:
+        return None
+    seconds = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
+    return seconds if 0 < seconds <= 365 * 86400 else None
+
+
+def topics_keyboard(
+    topic_ids: Sequence[str], titles: dict[str, str], chosen: Sequence[str]
+) -> InlineKeyboardMarkup:
+    """One toggle button per topic; none chosen means every topic."""
+    rows = []
+    for topic in topic_ids:
+        mark = "✅" if not chosen or topic in chosen else "▫️"
+        rows.append(
+            [InlineKeyboardButton(f"{mark} {titles.get(topic, topic)}", callback_data=f"t:{topic}")]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+@dataclass
+class BotHooks:
+    """What the bot needs from the rest of the app (all optional but ``rules``)."""
+
+    rules: Callable[[], Rules]
+    reload: Callable[[], Awaitable[str]] | None = None
+    status: Callable[[], str] | None = None
+
+
+class TelegramBot:
+    """The bot as a ``Service`` (``name``, ``run(stop)``) for ``watcher run``."""
+
+    name = "telegram-bot"
+
+    def __init__(
+        self,
+        db: Database,
+        settings: TelegramSettings,
+        hooks: BotHooks,
+        *,
+        poll_timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.hooks = hooks
+        self.poll_timeout = poll_timeout
+        self.clock = clock
+        self.admins = frozenset(settings.admins)
+        self.application = self._build()
+        self.ready = asyncio.Event()
+
+    def _build(self) -> Application:  # type: ignore[type-arg]
+        app = (
+            Application.builder()
+            .token(self.settings.token)
+            .base_url(self.settings.api_url)
+            .job_queue(None)
+            .build()
+        )
+        app.add_handler(CommandHandler("start", self.cmd_start))
+        app.add_handler(CommandHandler("stop", self.cmd_stop))
+        app.add_handler(CommandHandler("topics", self.cmd_topics))
+        app.add_handler(CommandHandler("mute", self.cmd_mute))
+        app.add_handler(CommandHandler("unmute", self.cmd_unmute))
+        app.add_handler(CommandHandler("recent", self.cmd_recent))
+        app.add_handler(CommandHandler("help", self.cmd_help))
+        app.add_handler(CommandHandler("status", self.cmd_status))
+        app.add_handler(CommandHandler("explain", self.cmd_explain))
+        app.add_handler(CommandHandler("reload", self.cmd_reload))
+        app.add_handler(CallbackQueryHandler(self.on_topic_button, pattern=r"^t:"))
+        return app
+
+    async def run(self, stop: asyncio.Event) -> None:
+        app = self.application
+        await app.initialize()
+        try:
+            await app.bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS])
+        except TelegramError as exc:  # not fatal: commands still work when typed
+            log.warning("setMyCommands failed: %s", exc)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=int(self.poll_timeout),
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+            drop_pending_updates=False,
+        )
+        self.ready.set()
+        try:
+            await stop.wait()
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+
+    # -- operator notices --------------------------------------------------------------
+    async def on_notice(self, kind: str, text: str) -> None:
+        """A ``Runtime`` notice listener: tell every admin."""
+        label = NOTICE_KINDS.get(kind, kind)
+        message = f"<b>{_e(label)}</b>\n{_e(text)}"[:MAX_LENGTH]
+        for admin in sorted(self.admins):
+            try:
+                await self.application.bot.send_message(admin, message, parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                log.warning("notice to admin %s failed: %s", admin, exc)
+
+    # -- helpers -----------------------------------------------------------------------
+    async def _reply(self, update: Update, text: str, **kwargs: object) -> None:
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                **kwargs,  # type: ignore[arg-type]
+            )
+
+    def _is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.admins
+
+    def _chat_id(self, update: Update) -> int:
+        assert update.effective_chat is not None
+        return update.effective_chat.id
+
+    # -- commands ----------------------------------------------------------------------
+    async def cmd_start(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        title = chat.title or chat.username or chat.first_name or ""
+        await asyncio.to_thread(
+            subscribers.subscribe, self.db, chat.id, chat.type, title, self.clock()
+        )
+        await self._reply(update, "Subscribed: alerts will arrive here.\n\n" + _e(HELP_TEXT))
+
+    async def cmd_stop(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = self._chat_id(update)
+        await asyncio.to_thread(subscribers.deactivate, self.db, chat_id, "/stop", self.clock())
+        await self._reply(update, "Stopped. Send /start to get alerts again.")
+
+    async def cmd_help(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._reply(update, _e(HELP_TEXT))
+
+    async def _subscriber(self, update: Update) -> subscribers.Subscriber | None:
+        sub = await asyncio.to_thread(subscribers.get, self.db, self._chat_id(update))
+        if sub is None or not sub.active:
+            await self._reply(update, "This chat is not subscribed. Send /start first.")
+            return None
+        return sub
+
+    async def cmd_topics(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        sub = await self._subscriber(update)
+        if sub is None:
+            return
+        rules = self.hooks.rules()
+        await self._reply(
+            update,
+            "Tap a topic to switch it on or off (all on = every topic):",
+            reply_markup=topics_keyboard(rules.topic_ids, rules.topic_titles, sub.topics),
+        )
+
+    async def on_topic_button(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        topic = query.data[2:]
+        rules = self.hooks.rules()
+        chat_id = self._chat_id(update)
+        sub = await asyncio.to_thread(subscribers.get, self.db, chat_id)
+        if sub is None or topic not in rules.topic_ids:
+            await query.answer("Send /start first." if sub is None else "Unknown topic.")
+            return
+        chosen = set(sub.topics or rules.topic_ids)
+        chosen ^= {topic}
+        if not chosen:
+            await query.answer("At least one topic must stay on.")
+            return
+        stored = [] if chosen == set(rules.topic_ids) else sorted(chosen)
+        await asyncio.to_thread(subscribers.set_topics, self.db, chat_id, stored, self.clock())
+        await query.answer("On" if topic in chosen else "Off")
+        await query.edit_message_reply_markup(
+            topics_keyboard(rules.topic_ids, rules.topic_titles, stored)
+        )
+
+    async def cmd_mute(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        sub = await self._subscriber(update)
+        if sub is None:
+            return
+        seconds = parse_duration(" ".join(ctx.args or []))
+        if seconds is None:
+            await self._reply(update, "Use /mute 8h (or 30m, 2d).")
+            return
+        until = self.clock() + seconds
+        await asyncio.to_thread(
+            subscribers.set_muted_until, self.db, sub.chat_id, until, self.clock()
+        )
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
+        await self._reply(update, f"Muted until {when}. /unmute to resume.")
+
+    async def cmd_unmute(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        sub = await self._subscriber(update)
+        if sub is None:
+            return
+        await asyncio.to_thread(
+            subscribers.set_muted_until, self.db, sub.chat_id, None, self.clock()
+        )
+        await self._reply(update, "Alerts resumed.")
+
+    async def cmd_recent(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        sub = await asyncio.to_thread(subscribers.get, self.db, self._chat_id(update))
+        alerts = await asyncio.to_thread(recent_alerts, self.db, 30)
+        if sub is not None and sub.topics:
+            alerts = [a for a in alerts if any(t in sub.topics for t in a.topics)]
+        if not alerts:
+            await self._reply(update, "No alerts yet.")
+            return
+        for alert in reversed(alerts[:5]):
+            await self._reply(update, format_alert(alert))
+
+    async def cmd_status(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._is_admin(update):
+            await self._reply(update, ADMIN_ONLY)
+            return
+        active = await asyncio.to_thread(subscribers.count_active, self.db)
+        pending = await asyncio.to_thread(outbox.pending_count, self.db, "telegram")
+        lines = [f"Subscribers: {active}", f"Telegram messages waiting: {pending}"]
+        if self.hooks.status is not None:
+            lines.append(self.hooks.status())
+        await self._reply(update, _e("\n".join(lines))[:MAX_LENGTH])
+
+    async def cmd_explain(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._is_admin(update):
+            await self._reply(update, ADMIN_ONLY)
+            return
+        message = update.effective_message
+        raw = (message.text or "") if message is not None else ""
+        text = raw.split(maxsplit=1)[1] if len(raw.split(maxsplit=1)) > 1 else ""
+        if not text.strip():
+            await self._reply(update, "Use /explain followed by a headline or text.")
+            return
+        title, _, rest = text.strip().partition("\n")
+        item = Item(source_id="explain", guid="explain", url="", title=title, summary=rest)
+        result = self.hooks.rules().score(item)
+        rendered = render_html(result, item, all_topics=True)
+        if len(rendered) > MAX_LENGTH:
+            rendered = render_html(result, item, all_topics=False)
+        await self._reply(
+            update, rendered[:MAX_LENGTH] if len(rendered) <= MAX_LENGTH else _e(rendered[:3000])
+        )
+
+    async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._is_admin(update):
+            await self._reply(update, ADMIN_ONLY)
+            return
+        if self.hooks.reload is None:
+            await self._reply(update, "Reloading is not available in this process.")
+            return
+        try:
+            outcome = await self.hooks.reload()
+        except Exception as exc:  # the admin should see why, the bot keeps running
+            await self._reply(update, f"Reload failed: {_e(str(exc))}"[:MAX_LENGTH])
+            return
+        await self._reply(update, _e(outcome)[:MAX_LENGTH])
+
+
+def _e(text: str) -> str:
+    from html import escape
+
+    return escape(text, quote=False)
