@@ -23,7 +23,7 @@ def parse_channel(spec: str) -> ChannelTarget:
     text = spec.strip()
     chat, _, topic_part = text.partition(":")
     chat = chat.strip()
-    if not chat or not (chat.startswith("@") or chat.lstrip("-").isdigit()):
+    if not ((len(chat) > 1 and chat.startswith("@")) or chat.lstrip("-").isdigit()):
         raise ConfigError(f"telegram channel {spec!r}: expected '@name' or '@name:topic1+topic2'")
     topics = tuple(t.strip() for t in topic_part.split("+") if t.strip()) if topic_part else ()
     return ChannelTarget(chat, topics)

@@ -54,6 +54,8 @@ def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
         f"{_e(alert.source_name or alert.source_id)} · {when}\n"
         f"Topics: {_e(', '.join(alert.topics))} · score {alert.score:.1f}"
     )
+    if len(header) > limit // 2:  # a huge URL: the title without the link
+        header = f"<b>{_e(_cut(title, max(1, (limit - 7) // 6)))}</b>"
     blocks = [header, details]
     seen: set[str] = set()
     for match in alert.matches:
@@ -66,6 +68,4 @@ def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
         candidate = block if not out else out + "\n\n" + block
         if len(candidate) <= limit:
             out = candidate
-    if not out:  # the linked header alone is too long (a huge URL): the title without link
-        out = f"<b>{_e(_cut(title, max(1, (limit - 7) // 6)))}</b>"
     return out
