@@ -249,6 +249,8 @@ class FakeTelegram:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
+        except asyncio.CancelledError:  # the server is closing
+            return
         finally:
             with contextlib.suppress(Exception):
                 writer.close()

@@ -15,6 +15,9 @@ class Limits:
     global_per_s: int = 30
     chat_interval_s: float = 1.0
     group_per_min: int = 20
+    # messages are also paced evenly (a little under the limit), so requests that bunch up
+    # on the way never reach the server as a burst of more than 30 in one second
+    pacing: float = 0.97
 
 
 @dataclass
@@ -26,11 +29,7 @@ class FloodLimiter:
 
     def delay(self, chat: str, is_group: bool, now: float) -> float:
         """Seconds to wait before a message to ``chat`` may go out (0: now)."""
-        wait = 0.0
-        while self._global and self._global[0] <= now - 1.0:
-            self._global.popleft()
-        if len(self._global) >= self.limits.global_per_s:
-            wait = max(wait, self._global[0] + 1.0 - now)
+        wait = self.global_delay(now)
         last = self._last_by_chat.get(chat)
         if last is not None:
             wait = max(wait, last + self.limits.chat_interval_s - now)
@@ -45,9 +44,13 @@ class FloodLimiter:
     def global_delay(self, now: float) -> float:
         while self._global and self._global[0] <= now - 1.0:
             self._global.popleft()
+        wait = 0.0
+        if self._global:
+            interval = 1.0 / (self.limits.global_per_s * self.limits.pacing)
+            wait = self._global[-1] + interval - now
         if len(self._global) >= self.limits.global_per_s:
-            return max(0.0, self._global[0] + 1.0 - now)
-        return 0.0
+            wait = max(wait, self._global[0] + 1.0 - now)
+        return max(0.0, wait)
 
     def record(self, chat: str, is_group: bool, now: float) -> None:
         self._global.append(now)
