@@ -166,3 +166,26 @@ async def test_per_chat_limit_spaces_messages_to_one_chat(
     assert len(to_five) == 2 and to_five[1] - to_five[0] >= 0.95
     to_six = [c.at for c in tg.calls_of("sendMessage") if c.params["chat_id"] == "6"]
     assert to_six[0] - to_five[0] < 0.5  # chat 6 did not wait for chat 5
+
+
+async def test_restart_sends_what_was_left_and_nothing_twice(
+    store_db: Database, tg: FakeTelegram, bot: Bot
+) -> None:
+    clock = Clock()
+    for chat in (1, 2):
+        subscribers.subscribe(store_db, chat, "private", "", clock.now)
+    first = make_notifier(store_db, tg, clock)
+    record_alert(store_db, first, "a1")
+    await first.deliver_due(bot)
+    # a process claims the next alert's rows and dies before sending them
+    record_alert(store_db, first, "a2")
+    assert len(outbox.claim(store_db, "telegram", "crashed", clock.now, lease_s=60)) == 2
+
+    restarted = make_notifier(store_db, tg, clock)
+    assert not await restarted.deliver_due(bot)  # leased to the dead process for now
+    clock.now += 61
+    assert await restarted.deliver_due(bot)
+    assert not await restarted.deliver_due(bot)
+    for chat in (1, 2):
+        assert len(tg.messages(chat)) == 2
+    assert len(tg.calls_of("sendMessage")) == 4
