@@ -37,7 +37,7 @@ from telegram.ext import (
 
 from watcher.models import Item
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
-from watcher.rules.explain import render_html
+from watcher.rules.explain import render_html, render_text
 from watcher.rules.score import Rules
 from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
@@ -321,11 +321,11 @@ class TelegramBot:
         item = Item(source_id="explain", guid="explain", url="", title=title, summary=rest)
         result = self.hooks.rules().score(item)
         rendered = render_html(result, item, all_topics=True)
-        if len(rendered) > MAX_LENGTH:
+        if len(rendered) > MAX_LENGTH:  # only the alerting topics, else the plain text cut
             rendered = render_html(result, item, all_topics=False)
-        await self._reply(
-            update, rendered[:MAX_LENGTH] if len(rendered) <= MAX_LENGTH else _e(rendered[:3000])
-        )
+        if len(rendered) > MAX_LENGTH:
+            rendered = _e(render_text(result, item, all_topics=False)[: MAX_LENGTH - 200])
+        await self._reply(update, rendered)
 
     async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
