@@ -54,13 +54,44 @@ async def fan_out(n: int, db_url: str) -> None:
     db.close()
 
 
+async def alert_to_send_latency(rounds: int, db_url: str) -> None:
+    """Notifier side of the latency: alert recorded (and wake set) -> sendMessage at the API."""
+    db = open_database(db_url)
+    clock = Clock()
+    subscribers.subscribe(db, 5, "private", "", clock.now)
+    with FakeTelegram(TOKEN, rate_per_s=30) as tg:
+        settings = TelegramSettings(token=TOKEN, api_url=tg.base_url)
+        notifier = TelegramNotifier(db, settings, clock=clock)
+        stop = asyncio.Event()
+        task = asyncio.create_task(notifier.run(stop))
+        await asyncio.sleep(0.5)
+        latencies: list[float] = []
+        for i in range(rounds):
+            await asyncio.sleep(1.05)  # the per-chat limit is 1/s: measure the path, not it
+            started = time.monotonic()
+            record_alert(db, notifier, f"lat-{i}")
+            notifier.wake.set()
+            while len(tg.messages(5)) <= i:
+                await asyncio.sleep(0.001)
+            latencies.append(tg.calls_of("sendMessage")[-1].at - started)
+        stop.set()
+        await task
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    print(f"alert -> sendMessage   p50 {p50:.1f} ms, p99 {p99:.1f} ms over {rounds} alerts")
+    db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--latency-rounds", type=int, default=30)
     parser.add_argument("--db", default="", help="store URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(fan_out(args.subscribers, args.db or str(Path(tmp) / "bench.db")))
+        asyncio.run(alert_to_send_latency(args.latency_rounds, str(Path(tmp) / "latency.db")))
 
 
 if __name__ == "__main__":
