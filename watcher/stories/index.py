@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from watcher.stories.places import places
 from watcher.stories.text import numbers, shingles, stems
 
 Encoder = Callable[[Sequence[str]], "np.ndarray[tuple[int, int], np.dtype[np.float32]]"]
@@ -34,7 +35,8 @@ class StoryConfig:
     jaccard_accept: float = 0.50  # near-duplicate on shingles alone (MinHash estimate)
     lexical_accept: float = 0.16  # IDF-weighted Jaccard of stems, same language, no encoder
     number_conflict: float = 0.5  # factor when both give numbers and share none
-    combined_accept: float = 0.80  # cosine + weighted Jaccard, same language, with encoder
+    place_conflict: float = 0.2  # factor when both name places and share none
+    combined_accept: float = 0.85  # cosine + weighted Jaccard, same language, with encoder
     embedding_accept: float = 0.55  # cosine, across languages, with the encoder
     common_stem_share: float = 0.05  # stems in more reports than this share find no candidates
     idf_prior: int = 200  # pseudo-reports so that early IDF estimates are not extreme
@@ -74,6 +76,7 @@ class _Entry:
     minhash: MinHash
     stems: frozenset[str]
     numbers: frozenset[str]
+    places: frozenset[str]
     vector: np.ndarray[tuple[int], np.dtype[np.float32]] | None = None
 
 
@@ -153,7 +156,7 @@ class StoryIndex:
             vec = np.asarray(self._encoder([text])[0], dtype=np.float32)
             norm = float(np.linalg.norm(vec))
             vector = vec / norm if norm else vec
-        return _Entry(report, 0, mh, stems(text), numbers(text), vector)
+        return _Entry(report, 0, mh, stems(text), numbers(text), places(text), vector)
 
     def _window_ok(self, a: _Entry, b: _Entry) -> bool:
         return abs(a.report.published - b.report.published) <= self.config.window
@@ -176,7 +179,7 @@ class StoryIndex:
             other = self._entries[key]
             if other.report.language != rep.language or not self._window_ok(entry, other):
                 continue
-            jac = entry.minhash.jaccard(other.minhash)
+            jac = entry.minhash.jaccard(other.minhash) * self._conflict(entry, other)
             if jac >= cfg.jaccard_accept and (best is None or jac > best.similarity):
                 best = Decision(other.story_id, True, "near-duplicate", jac, key)
         if best is not None:
@@ -187,13 +190,12 @@ class StoryIndex:
             if other.report.language != rep.language or not self._window_ok(entry, other):
                 continue
             sim = self._weighted_jaccard(entry.stems, other.stems)
-            if entry.numbers and other.numbers and not entry.numbers & other.numbers:
-                sim *= cfg.number_conflict
             if entry.vector is not None and other.vector is not None:
                 sim += float(entry.vector @ other.vector)
                 threshold, reason = cfg.combined_accept, "words+embedding"
             else:
                 threshold, reason = cfg.lexical_accept, "words"
+            sim *= self._conflict(entry, other)
             if sim >= threshold and (best is None or sim > best.similarity):
                 best = Decision(other.story_id, True, reason, sim, key)
         if best is not None:
@@ -208,6 +210,15 @@ class StoryIndex:
             if found is not None:
                 return found
         return self._new()
+
+    def _conflict(self, a: _Entry, b: _Entry) -> float:
+        """Less than 1 when the two name different numbers or different places."""
+        factor = 1.0
+        if a.numbers and b.numbers and not a.numbers & b.numbers:
+            factor *= self.config.number_conflict
+        if a.places and b.places and not a.places & b.places:
+            factor *= self.config.place_conflict
+        return factor
 
     def _idf(self, stem: str) -> float:
         total = self._seen + self.config.idf_prior
@@ -234,7 +245,7 @@ class StoryIndex:
             if not self._window_ok(entry, other):
                 continue
             assert entry.vector is not None
-            cos = float(entry.vector @ other.vector)
+            cos = float(entry.vector @ other.vector) * self._conflict(entry, other)
             if cos >= self.config.embedding_accept and (best is None or cos > best.similarity):
                 best = Decision(other.story_id, True, "embedding", cos, key)
         return best

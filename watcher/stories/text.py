@@ -60,16 +60,26 @@ def stems(text: str) -> frozenset[str]:
     for w in words(text):
         if len(w) < 2:
             continue
-        if _HANGUL.match(w):
-            out.update(w[i : i + 2] for i in range(len(w) - 1))
+        if _HANGUL.search(w):
+            syllables = "".join(_HANGUL.findall(w))
+            out.update(syllables[i : i + 2] for i in range(len(syllables) - 1))
         else:
             out.add(w[:5])
     return frozenset(out)
 
 
+_NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "twelve": "12", "twenty": "20", "thirty": "30", "sixty": "60",
+    "два": "2", "две": "2", "двое": "2", "двух": "2", "трое": "3", "три": "3", "трех": "3",
+    "четыре": "4", "четырех": "4", "пять": "5", "пятеро": "5", "пятерых": "5", "восемь": "8",
+    "двенадцать": "12", "двадцать": "20", "тридцать": "30",
+}  # fmt: skip
+
+
 def numbers(text: str) -> frozenset[str]:
-    """Numbers in the text, normalised ("1,000" -> "1000"), years and small counts included."""
-    found = set()
+    """Numbers in the text, normalised ("1,000" -> "1000"), small counts in words included."""
+    found = {_NUMBER_WORDS[w] for w in normalise(text).split() if w in _NUMBER_WORDS}
     for raw in _NUMBER.findall(unicodedata.normalize("NFKC", text)):
         value = raw.replace(",", "").replace(".", "")
         if value.strip("0"):

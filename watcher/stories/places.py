@@ -1,0 +1,51 @@
+"""Places that reports about North Koreans in Russia and China name, in three languages.
+
+Two reports naming different places (Vladivostok / Khabarovsk) are rarely the same development,
+however similar their wording; a shared place with a shared number is a strong cross-language
+signature. Aliases are matched as word prefixes, so inflected forms count.
+"""
+
+from __future__ import annotations
+
+from watcher.stories.text import words
+
+PLACES: dict[str, tuple[str, ...]] = {
+    "pyongyang": ("pyongyang", "пхеньян", "평양"),
+    "moscow": ("moscow", "москв", "모스크바"),
+    "vladivostok": ("vladivostok", "владивосток", "블라디보스토크"),
+    "khabarovsk": ("khabarovsk", "хабаровск", "하바롭스크"),
+    "nakhodka": ("nakhodka", "находк", "나홋카"),
+    "primorye": ("primorye", "приморь", "приморск", "연해주"),
+    "amur": ("amur", "амурск", "приамурь", "아무르"),
+    "kursk": ("kursk", "курск", "쿠르스크"),
+    "tatarstan": ("tatarstan", "alabuga", "татарстан", "алабуг", "타타르스탄", "알라부가"),
+    "kyiv": ("kyiv", "kiev", "киев", "키이우"),
+    "seoul": ("seoul", "сеул", "서울"),
+    "wonsan": ("wonsan", "вонсан", "원산"),
+    "hyesan": ("hyesan", "хесан", "혜산"),
+    "shenyang": ("shenyang", "шэньян", "선양"),
+    "dandong": ("dandong", "даньдун", "단둥"),
+    "tumen": ("tumen", "тумэн", "투먼"),
+    "yanji": ("yanji", "яньцзи", "옌지"),
+    "helong": ("helong", "хэлун", "허룽"),
+    "changbai": ("changbai", "чанба", "창바이"),
+    "jilin": ("jilin", "цзилин", "지린"),
+    "kunming": ("kunming", "куньмин", "쿤밍"),
+    "geneva": ("geneva", "женев", "제네바"),
+    "tumen_river": ("tumen river", "туманн", "туманган", "두만강"),
+    "yalu": ("yalu", "ялу", "압록강"),
+}
+
+_PREFIXES: tuple[tuple[str, str], ...] = tuple(
+    (alias, place) for place, aliases in PLACES.items() for alias in aliases if " " not in alias
+)
+
+
+def places(text: str) -> frozenset[str]:
+    """The places a text names (ids of PLACES)."""
+    found: set[str] = set()
+    for w in words(text):
+        for alias, place in _PREFIXES:
+            if w.startswith(alias):
+                found.add(place)
+    return frozenset(found)
