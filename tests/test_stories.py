@@ -10,6 +10,7 @@ import pytest
 from watcher.stories import Report, StoryConfig, StoryIndex, load_encoder
 from watcher.stories.evaluate import PairScores, evaluate, load_labelled
 from watcher.stories.places import places
+from watcher.stories.policy import RealertPolicy, also_reported_line, edited_text
 from watcher.stories.text import numbers, stems
 
 LABELLED = Path(__file__).parent / "data" / "stories" / "labelled.jsonl"
@@ -139,3 +140,31 @@ def test_places_and_stems_handle_inflection() -> None:
     assert "탈북" in stems("탈북민을")
     assert "deport" not in stems("deportations")  # five-letter stems
     assert "depor" in stems("deportations")
+
+
+@pytest.mark.parametrize(
+    ("new_topics", "new_score", "expected"),
+    [
+        ({"repatriation"}, 3.0, False),  # same topic, similar score: attach only
+        ({"repatriation", "forced_labour"}, 3.0, True),  # adds a topic
+        ({"repatriation"}, 6.0, True),  # scores twice as high
+        ({"repatriation"}, 5.9, False),
+    ],
+)
+def test_realert_policy(new_topics: set[str], new_score: float, expected: bool) -> None:
+    policy = RealertPolicy()
+    assert policy.should_alert_again(new_topics, {"repatriation"}, new_score, 3.0) is expected
+    off = RealertPolicy(on_new_topic=False, score_factor=0)
+    assert off.should_alert_again(new_topics, {"repatriation"}, new_score, 3.0) is False
+
+
+def test_edited_text_fits_the_limit_and_does_not_stack() -> None:
+    names = ["NK News", "Yonhap", "ТАСС", "연합뉴스"]
+    once = edited_text("Title\nbody", names[:2])
+    assert once == "Title\nbody\n\nalso reported by: NK News, Yonhap"
+    twice = edited_text(once, names)
+    assert twice == "Title\nbody\n\nalso reported by: NK News, Yonhap, ТАСС, 연합뉴스"
+    tight = edited_text("x" * 4050, names)
+    assert len(tight) <= 4096 and tight.endswith("and 2 more")
+    assert edited_text("x" * 4096, names) == "x" * 4096
+    assert also_reported_line([], 100) == ""
