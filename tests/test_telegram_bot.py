@@ -168,3 +168,25 @@ async def test_admins_get_operator_notices(bot: TelegramBot, tg: FakeTelegram) -
 )
 def test_parse_duration(text: str, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+async def test_wiring_builds_notifier_and_bot_and_forwards_notices(
+    tg: FakeTelegram, db: Database, rules: Rules
+) -> None:
+    from watcher.notify.telegram.wiring import telegram_parts
+    from watcher.runtime import Runtime
+    from watcher.settings import Settings
+
+    settings = Settings(
+        telegram=TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
+    )
+    runtime = Runtime(settings=settings, db=db)
+    notifier, service = telegram_parts(runtime, lambda: rules)
+    assert notifier.name and service.name and notifier.kind == "telegram"
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    await asyncio.wait_for(service.ready.wait(), 10)
+    await runtime.notice("config_invalid", "keywords.yaml:3:1: bad")
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert texts(tg, ADMIN) == ["<b>❌ Configuration invalid</b>\nkeywords.yaml:3:1: bad"]

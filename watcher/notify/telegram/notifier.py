@@ -48,6 +48,7 @@ def make_bot(settings: TelegramSettings, pool_size: int = 40) -> Bot:
 
 class TelegramNotifier(Notifier):
     kind = "telegram"
+    name = "telegram-notifier"  # as a Service of ``watcher run``
     poll_interval = 5.0
 
     def __init__(
