@@ -1,10 +1,49 @@
-"""`watcher run` commands (not built yet)."""
+"""`watcher run` and `watcher check`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
+
+from watcher.cli import EXIT_OK, settings_from_args
+from watcher.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's commands to the `watcher` parser."""
+    p = sub.add_parser("run", help="poll the sources and alert (forever, or --once)")
+    p.add_argument("--once", action="store_true", help="one pass over every source, then exit")
+    p.set_defaults(func=cmd_run)
+    c = sub.add_parser("check", help="validate feeds.yaml, keywords.yaml and settings")
+    c.set_defaults(func=cmd_check)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from watcher.app import run_forever, run_once
+    from watcher.logs import setup_logging
+
+    settings = settings_from_args(args)
+    setup_logging(settings.log_format, settings.log_level)
+    if args.once:
+        return asyncio.run(run_once(settings))
+    return asyncio.run(run_forever(settings))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from watcher.scheduler import LiveConfig
+
+    settings = settings_from_args(args)
+    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    feeds = config.feeds
+    print(
+        f"{settings.feeds_path}: {len(feeds.sources)} sources"
+        f" ({len(feeds.enabled_sources)} enabled)"
+    )
+    print(f"{settings.keywords_path}: {len(config.rules.topic_ids)} topics")
+    if not settings.telegram.enabled and not settings.smtp.enabled:
+        print("alerts go to the console (no Telegram or email configured)")
+    return EXIT_OK
+
+
+__all__ = ["ConfigError", "cmd_check", "cmd_run", "register"]

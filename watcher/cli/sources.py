@@ -1,10 +1,75 @@
-"""`watcher sources` commands (not built yet)."""
+"""`watcher sources`: each source's health."""
 
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from watcher.cli import EXIT_OK, settings_from_args
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's commands to the `watcher` parser."""
+    p = sub.add_parser("sources", help="each source's health: last success, errors, next poll")
+    p.set_defaults(func=cmd_sources)
+
+
+def _ago(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "never"
+    d = now - ts
+    future = d < 0
+    d = abs(d)
+    if d < 90:
+        text = f"{d:.0f}s"
+    elif d < 5400:
+        text = f"{d / 60:.0f}m"
+    elif d < 172800:
+        text = f"{d / 3600:.1f}h"
+    else:
+        text = f"{d / 86400:.1f}d"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from watcher.config.feeds import load_feeds
+    from watcher.store.db import open_database
+    from watcher.store.sources import all_states, item_counts
+
+    settings = settings_from_args(args)
+    feeds = load_feeds(settings.feeds_path)
+    db = open_database(settings.db_target)
+    try:
+        states = all_states(db)
+        counts = item_counts(db)
+    finally:
+        db.close()
+    now = time.time()
+    table = Table(title=f"sources ({settings.db_target})")
+    for col in ("id", "last success", "last error", "fails", "items", "next poll"):
+        table.add_column(col)
+    for src in feeds.sources:
+        st = states.get(src.id)
+        if st is None:
+            table.add_row(src.id, "never", "", "0", "0", "not polled yet")
+            continue
+        err = ""
+        if st.last_error_kind:
+            err = f"{st.last_error_kind} ({_ago(st.last_error_at, now)})"
+            if st.last_error:
+                err += f": {st.last_error[:60]}"
+        nxt = "disabled" if not src.enabled else _ago(st.next_check_at, now)
+        table.add_row(
+            src.id,
+            _ago(st.last_success_at, now),
+            err,
+            str(st.consecutive_failures),
+            str(counts.get(src.id, 0)),
+            nxt,
+        )
+    Console().print(table)
+    return EXIT_OK

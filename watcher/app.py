@@ -1,0 +1,194 @@
+"""``watcher run``: build the runtime, notifiers and services, run until stopped.
+
+SIGTERM and SIGINT set ``runtime.stop``: the scheduler stops starting polls, polls in flight
+finish and notifiers deliver what is due, then the process exits cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from watcher.fetch import Fetcher
+from watcher.notify.base import Notifier
+from watcher.notify.console import ConsoleNotifier
+from watcher.pipeline import Pipeline, PollOutcome
+from watcher.runtime import Runtime, Service
+from watcher.scheduler import LiveConfig, Scheduler
+from watcher.settings import Settings
+from watcher.store.db import Database, open_database
+from watcher.store.items import prune_items
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_S = 30 * 86400.0
+PRUNE_EVERY_S = 3600.0
+
+
+@dataclass
+class App:
+    runtime: Runtime
+    config: LiveConfig
+    notifiers: list[Notifier]
+    pipeline: Pipeline
+    services: list[Service]
+    console: Console
+
+    def summary(self) -> list[str]:
+        feeds = self.config.feeds
+        enabled = feeds.enabled_sources
+        channels = ", ".join(n.kind for n in self.notifiers) or "nowhere"
+        return [
+            f"watcher: {len(enabled)} sources enabled ({len(feeds.sources)} in"
+            f" {self.config.feeds_path}), {len(self.config.rules.topic_ids)} topics from"
+            f" {self.config.keywords_path}",
+            f"alerts go to: {channels}",
+            f"state: {_describe_db(self.runtime.db)}",
+        ]
+
+
+def _describe_db(db: Database) -> str:
+    url = db.url
+    if "@" in url:  # hide a password in a postgresql:// URL
+        scheme, rest = url.split("://", 1)
+        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return f"{db.dialect} {url}"
+
+
+def build_notifiers(settings: Settings, db: Database, owner: str) -> list[Notifier]:
+    """The configured channels; the console when there is no other."""
+    notifiers: list[Notifier] = []
+    # Telegram and email notifiers are added here by their modules' wiring.
+    if not notifiers:
+        notifiers.append(ConsoleNotifier(db, owner))
+    return notifiers
+
+
+def build_app(settings: Settings, fetcher: Fetcher, console: Console | None = None) -> App:
+    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    db = open_database(settings.db_target)
+    runtime = Runtime(settings=settings, db=db)
+    if settings.instance_id:
+        runtime.instance_id = settings.instance_id
+    runtime.extras["config"] = config
+    notifiers = build_notifiers(settings, db, runtime.instance_id)
+    runtime.wakers.extend(n.wake for n in notifiers)
+    pipeline = Pipeline(
+        db=db,
+        fetcher=fetcher,
+        scorer=lambda: scheduler_config(runtime, config).rules,
+        notifiers=lambda: notifiers,
+        on_alerts=runtime.alerts_recorded,
+    )
+    scheduler = Scheduler(runtime, pipeline, config)
+    services: list[Service] = [
+        scheduler,
+        *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
+    ]
+    services.append(Pruner(db))
+    return App(runtime, config, notifiers, pipeline, services, console or Console(stderr=True))
+
+
+def scheduler_config(runtime: Runtime, initial: LiveConfig) -> LiveConfig:
+    """The configuration in force (the scheduler swaps it on a good reload)."""
+    current = runtime.extras.get("config", initial)
+    return current if isinstance(current, LiveConfig) else initial
+
+
+@dataclass
+class NotifierService:
+    """A notifier as a ``Service`` of ``watcher run``."""
+
+    notifier: Notifier
+    name: str = "notifier"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.notifier.run(stop)
+
+
+@dataclass
+class Pruner:
+    """Deletes items older than the retention period, once an hour."""
+
+    db: Database
+    retention_s: float = DEFAULT_RETENTION_S
+    name: str = "pruner"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            removed = await asyncio.to_thread(prune_items, self.db, time.time() - self.retention_s)
+            if removed:
+                log.info("pruned %d items older than %.0f days", removed, self.retention_s / 86400)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PRUNE_EVERY_S)
+
+
+def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
+    ok = sum(1 for o in outcomes if o.ok)
+    new = sum(o.new_items for o in outcomes)
+    alerts = sum(len(o.alerts) for o in outcomes)
+    console.print(
+        f"polled {len(outcomes)} sources: {ok} ok, {len(outcomes) - ok} failed;"
+        f" {new} new items, {alerts} alerts"
+    )
+    for o in outcomes:
+        if not o.ok:
+            console.print(f"  [yellow]{o.source_id}[/]: {o.error_kind}: {o.error}"[:300])
+
+
+async def run_once(settings: Settings, console: Console | None = None) -> int:
+    """One pass over every enabled source, deliver what is due, exit."""
+    async with Fetcher() as fetcher:
+        app = build_app(settings, fetcher, console)
+        try:
+            for line in app.summary():
+                app.console.print(line)
+            sources = app.config.feeds.enabled_sources
+            outcomes = await asyncio.gather(*(app.pipeline.poll(s) for s in sources))
+            report_outcomes(outcomes, app.console)
+            for n in app.notifiers:
+                if isinstance(n, ConsoleNotifier):
+                    await asyncio.to_thread(n.deliver_due)
+                else:
+                    stop = asyncio.Event()
+                    stop.set()
+                    await n.run(stop)
+        finally:
+            app.runtime.db.close()
+    return 0
+
+
+async def run_forever(settings: Settings, console: Console | None = None) -> int:
+    """Run every service until SIGTERM/SIGINT; finish the work in flight."""
+    async with Fetcher() as fetcher:
+        app = build_app(settings, fetcher, console)
+        runtime = app.runtime
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, runtime.stop.set)
+        for line in app.summary():
+            app.console.print(line)
+        tasks = [asyncio.create_task(s.run(runtime.stop), name=s.name) for s in app.services]
+        try:
+            stop_wait = asyncio.create_task(runtime.stop.wait())
+            done, _ = await asyncio.wait([stop_wait, *tasks], return_when="FIRST_COMPLETED")
+            for t in done:
+                if t is not stop_wait and t.exception() is not None:
+                    log.error("service %s stopped: %r", t.get_name(), t.exception())
+            runtime.stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            runtime.db.close()
+        app.console.print("watcher: stopped")
+    return 0

@@ -1,0 +1,7 @@
+"""Configuration files of ``watcher run``: feeds.yaml (sources) and OPML import/export."""
+
+from __future__ import annotations
+
+from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds, parse_duration
+
+__all__ = ["FeedsConfig", "SourceConfig", "load_feeds", "parse_duration"]

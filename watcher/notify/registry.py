@@ -1,0 +1,17 @@
+"""Notifier kinds: ``kind`` -> class, each declaring its settings model."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from watcher.notify.base import Notifier
+from watcher.notify.console import ConsoleNotifier, ConsoleSettings
+
+# kind -> (notifier class, its settings model). Other channels register here.
+NOTIFIERS: dict[str, tuple[type[Notifier], type[BaseModel]]] = {
+    ConsoleNotifier.kind: (ConsoleNotifier, ConsoleSettings),
+}
+
+
+def notifier_class(kind: str) -> type[Notifier]:
+    return NOTIFIERS[kind][0]

@@ -1,0 +1,264 @@
+"""One poll of one source: fetch -> parse -> score -> record items, alerts and outbox rows.
+
+Everything a poll learns is written in one transaction (items, alerts, outbox rows and the
+source's new state), so a crash at any moment either keeps all of it or none: an alert is
+recorded exactly once and delivered through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from watcher.config.feeds import SourceConfig
+from watcher.errors import FetchError, FetchErrorKind
+from watcher.fetch import Fetcher, backoff_delay
+from watcher.models import Alert, Item, ScoreResult
+from watcher.notify.base import Notifier
+from watcher.parse.feed import parse_feed_async
+from watcher.store import alerts as alerts_store
+from watcher.store import items as items_store
+from watcher.store import outbox
+from watcher.store import sources as sources_store
+from watcher.store.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 60.0
+BACKOFF_CAP_S = 6 * 3600.0
+
+
+class Scorer(Protocol):
+    def score(self, item: Item) -> ScoreResult: ...
+
+
+# Called after an alert was recorded, inside its transaction (story grouping hooks in here).
+AlertHook = Callable[[Tx, Alert, Item], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    source_id: str
+    ok: bool
+    status: str  # "new", "not_modified", "unchanged", "error"
+    items: int = 0  # entries in the feed
+    new_items: int = 0
+    alerts: tuple[Alert, ...] = ()
+    error_kind: str = ""
+    error: str = ""
+    failures: int = 0  # failures in a row after this poll
+    next_check_at: float = 0.0
+    retry_after: float | None = None
+
+
+@dataclass
+class Pipeline:
+    """The composition of the stages; shared by all sources of one process."""
+
+    db: Database
+    fetcher: Fetcher
+    scorer: Callable[[], Scorer]  # the current rules (hot reload swaps them)
+    notifiers: Callable[[], Sequence[Notifier]]
+    on_alerts: Callable[[], None] = lambda: None
+    alert_hooks: list[AlertHook] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+
+    async def poll(self, source: SourceConfig) -> PollOutcome:
+        now = self.clock()
+        state = await asyncio.to_thread(self._prepare, source)
+        try:
+            result = await self.fetcher.fetch(
+                source.url,
+                etag=state.etag,
+                last_modified=state.last_modified,
+                allow_private=True,  # sources in feeds.yaml may be on any address
+            )
+            if result.not_modified or (result.body_hash and result.body_hash == state.body_hash):
+                status = "not_modified" if result.not_modified else "unchanged"
+                await asyncio.to_thread(
+                    self._record_unchanged, source, now, result.etag, result.last_modified
+                )
+                return PollOutcome(source.id, True, status, next_check_at=now + source.interval)
+            parsed = await parse_feed_async(
+                result.body,
+                headers=result.headers,
+                source_id=source.id,
+                language=source.language,
+                base_url=result.final_url,
+                now=datetime.fromtimestamp(now, UTC),
+            )
+            if not parsed.items and parsed.bozo:
+                raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
+            new_items, alerts = await asyncio.to_thread(
+                self._record,
+                source,
+                state,
+                parsed.items,
+                now,
+                result.etag,
+                result.last_modified,
+                result.body_hash,
+            )
+        except FetchError as exc:
+            return await self._failed(source, state, now, exc.kind.value, exc.detail, exc)
+        except Exception as exc:  # a bug or a surprise in one source must not stop the others
+            log.exception("source %s: unexpected error", source.id)
+            return await self._failed(source, state, now, "error", repr(exc), None)
+        if alerts:
+            self.on_alerts()
+        return PollOutcome(
+            source.id,
+            True,
+            "new",
+            items=len(parsed.items),
+            new_items=new_items,
+            alerts=tuple(alerts),
+            next_check_at=now + source.interval,
+        )
+
+    def _prepare(self, source: SourceConfig) -> sources_store.SourceState:
+        with self.db.transaction() as tx:
+            sources_store.ensure_source(tx, source.id, source.url)
+        state = sources_store.get_state(self.db, source.id)
+        assert state is not None
+        return state
+
+    def _record_unchanged(
+        self, source: SourceConfig, now: float, etag: str | None, last_modified: str | None
+    ) -> None:
+        with self.db.transaction() as tx:
+            sources_store.record_success(
+                tx,
+                source.id,
+                now=now,
+                next_check_at=now + source.interval,
+                etag=etag,
+                last_modified=last_modified,
+                body_hash=None,
+            )
+
+    def _record(
+        self,
+        source: SourceConfig,
+        state: sources_store.SourceState,
+        items: Sequence[Item],
+        now: float,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str,
+    ) -> tuple[int, list[Alert]]:
+        first_poll = state.first_polled_at is None
+        scorer = self.scorer()
+        notifiers = list(self.notifiers())
+        alerts: list[Alert] = []
+        new_count = 0
+        with self.db.transaction() as tx:
+            # a feed may list one entry twice: keep the first
+            unique: dict[str, Item] = {}
+            for it in items:
+                unique.setdefault(it.guid, it)
+            known = items_store.known_guids(tx, source.id, list(unique))
+            fresh = [it for guid, it in unique.items() if guid not in known]
+            seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
+            for it in fresh:
+                duplicate_url = bool(it.url) and it.url in seen_urls
+                if it.url:
+                    seen_urls.add(it.url)
+                quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
+                result = None if quiet else scorer.score(it)
+                scores = {t.topic: round(t.score, 3) for t in result.topics} if result else {}
+                item_id = items_store.insert_item(tx, it, now=now, scores=scores)
+                if item_id is None:
+                    continue
+                new_count += 1
+                if result is None or not result.alerted:
+                    continue
+                alert = alerts_store.insert_alert(
+                    tx,
+                    dedupe_key=it.url or f"{it.source_id} {it.guid}",
+                    item_id=item_id,
+                    source_id=source.id,
+                    source_name=source.display_name,
+                    title=it.title,
+                    url=it.url,
+                    summary=it.summary,
+                    language=it.language or source.language,
+                    published=it.published or datetime.fromtimestamp(now, UTC),
+                    topics=result.alerted_ids,
+                    score=result.best_score,
+                    matches=[m for t in result.alerted for m in t.matches],
+                    now=now,
+                )
+                if alert is None:
+                    continue
+                for hook in self.alert_hooks:
+                    hook(tx, alert, it)
+                for notifier in notifiers:
+                    targets = notifier.targets(tx, alert)
+                    if targets:
+                        outbox.enqueue(tx, alert.id, notifier.kind, targets, now)
+                alerts.append(alert)
+            sources_store.record_success(
+                tx,
+                source.id,
+                now=now,
+                next_check_at=now + source.interval,
+                etag=etag,
+                last_modified=last_modified,
+                body_hash=body_hash,
+                new_items=new_count,
+            )
+        return new_count, alerts
+
+    @staticmethod
+    def _within_backfill(item: Item, source: SourceConfig, now: float) -> bool:
+        if item.published is None:
+            return False
+        return item.published.timestamp() >= now - source.backfill
+
+    async def _failed(
+        self,
+        source: SourceConfig,
+        state: sources_store.SourceState,
+        now: float,
+        kind: str,
+        detail: str,
+        exc: FetchError | None,
+    ) -> PollOutcome:
+        retry_after = exc.retry_after if exc is not None else None
+        failures = state.consecutive_failures + 1
+        delay = backoff_delay(
+            failures,
+            base=min(BACKOFF_BASE_S, source.interval),
+            cap=max(BACKOFF_CAP_S, source.interval),
+            retry_after=retry_after,
+            rng=self.rng,
+        )
+        delay = max(delay, min(source.interval, BACKOFF_BASE_S))
+        failures = await asyncio.to_thread(
+            sources_store.record_failure,
+            self.db,
+            source.id,
+            now=now,
+            kind=kind,
+            detail=detail,
+            next_check_at=now + delay,
+        )
+        log.warning("source %s failed (%d in a row): %s %s", source.id, failures, kind, detail)
+        return PollOutcome(
+            source.id,
+            False,
+            "error",
+            error_kind=kind,
+            error=detail,
+            failures=failures,
+            next_check_at=now + delay,
+            retry_after=retry_after,
+        )

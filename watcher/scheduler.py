@@ -1,0 +1,196 @@
+"""The poll schedule: one APScheduler job per source, hot reload of the configuration.
+
+Each source's job runs at its interval with jitter, never twice at once (``max_instances=1``,
+``coalesce``); a source in back-off (``next_check_at`` in the store) skips its turns until due.
+Edits to feeds.yaml and keywords.yaml are picked up without a restart; an invalid edit keeps
+the last good configuration and tells the operators why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds
+from watcher.errors import ConfigError
+from watcher.pipeline import Pipeline, PollOutcome
+from watcher.rules import Rules, load_rules
+from watcher.runtime import Runtime
+from watcher.store import sources as sources_store
+
+log = logging.getLogger(__name__)
+
+FAILING_AFTER_S = 24 * 3600.0
+RELOAD_CHECK_S = 2.0
+
+
+@dataclass
+class LiveConfig:
+    """The configuration in force: swapped whole on a good reload."""
+
+    feeds: FeedsConfig
+    rules: Rules
+    feeds_path: Path
+    keywords_path: Path
+    stamps: tuple[float, float] = (0.0, 0.0)
+
+    @classmethod
+    def load(cls, feeds_path: Path, keywords_path: Path) -> LiveConfig:
+        problems = []
+        feeds: FeedsConfig | None = None
+        rules: Rules | None = None
+        try:
+            feeds = load_feeds(feeds_path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        try:
+            rules = load_rules(keywords_path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        if problems or feeds is None or rules is None:
+            raise ConfigError(problems)
+        return cls(feeds, rules, feeds_path, keywords_path, _stamps(feeds_path, keywords_path))
+
+
+def _stamps(*paths: Path) -> tuple[float, float]:
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append(st.st_mtime + st.st_size * 1e-9)
+        except OSError:
+            out.append(-1.0)
+    return (out[0], out[1])
+
+
+@dataclass
+class Scheduler:
+    """Runs ``pipeline.poll`` for every enabled source on its schedule (a ``Service``)."""
+
+    runtime: Runtime
+    pipeline: Pipeline
+    config: LiveConfig
+    name: str = "scheduler"
+    jitter_fraction: float = 0.1
+    on_outcome: list[Callable[[PollOutcome], None]] = field(default_factory=list)
+    _failing: set[str] = field(default_factory=set)
+    _failing_since: dict[str, float] = field(default_factory=dict)
+    _scheduler: AsyncIOScheduler | None = None
+    _inflight: set[asyncio.Task[PollOutcome]] = field(default_factory=set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._sync_jobs()
+        self._scheduler.add_job(
+            self._check_reload,
+            IntervalTrigger(seconds=RELOAD_CHECK_S),
+            id="__reload__",
+            max_instances=1,
+            coalesce=True,
+        )
+        self._scheduler.start()
+        try:
+            await stop.wait()
+        finally:
+            self._scheduler.shutdown(wait=False)
+            if self._inflight:  # finish the work in flight
+                await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    def _sync_jobs(self) -> None:
+        sched = self._scheduler
+        assert sched is not None
+        wanted = {s.id: s for s in self.config.feeds.enabled_sources}
+        for job in sched.get_jobs():
+            if job.id != "__reload__" and job.id not in wanted:
+                job.remove()
+        for source in wanted.values():
+            trigger = IntervalTrigger(
+                seconds=source.interval, jitter=max(1, int(source.interval * self.jitter_fraction))
+            )
+            existing = sched.get_job(source.id)
+            if existing is not None:
+                existing.modify(args=(source.id,))
+                existing.reschedule(trigger)
+                continue
+            # first run at once (jittered a little so a big list does not start in one burst)
+            sched.add_job(
+                self._poll_job,
+                trigger,
+                args=(source.id,),
+                id=source.id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+                misfire_grace_time=None,
+            )
+
+    async def _poll_job(self, source_id: str) -> None:
+        source = self.config.feeds.get(source_id)
+        if source is None or not source.enabled or self.runtime.stop.is_set():
+            return
+        state = await asyncio.to_thread(sources_store.get_state, self.runtime.db, source_id)
+        if (
+            state is not None
+            and state.next_check_at is not None
+            and state.url == source.url
+            and state.next_check_at > time.time() + 1.0
+        ):
+            return  # backing off, or polled recently (before a restart)
+        task = asyncio.ensure_future(self.pipeline.poll(source))
+        self._inflight.add(task)
+        try:
+            outcome = await asyncio.shield(task)
+        finally:
+            self._inflight.discard(task)
+        await self._after(source, outcome)
+
+    async def _after(self, source: SourceConfig, outcome: PollOutcome) -> None:
+        for cb in self.on_outcome:
+            cb(outcome)
+        if outcome.ok:
+            self._failing_since.pop(source.id, None)
+            if source.id in self._failing:
+                self._failing.discard(source.id)
+                await self.runtime.notice(
+                    "source_recovered", f"{source.display_name} ({source.id}) works again"
+                )
+            return
+        state = await asyncio.to_thread(sources_store.get_state, self.runtime.db, source.id)
+        if state is None or source.id in self._failing:
+            return
+        since = state.last_success_at or self._failing_since.setdefault(source.id, time.time())
+        if time.time() - since >= FAILING_AFTER_S:
+            self._failing.add(source.id)
+            await self.runtime.notice(
+                "source_failing",
+                f"{source.display_name} ({source.id}) has failed for over 24h"
+                f" ({state.consecutive_failures} in a row): {outcome.error_kind} {outcome.error}",
+            )
+
+    async def _check_reload(self) -> None:
+        cfg = self.config
+        stamps = _stamps(cfg.feeds_path, cfg.keywords_path)
+        if stamps == cfg.stamps:
+            return
+        try:
+            fresh = await asyncio.to_thread(LiveConfig.load, cfg.feeds_path, cfg.keywords_path)
+        except ConfigError as exc:
+            cfg.stamps = stamps  # tell once per edit
+            text = "; ".join(str(p) for p in exc.problems[:5])
+            await self.runtime.notice("config_invalid", f"kept the last good config: {text}")
+            return
+        self.config = fresh
+        self.runtime.extras["config"] = fresh
+        self._sync_jobs()
+        await self.runtime.notice(
+            "config_reloaded",
+            f"{len(fresh.feeds.enabled_sources)} sources, {len(fresh.rules.topic_ids)} topics",
+        )

@@ -1,0 +1,80 @@
+"""Items seen: identity is (source, guid), and the canonical URL is checked across sources."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+
+from watcher.models import Item, to_epoch
+from watcher.store.db import Database, Tx
+
+
+def content_hash(item: Item) -> str:
+    text = "\x1f".join((item.title, item.summary, item.content))
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+def known_guids(tx: Tx, source_id: str, guids: Sequence[str]) -> set[str]:
+    """The ``guids`` of ``source_id`` already stored."""
+    found: set[str] = set()
+    for start in range(0, len(guids), 500):
+        chunk = list(guids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        rows = tx.fetchall(
+            f"SELECT guid FROM items WHERE source_id = ? AND guid IN ({marks})",
+            [source_id, *chunk],
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
+def known_urls(tx: Tx, urls: Sequence[str]) -> set[str]:
+    """Of ``urls``, those stored for any source."""
+    found: set[str] = set()
+    wanted = [u for u in urls if u]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = tx.fetchall(f"SELECT DISTINCT url FROM items WHERE url IN ({marks})", chunk)
+        found.update(r[0] for r in rows)
+    return found
+
+
+def insert_item(
+    tx: Tx, item: Item, *, now: float, scores: dict[str, float] | None = None
+) -> int | None:
+    """Store a new item; return its id (None when (source, guid) was there already)."""
+    row = tx.fetchone(
+        "INSERT INTO items (source_id, guid, url, title, summary, language, content_hash,"
+        " published_at, first_seen_at, scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        (
+            item.source_id,
+            item.guid,
+            item.url,
+            item.title[:1000],
+            item.summary[:2000],
+            item.language,
+            content_hash(item),
+            to_epoch(item.published),
+            now,
+            json.dumps(scores or {}, separators=(",", ":")),
+        ),
+    )
+    return None if row is None else int(row[0])
+
+
+def count_items(db: Database, source_id: str | None = None) -> int:
+    with db.transaction() as tx:
+        if source_id is None:
+            n = tx.scalar("SELECT COUNT(*) FROM items")
+        else:
+            n = tx.scalar("SELECT COUNT(*) FROM items WHERE source_id = ?", (source_id,))
+    return int(n or 0)
+
+
+def prune_items(db: Database, older_than: float) -> int:
+    """Delete items first seen before ``older_than`` (epoch); alerts keep their own copy."""
+    with db.transaction() as tx:
+        return max(0, tx.execute("DELETE FROM items WHERE first_seen_at < ?", (older_than,)))
