@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from watcher.errors import ConfigError, Problem
 from watcher.yamlconf import load_yaml, position, validate
@@ -138,6 +145,20 @@ def _apply_defaults(data: Any) -> Any:
     return data
 
 
+def _check_defaults(data: Any, name: str) -> None:
+    """Problems in ``defaults:`` itself, pointed at there (not at every source using them)."""
+    try:
+        Defaults.model_validate(data.get("defaults") or {})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ["defaults", *[p for p in err["loc"] if isinstance(p, int | str)]]
+            line, col = position(data, loc)
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(name, line, col, f"{'.'.join(map(str, loc))}: {msg}"))
+        raise ConfigError(problems) from exc
+
+
 def parse_feeds(text: str, name: str = "feeds.yaml") -> FeedsConfig:
     data = load_yaml(name, text)
     if data is None:
@@ -145,7 +166,7 @@ def parse_feeds(text: str, name: str = "feeds.yaml") -> FeedsConfig:
     if not isinstance(data, dict):
         raise ConfigError(Problem(name, 1, 1, "expected a mapping with 'sources:'"))
     # validate defaults first so their own errors point at them, then the merged sources
-    validate(FeedsConfig, {"defaults": data.get("defaults") or {}}, name)
+    _check_defaults(data, name)
     merged = _apply_defaults(data)
     config = validate(FeedsConfig, merged, name)
     problems: list[Problem] = []

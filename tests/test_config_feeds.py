@@ -1,0 +1,92 @@
+"""feeds.yaml validation (file:line messages), defaults, durations, OPML round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watcher.cli import main
+from watcher.config.feeds import load_feeds, parse_duration, parse_feeds
+from watcher.config.opml import read_opml, write_opml
+from watcher.errors import ConfigError
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("sources:\n  - id: a\n    url: http://x/\n    interval: 2s\n", ":4:", "at least 5s"),
+        ("sources:\n  - id: a\n    url: ftp://x/\n", ":3:", "http://"),
+        ("sources:\n  - id: a\n    url: http://x/\n    intervl: 5m\n", ":4:", "did you mean"),
+        (
+            "sources:\n  - id: a\n    url: http://x/\n  - id: a\n    url: http://y/\n",
+            ":4:",
+            "duplicate",
+        ),
+        ("sources:\n  - id: p\n    url: http://x/\n    type: page\n", ":2:", "selectors"),
+        ("defaults:\n  interval: soon\nsources: []\n", ":2:", "not a duration"),
+    ],
+)
+def test_invalid_feeds_say_where(text: str, where: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_feeds(text, "feeds.yaml")
+    shown = "\n".join(str(p) for p in info.value.problems)
+    assert f"feeds.yaml{where}" in shown and message in shown
+
+
+def test_defaults_apply_and_source_overrides() -> None:
+    cfg = parse_feeds(
+        "defaults:\n  interval: 90s\n  language: ru\n  backfill: 2h\nsources:\n"
+        "  - id: a\n    url: http://x/\n  - id: b\n    url: http://y/\n    interval: 1h\n"
+        "    enabled: false\n"
+    )
+    a, b = cfg.sources
+    assert (a.interval, a.language, a.backfill, a.type) == (90.0, "ru", 7200.0, "feed")
+    assert b.interval == 3600.0 and [s.id for s in cfg.enabled_sources] == ["a"]
+    assert (a.fulltext, a.allow_private) == (False, False)
+
+
+def test_durations() -> None:
+    assert [parse_duration(v) for v in ("90s", "10m", "1h", "2d", 30)] == [
+        90,
+        600,
+        3600,
+        172800,
+        30,
+    ]
+
+
+def test_shipped_feeds_yaml_is_valid() -> None:
+    cfg = load_feeds(ROOT / "feeds.yaml")
+    langs = {s.language for s in cfg.sources}
+    assert {"en", "ko", "ru"} <= langs and len(cfg.sources) >= 30
+    assert any("news.google.com" in s.url and "hl=ko" in s.url for s in cfg.sources)
+
+
+def test_opml_round_trip_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = load_feeds(ROOT / "feeds.yaml")
+    opml = write_opml(cfg.sources)
+    back = read_opml(opml)
+    assert [f.url for f in back] == [s.url for s in cfg.sources]
+    (tmp_path / "feeds.yaml").write_text('sources:\n  - id: one\n    url: "http://a.example/f"\n')
+    (tmp_path / "in.opml").write_text(
+        '<opml version="2.0"><body><outline text="Group">'
+        '<outline text="A" xmlUrl="http://a.example/f"/>'
+        '<outline text="B &amp; C" xmlUrl="http://b.example/rss" language="ko"/>'
+        "</outline></body></opml>"
+    )
+    assert main(["--config", str(tmp_path), "feeds", "import", str(tmp_path / "in.opml")]) == 0
+    loaded = load_feeds(tmp_path / "feeds.yaml")
+    assert [(s.id, s.url, s.language) for s in loaded.sources] == [
+        ("one", "http://a.example/f", ""),
+        ("b-c", "http://b.example/rss", "ko"),
+    ]
+
+
+def test_bad_opml_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "feeds.yaml").write_text("sources: []\n")
+    (tmp_path / "bad.opml").write_text("<opml><body><outline</body>")
+    assert main(["--config", str(tmp_path), "feeds", "import", str(tmp_path / "bad.opml")]) == 2
+    assert "bad.opml:1:" in capsys.readouterr().err
