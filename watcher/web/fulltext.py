@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import trafilatura
 
@@ -100,6 +101,32 @@ class FullText:
             return dataclasses.replace(item, content=article.text)
 
         return list(await asyncio.gather(*(one(i) for i in items)))
+
+    async def enrich_new(
+        self, db: Database, source: Any, items: Sequence[Item], *, first_poll: bool, now: float
+    ) -> tuple[Item, ...]:
+        """``enrich`` only the items the store has not seen for ``source`` (and, on a
+        source's first poll, only those within its backfill window); the rest unchanged."""
+        from watcher.store import items as items_store
+
+        def known() -> set[str]:
+            with db.transaction() as tx:
+                return set(items_store.known_guids(tx, source.id, [i.guid for i in items]))
+
+        seen = await asyncio.to_thread(known)
+
+        def wanted(item: Item) -> bool:
+            if item.guid in seen:
+                return False
+            if not first_poll:
+                return True
+            when = item.published
+            return when is not None and when.timestamp() >= now - float(source.backfill)
+
+        todo = [i for i in items if wanted(i)]
+        done = dict(zip((id(i) for i in todo), await self.enrich(
+            todo, allow_private=bool(source.allow_private)), strict=True))  # fmt: skip
+        return tuple(done.get(id(i), i) for i in items)
 
     async def article(self, url: str, *, allow_private: bool = False) -> CachedArticle:
         """The cached article at canonical ``url``, fetched now when not cached (or failed

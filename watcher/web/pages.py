@@ -108,6 +108,8 @@ class ParsedPage:
     encoding: str  # the codec the page was decoded with
     matched: int  # elements the item selector matched
     skipped: int = 0  # matched elements without a usable link or title
+    bozo: bool = False  # as ParsedFeed: the pipeline treats both alike
+    bozo_reason: str = ""
 
 
 def selector_problem(css: str) -> str | None:
