@@ -21,12 +21,14 @@ from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher, backoff_delay
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
-from watcher.parse.feed import parse_feed_async
+from watcher.parse.feed import ParsedFeed, parse_feed_async
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
 from watcher.store import outbox
 from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
+from watcher.web.fulltext import FullText
+from watcher.web.pages import ParsedPage, parse_page_async
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ class Pipeline:
     alert_hooks: list[AlertHook] = field(default_factory=list)
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
+    fulltext: FullText | None = None  # article text for sources with fulltext: true
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         now = self.clock()
@@ -86,21 +89,38 @@ class Pipeline:
                     self._record_unchanged, source, now, result.etag, result.last_modified
                 )
                 return PollOutcome(source.id, True, status, next_check_at=now + source.interval)
-            parsed = await parse_feed_async(
-                result.body,
-                headers=result.headers,
-                source_id=source.id,
-                language=source.language,
-                base_url=result.final_url,
-                now=datetime.fromtimestamp(now, UTC),
-            )
+            parsed: ParsedFeed | ParsedPage
+            if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
+                parsed = await parse_page_async(
+                    result.body,
+                    headers=result.headers,
+                    source_id=source.id,
+                    base_url=result.final_url,
+                    selectors=source.selectors,
+                    language=source.language,
+                    now=datetime.fromtimestamp(now, UTC),
+                )
+            else:
+                parsed = await parse_feed_async(
+                    result.body,
+                    headers=result.headers,
+                    source_id=source.id,
+                    language=source.language,
+                    base_url=result.final_url,
+                    now=datetime.fromtimestamp(now, UTC),
+                )
             if not parsed.items and parsed.bozo:
                 raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
+            items = parsed.items
+            if source.fulltext and self.fulltext is not None:  # new items only, before scoring
+                items = await self.fulltext.enrich_new(
+                    self.db, source, items, first_poll=state.first_polled_at is None, now=now
+                )
             new_items, alerts = await asyncio.to_thread(
                 self._record,
                 source,
                 state,
-                parsed.items,
+                items,
                 now,
                 result.etag,
                 result.last_modified,
