@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+from types import FrameType
 from typing import Any
 
 from watcher.cli import EXIT_OK, settings_from_args
@@ -23,11 +25,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from watcher.app import run_forever, run_once
     from watcher.logs import setup_logging
 
+    # Until the event loop installs its own handlers, SIGTERM means: nothing in flight, exit 0.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     settings = settings_from_args(args)
     setup_logging(settings.log_format, settings.log_level)
     if args.once:
         return asyncio.run(run_once(settings))
     return asyncio.run(run_forever(settings))
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
