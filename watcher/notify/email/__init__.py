@@ -1,0 +1,1 @@
+"""Daily email digests: render (pure), MIME message, SMTP sender and the digest service."""

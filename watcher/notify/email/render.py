@@ -1,0 +1,174 @@
+"""Digest rendering: pure functions from alerts to subject, HTML and plain text (no I/O).
+
+Alerts are grouped by topic (each alert once, under the first of its topics the recipient
+follows), groups ordered by their best score, alerts in a group by score then recency. Each
+entry shows the source, the time in the recipient's zone, the link and the snippets with the
+matched terms in bold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from watcher.models import Alert
+
+MAX_SNIPPETS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    bold: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    title: str
+    url: str
+    source: str
+    when: str
+    score: float
+    snippets: tuple[tuple[Segment, ...], ...]
+    also_reported_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    topic: str
+    title: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+    count: int
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("watcher.notify.email", "templates"),
+        autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def bold_segments(snippet: str, terms: Sequence[str]) -> tuple[Segment, ...]:
+    """Split ``snippet`` into plain and bold parts, bold where any of ``terms`` occurs."""
+    words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not words:
+        return (Segment(snippet, False),)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    out: list[Segment] = []
+    pos = 0
+    for m in pattern.finditer(snippet):
+        if m.start() > pos:
+            out.append(Segment(snippet[pos : m.start()], False))
+        out.append(Segment(m.group(0), True))
+        pos = m.end()
+    if pos < len(snippet):
+        out.append(Segment(snippet[pos:], False))
+    return tuple(out)
+
+
+def _snippets(alert: Alert) -> tuple[tuple[Segment, ...], ...]:
+    terms = [m.text for m in alert.matches if m.kind != "exclusion"]
+    seen: list[str] = []
+    for m in alert.matches:
+        if m.kind == "exclusion" or not m.snippet.strip() or m.field == "title":
+            continue
+        s = " ".join(m.snippet.split())
+        if any(s in other or other in s for other in seen):
+            continue
+        seen.append(s)
+        if len(seen) == MAX_SNIPPETS:
+            break
+    if not seen and alert.summary.strip():
+        s = " ".join(alert.summary.split())
+        seen.append(s if len(s) <= 240 else s[:239].rsplit(" ", 1)[0] + "…")
+    return tuple(bold_segments(s, terms) for s in seen)
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d %b %H:%M %Z")
+
+
+def group_alerts(
+    alerts: Sequence[Alert],
+    *,
+    topics: Sequence[str] = (),
+    topic_titles: Mapping[str, str] | None = None,
+    tz: str = "UTC",
+) -> tuple[Group, ...]:
+    zone = ZoneInfo(tz)
+    titles = topic_titles or {}
+    buckets: dict[str, list[Alert]] = {}
+    for a in alerts:
+        wanted = [t for t in a.topics if not topics or t in topics] or list(a.topics) or ["other"]
+        buckets.setdefault(wanted[0], []).append(a)
+    groups: list[tuple[float, str, Group]] = []
+    for topic, items in buckets.items():
+        items.sort(key=lambda a: (-a.score, -a.published.timestamp(), a.id))
+        entries = tuple(
+            Entry(
+                title=a.title or a.url,
+                url=a.url,
+                source=a.source_name or a.source_id,
+                when=_when(a.published, zone),
+                score=a.score,
+                snippets=_snippets(a),
+                also_reported_by=a.also_reported_by,
+            )
+            for a in items
+        )
+        group = Group(
+            topic=topic, title=titles.get(topic, topic.replace("_", " ")), entries=entries
+        )
+        groups.append((items[0].score, topic, group))
+    groups.sort(key=lambda g: (-g[0], g[1]))
+    return tuple(g[2] for g in groups)
+
+
+def subject_for(day: date, count: int) -> str:
+    if count == 0:
+        return f"Watcher digest {day.isoformat()}: nothing new"
+    noun = "alert" if count == 1 else "alerts"
+    return f"Watcher digest {day.isoformat()}: {count} new {noun}"
+
+
+def render_digest(
+    alerts: Sequence[Alert],
+    *,
+    day: date,
+    topics: Sequence[str] = (),
+    topic_titles: Mapping[str, str] | None = None,
+    tz: str = "UTC",
+    unsubscribe: str = "",
+) -> RenderedDigest:
+    """Subject, HTML and plain text of one recipient's digest for ``day``."""
+    groups = group_alerts(alerts, topics=topics, topic_titles=topic_titles, tz=tz)
+    env = _environment()
+    context = {
+        "day": day.strftime("%A %d %B %Y"),
+        "groups": groups,
+        "count": len(alerts),
+        "topics": [topic_titles.get(t, t) if topic_titles else t for t in topics],
+        "tz": tz,
+        "unsubscribe": unsubscribe,
+    }
+    return RenderedDigest(
+        subject=subject_for(day, len(alerts)),
+        html=env.get_template("digest.html.j2").render(context),
+        text=env.get_template("digest.txt.j2").render(context),
+        count=len(alerts),
+    )
