@@ -93,6 +93,10 @@ def build_app(settings: Settings, fetcher: Fetcher, console: Console | None = No
         *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
     ]
     services.append(Pruner(db))
+    if settings.smtp.enabled:  # daily email digests (docs/email.md)
+        from watcher.notify.email.service import DigestService
+
+        services.append(DigestService(db, settings.smtp, titles=config.rules.topic_titles))
     return App(runtime, config, notifiers, pipeline, services, console or Console(stderr=True))
 
 
