@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -31,6 +32,7 @@ class Segment:
 class Entry:
     title: str
     url: str
+    domain: str  # shown as the link text in HTML: a full URL wraps badly on a phone
     source: str
     when: str
     score: float
@@ -99,6 +101,11 @@ def _snippets(alert: Alert) -> tuple[tuple[Segment, ...], ...]:
     return tuple(bold_segments(s, terms) for s in seen)
 
 
+def _domain(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
 def _when(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%d %b %H:%M %Z")
 
@@ -123,6 +130,7 @@ def group_alerts(
             Entry(
                 title=a.title or a.url,
                 url=a.url,
+                domain=_domain(a.url),
                 source=a.source_name or a.source_id,
                 when=_when(a.published, zone),
                 score=a.score,
