@@ -24,12 +24,12 @@ import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.servers.feedserver import FeedServer  # noqa: E402
-from watcher.config.feeds import SourceConfig  # noqa: E402
-from watcher.fetch import Fetcher, FetchSettings  # noqa: E402
-from watcher.pipeline import Pipeline  # noqa: E402
-from watcher.rules import load_rules  # noqa: E402
-from watcher.store.db import open_database  # noqa: E402
+from tests.servers.feedserver import FeedServer
+from watcher.config.feeds import SourceConfig
+from watcher.fetch import Fetcher, FetchSettings
+from watcher.pipeline import Pipeline
+from watcher.rules import load_rules
+from watcher.store.db import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = [
