@@ -87,9 +87,7 @@ async def main_async(n_feeds: int, n_items: int) -> None:
         settings = FetchSettings(concurrency=64, per_host=64)
         async with Fetcher(settings) as fetcher:
             pipeline = Pipeline(db=db, fetcher=fetcher, scorer=lambda: rules, notifiers=lambda: [])
-            print(
-                f"{n_feeds} feeds x {n_items} items on loopback; peak RSS at start {peak_mb():.0f} MB"
-            )
+            print(f"{n_feeds} feeds x {n_items} items on loopback; RSS at start {peak_mb():.0f} MB")
             results = {}
             wall, cpu, new, failed = await cycle(pipeline, sources)
             results["first poll (all new)"] = (wall, cpu, new, failed, peak_mb())
@@ -119,7 +117,8 @@ async def main_async(n_feeds: int, n_items: int) -> None:
         )
     full = results["all changed"][0]
     print(
-        f"feedparser alone, same {len(changed_bytes)} bodies: wall {fp_wall:.2f} s cpu {fp_cpu:.2f} s"
+        f"feedparser alone, same {len(changed_bytes)} bodies:"
+        f" wall {fp_wall:.2f} s cpu {fp_cpu:.2f} s"
     )
     print(f"full pipeline (all changed) vs feedparser alone: {fp_wall / full:.1f}x faster")
     print("targets: unchanged < 5 s; all changed >= 3x faster than feedparser; peak < 200 MB")
