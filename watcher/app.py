@@ -25,6 +25,7 @@ from watcher.scheduler import LiveConfig, Scheduler
 from watcher.settings import Settings
 from watcher.store.db import Database, open_database
 from watcher.store.items import prune_items
+from watcher.web.fulltext import FullText, article_fetcher
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,14 @@ def build_notifiers(settings: Settings, db: Database, owner: str) -> list[Notifi
     return notifiers
 
 
-def build_app(settings: Settings, fetcher: Fetcher, console: Console | None = None) -> App:
+def build_app(
+    settings: Settings,
+    fetcher: Fetcher,
+    console: Console | None = None,
+    articles: Fetcher | None = None,
+) -> App:
+    """Everything ``watcher run`` runs; ``articles`` fetches full text (sources with
+    ``fulltext: true``) behind the address guard, None leaves items as their feeds give them."""
     config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
     db = open_database(settings.db_target)
     runtime = Runtime(settings=settings, db=db)
@@ -86,6 +94,7 @@ def build_app(settings: Settings, fetcher: Fetcher, console: Console | None = No
         scorer=lambda: scheduler_config(runtime, config).rules,
         notifiers=lambda: notifiers,
         on_alerts=runtime.alerts_recorded,
+        fulltext=FullText(articles, db=db) if articles is not None else None,
     )
     scheduler = Scheduler(runtime, pipeline, config)
     services: list[Service] = [
@@ -149,8 +158,8 @@ def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
 
 async def run_once(settings: Settings, console: Console | None = None) -> int:
     """One pass over every enabled source, deliver what is due, exit."""
-    async with Fetcher() as fetcher:
-        app = build_app(settings, fetcher, console)
+    async with Fetcher() as fetcher, article_fetcher() as articles:
+        app = build_app(settings, fetcher, console, articles)
         try:
             for line in app.summary():
                 app.console.print(line)
@@ -171,8 +180,8 @@ async def run_once(settings: Settings, console: Console | None = None) -> int:
 
 async def run_forever(settings: Settings, console: Console | None = None) -> int:
     """Run every service until SIGTERM/SIGINT; finish the work in flight."""
-    async with Fetcher() as fetcher:
-        app = build_app(settings, fetcher, console)
+    async with Fetcher() as fetcher, article_fetcher() as articles:
+        app = build_app(settings, fetcher, console, articles)
         runtime = app.runtime
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
