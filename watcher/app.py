@@ -25,6 +25,7 @@ from watcher.scheduler import LiveConfig, Scheduler
 from watcher.settings import Settings
 from watcher.store.db import Database, open_database
 from watcher.store.items import prune_items
+from watcher.stories.hook import build_story_hook
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ def build_app(settings: Settings, fetcher: Fetcher, console: Console | None = No
         notifiers=lambda: notifiers,
         on_alerts=runtime.alerts_recorded,
     )
+    # one story, one alert: later reports edit the first message (docs/stories.md)
+    pipeline.stories = build_story_hook(settings.stories, db, time.time())
     scheduler = Scheduler(runtime, pipeline, config)
     services: list[Service] = [
         scheduler,
