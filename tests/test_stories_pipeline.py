@@ -26,6 +26,7 @@ from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock
 from watcher.config.feeds import SourceConfig
 from watcher.fetch import Fetcher
+from watcher.models import Item
 from watcher.notify.email.service import DigestService
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.notifier import TelegramNotifier
@@ -323,3 +324,52 @@ def test_settings_turn_stories_off_and_tune_them(store_db: Database) -> None:
     assert hook is not None and hook.encoder is None
     assert hook.config.window == timedelta(hours=6)
     assert hook.policy == RealertPolicy(on_new_topic=False, score_factor=3.0)
+
+
+async def test_two_sources_polled_concurrently_still_make_one_alert(
+    world: Callable[..., World], tg: FakeTelegram
+) -> None:
+    w = world()
+    both = await asyncio.gather(
+        w.poll("dailynk", "Daily NK", ["s001"]), w.poll("nknews", "NK News", ["s002"])
+    )
+    assert sorted(len(titles) for titles in both) == [0, 1]
+    while await w.notifier.deliver_due(w.bot):
+        pass
+    assert len(tg.calls_of("sendMessage")) == 1
+    [text] = w.texts()
+    assert text.endswith("</i>") and "also reported by: " in text
+
+
+def test_a_rolled_back_poll_takes_its_reports_out_of_the_index(
+    store_db: Database, rules: Rules
+) -> None:
+    hook = StoryHook()
+    item = Item(
+        source_id="dailynk",
+        guid="s001",
+        url=ROWS["s001"]["url"],
+        title=ROWS["s001"]["title"],
+        summary=ROWS["s001"]["summary"],
+        language="en",
+        published=datetime.fromtimestamp(NOW, UTC),
+    )
+    result = rules.score(item)
+    with pytest.raises(RuntimeError), hook.session() as story, store_db.transaction() as tx:
+        placed = story.place(
+            tx, item=item, item_id=7, source_id="dailynk", source_name="Daily NK",
+            result=result, now=NOW,
+        )  # fmt: skip
+        assert placed.alert and hook.index.story_of("item:7") == placed.story_id
+        raise RuntimeError("the poll failed after placing")
+    assert hook.index.story_of("item:7") is None and len(hook.index) == 0
+    with store_db.transaction() as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM stories") == 0
+    # the next try places it afresh, in a story that exists
+    with hook.session() as story, store_db.transaction() as tx:
+        again = story.place(
+            tx, item=item, item_id=7, source_id="dailynk", source_name="Daily NK",
+            result=result, now=NOW,
+        )  # fmt: skip
+    with store_db.transaction() as tx:
+        assert tx.scalar("SELECT id FROM stories") == again.story_id
