@@ -7,7 +7,9 @@ in the same run) and once with the ``StoryHook``: index lookup, story rows, edit
 reports. Prints the time per alerted item, the cost added per item, and how many alerts and
 edit rows each run made.
 
-    python bench/bench_story_hook.py [--items 5000] [--seed 1]
+    python bench/bench_story_hook.py [--items 5000] [--seed 1] [--encoder]
+
+``--encoder`` adds a run with the multilingual encoder (extra ``crosslingual``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from watcher.models import Item, ScoreResult, TopicScore
 from watcher.notify.console import ConsoleNotifier
 from watcher.pipeline import Pipeline
 from watcher.store import open_database
+from watcher.stories import load_encoder
 from watcher.stories.hook import StoryHook
 
 BATCH = 20
@@ -41,10 +44,11 @@ class AlertsAll:
         return ScoreResult((TopicScore("repatriation", "Repatriation", 5.0, 1.0, True),))
 
 
-def run(items: list[Item], db_target: str, stories: bool) -> dict[str, Any]:
+def run(items: list[Item], db_target: str, stories: str) -> dict[str, Any]:
     db = open_database(db_target)
     notifier = ConsoleNotifier(db, "bench")
-    hook = StoryHook(edit_channels=("console",)) if stories else None
+    encoder = load_encoder() if stories == "encoder" else None
+    hook = StoryHook(edit_channels=("console",), encoder=encoder) if stories else None
     pipeline = Pipeline(
         db=db,
         fetcher=None,  # type: ignore[arg-type]  # nothing is fetched: _record only
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--encoder", action="store_true")
     args = ap.parse_args(argv)
     reports = generate(args.items, args.seed)
     items = [
@@ -103,21 +108,29 @@ def main(argv: list[str] | None = None) -> int:
         )
         for r in reports
     ]
+    runs = ["", "stories"]
+    if args.encoder:
+        if load_encoder() is None:
+            print("extra 'crosslingual' not installed: no encoder run", file=sys.stderr)
+        else:
+            runs.append("encoder")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for stories in (False, True):
+        for stories in runs:
             results[stories] = run(items, str(Path(tmp) / f"bench-{stories}.db"), stories)
     n = len(items)
-    base, with_hook = results[False], results[True]
-    per_base = base["seconds"] / n * 1e6
-    per_hook = with_hook["seconds"] / n * 1e6
+    per_base = results[""]["seconds"] / n * 1e6
     print(f"{n} items, {BATCH} per poll, all accepted by the rules, SQLite file")
-    print(f"  without stories: {per_base:8.0f} µs/item  {base['alerts']:6d} alerts")
-    print(
-        f"  with stories:    {per_hook:8.0f} µs/item  {with_hook['alerts']:6d} alerts"
-        f"  {with_hook['edits']:6d} edit rows"
-    )
-    print(f"  added per item:  {per_hook - per_base:8.0f} µs  ({per_hook / per_base:.2f}x)")
+    print(f"  without stories:     {per_base:8.0f} µs/item  {results['']['alerts']:6d} alerts")
+    for name in runs[1:]:
+        res = results[name]
+        per = res["seconds"] / n * 1e6
+        label = "with stories:" if name == "stories" else "with the encoder:"
+        print(
+            f"  {label:<20} {per:8.0f} µs/item  {res['alerts']:6d} alerts"
+            f"  {res['edits']:6d} edit rows  (+{per - per_base:.0f} µs/item,"
+            f" {per / per_base:.2f}x)"
+        )
     return 0
 
 
