@@ -48,7 +48,8 @@ def publish(server: FeedServer, upto: int) -> list[str]:
 
 
 def start(cfg: Path, out: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # the items are near-identical on purpose: story grouping would (rightly) merge them
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WATCHER_STORIES": "false"}
     with out.open("ab") as fh:
         return subprocess.Popen(
             [sys.executable, "-m", "watcher", "--config", str(cfg), "run"],

@@ -168,3 +168,18 @@ def test_edited_text_fits_the_limit_and_does_not_stack() -> None:
     assert len(tight) <= 4096 and tight.endswith("and 2 more")
     assert edited_text("x" * 4096, names) == "x" * 4096
     assert also_reported_line([], 100) == ""
+
+
+def test_removed_reports_are_forgotten_and_can_come_back() -> None:
+    index = StoryIndex()
+    title = "Chinese police arrest North Korean defector family of four in Kunming"
+    first = index.add(_report("a", title, url="u/1"), new_story_id=lambda: 501)
+    assert (first.story_id, first.joined) == (501, False)  # the store's id, not the index's
+    assert index.remove("a") and not index.remove("a")
+    assert len(index) == 0 and index.story_of("a") is None
+    alone = index.add(_report("b", title, url="u/1", hours=1), new_story_id=lambda: 502)
+    assert (alone.story_id, alone.joined) == (502, False)  # neither URL nor words of "a" left
+    back = index.add(_report("a", title, hours=2))  # the same key again (an id reused)
+    assert back.story_id == 502 and index.story_of("a") == 502
+    index.add(_report("z", "Lavrov meets Kim Jong Un in Wonsan", hours=2 + 73))
+    assert index.story_of("a") is None and len(index) == 1  # expired once, no stale leftovers

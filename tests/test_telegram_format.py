@@ -68,7 +68,15 @@ def build_alert(spec: dict[str, Any]) -> Alert:
         score=7.5,
         matches=tuple(matches),
         created_at=when,
+        also_reported_by=also_reported_by(spec),
     )
+
+
+def also_reported_by(spec: dict[str, Any]) -> tuple[str, ...]:
+    if "also_reported_by_repeat" in spec:
+        name, times = spec["also_reported_by_repeat"]
+        return tuple(f"{name} {i}" for i in range(int(times)))
+    return tuple(str(n) for n in spec.get("also_reported_by", ()))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

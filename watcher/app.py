@@ -25,6 +25,7 @@ from watcher.scheduler import LiveConfig, Scheduler
 from watcher.settings import Settings
 from watcher.store.db import Database, open_database
 from watcher.store.items import prune_items
+from watcher.stories.hook import build_story_hook
 from watcher.web.fulltext import FullText, article_fetcher
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ def build_app(
         on_alerts=runtime.alerts_recorded,
         fulltext=FullText(articles, db=db) if articles is not None else None,
     )
+    # one story, one alert: later reports edit the first message (docs/stories.md)
+    pipeline.stories = build_story_hook(settings.stories, db, time.time())
     scheduler = Scheduler(runtime, pipeline, config)
     services: list[Service] = [
         scheduler,

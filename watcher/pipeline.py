@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -27,6 +28,7 @@ from watcher.store import items as items_store
 from watcher.store import outbox
 from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
+from watcher.stories.hook import StoryHook
 from watcher.web.fulltext import FullText
 from watcher.web.pages import ParsedPage, parse_page_async
 
@@ -72,6 +74,7 @@ class Pipeline:
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     fulltext: FullText | None = None  # article text for sources with fulltext: true
+    stories: StoryHook | None = None  # one story, one alert (watcher.stories.hook); None = off
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         now = self.clock()
@@ -179,7 +182,8 @@ class Pipeline:
         notifiers = list(self.notifiers())
         alerts: list[Alert] = []
         new_count = 0
-        with self.db.transaction() as tx:
+        stories = self.stories.session() if self.stories is not None else nullcontext(None)
+        with stories as story, self.db.transaction() as tx:
             # a feed may list one entry twice: keep the first
             unique: dict[str, Item] = {}
             for it in items:
@@ -200,6 +204,19 @@ class Pipeline:
                 new_count += 1
                 if result is None or not result.alerted:
                     continue
+                placed = None
+                if story is not None:  # a later report of a story edits its first alert instead
+                    placed = story.place(
+                        tx,
+                        item=it,
+                        item_id=item_id,
+                        source_id=source.id,
+                        source_name=source.display_name,
+                        result=result,
+                        now=now,
+                    )
+                    if not placed.alert:
+                        continue
                 alert = alerts_store.insert_alert(
                     tx,
                     dedupe_key=it.url or f"{it.source_id} {it.guid}",
@@ -215,9 +232,12 @@ class Pipeline:
                     score=result.best_score,
                     matches=[m for t in result.alerted for m in t.matches],
                     now=now,
+                    story_id=placed.story_id if placed is not None else None,
                 )
                 if alert is None:
                     continue
+                if story is not None and placed is not None:
+                    story.alerted(tx, placed, alert.id)
                 for hook in self.alert_hooks:
                     hook(tx, alert, it)
                 for notifier in notifiers:

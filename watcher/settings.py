@@ -48,6 +48,16 @@ class SmtpSettings(_Model):
         return bool(self.host)
 
 
+class StorySettings(_Model):
+    """One story, one alert (docs/stories.md)."""
+
+    enabled: bool = True  # WATCHER_STORIES: group reports of one story; false = every item alerts
+    window_hours: float = Field(default=72.0, gt=0)  # WATCHER_STORY_WINDOW_HOURS
+    realert_new_topic: bool = True  # WATCHER_STORY_REALERT_NEW_TOPIC: a new topic alerts again
+    realert_score_factor: float = Field(default=2.0, ge=0)  # WATCHER_STORY_REALERT_SCORE_FACTOR
+    encoder: bool = True  # WATCHER_STORY_ENCODER: use the crosslingual extra when installed
+
+
 class Settings(_Model):
     config_dir: Path = Path(".")  # WATCHER_CONFIG_DIR / --config
     db: str = ""  # WATCHER_DB / --db: a file path or postgresql:// URL; "" = state/watcher.db
@@ -58,6 +68,7 @@ class Settings(_Model):
     instance_id: str = ""  # WATCHER_INSTANCE_ID: "" = hostname:pid
     telegram: TelegramSettings = TelegramSettings()
     smtp: SmtpSettings = SmtpSettings()
+    stories: StorySettings = StorySettings()
 
     @property
     def feeds_path(self) -> Path:
@@ -125,6 +136,17 @@ class Settings(_Model):
                 smtp[key] = v
         raw["telegram"] = tg
         raw["smtp"] = smtp
+        raw["stories"] = {
+            key: v
+            for key, env_name in (
+                ("enabled", "WATCHER_STORIES"),
+                ("window_hours", "WATCHER_STORY_WINDOW_HOURS"),
+                ("realert_new_topic", "WATCHER_STORY_REALERT_NEW_TOPIC"),
+                ("realert_score_factor", "WATCHER_STORY_REALERT_SCORE_FACTOR"),
+                ("encoder", "WATCHER_STORY_ENCODER"),
+            )
+            if (v := get(env_name)) is not None
+        }
         raw.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(raw)

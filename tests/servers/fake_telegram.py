@@ -12,6 +12,9 @@ benchmarks). Point PTB at ``server.base_url`` (``.base_url(...)``, the ``api_url
         tg.forbid(chat_id=13)                                  # 403: bot was blocked
         tg.messages(42)  # texts the bot sent to 42; tg.calls = every call recorded
 
+editMessageText changes a sent message in place (its "edits" counts them) and, like the real
+API, answers 400 "message to edit not found" / "message is not modified".
+
 Like the real API it refuses more than ``rate_per_s`` sendMessage calls in any one second
 (429 with retry_after) and counts those refusals in ``flood_refusals``.
 """
@@ -365,6 +368,8 @@ class FakeTelegram:
                     "error_code": 400,
                     "description": "Bad Request: message is too long",
                 }
+            if method == "editMessageText":
+                return self._edit_text(chat, params, text)
             chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
             message = {
                 "message_id": int(params.get("message_id") or next(self._ids)),
@@ -377,6 +382,31 @@ class FakeTelegram:
                 "reply_markup": _json_field(params.get("reply_markup")),
             }
             self._state.sent.setdefault(chat, []).append(message)
+        public = {k: v for k, v in message.items() if k in ("message_id", "date", "chat", "text")}
+        return 200, public
+
+    def _edit_text(self, chat: str, params: dict[str, Any], text: str) -> tuple[int, Any]:
+        """editMessageText as the real API: the message must exist and change (lock held)."""
+        wanted = int(params.get("message_id") or 0)
+        found = [m for m in self._state.sent.get(chat, []) if m["message_id"] == wanted]
+        if not found:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message to edit not found",
+            }
+        message = found[0]
+        if message["text"] == text:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message is not modified: specified new message"
+                " content and reply markup are exactly the same as a current content and reply"
+                " markup of the message",
+            }
+        message["text"] = text
+        message["edits"] = int(message.get("edits", 0)) + 1
+        message["edit_parse_mode"] = params.get("parse_mode")
         public = {k: v for k, v in message.items() if k in ("message_id", "date", "chat", "text")}
         return 200, public
 

@@ -7,12 +7,12 @@ back what ``/recent``, the digest and a restarted index need.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from watcher.models import from_epoch
-from watcher.store.db import Tx
+from watcher.models import Alert, from_epoch
+from watcher.store.db import Database, Row, Tx
 from watcher.stories.index import Report
 
 
@@ -151,32 +151,133 @@ def also_reported_by(tx: Tx, alert_ids: Sequence[int]) -> dict[int, tuple[str, .
     return out
 
 
+_REPORT_COLUMNS = (
+    "story_id, id, item_id, title, summary, url, language, published_at, topics, source_name"
+)
+
+
+def _report_row(row: Row) -> tuple[int, int, Report]:
+    published = from_epoch(row[7])
+    assert published is not None
+    key = f"item:{row[2]}" if row[2] is not None else f"report:{row[1]}"
+    report = Report(
+        key=key,
+        title=row[3],
+        summary=row[4],
+        url=row[5],
+        language=row[6],
+        published=published,
+        topics=frozenset(json.loads(row[8])),
+        source=row[9],
+    )
+    return int(row[0]), int(row[1]), report
+
+
 def recent_reports(tx: Tx, now: datetime, window: timedelta) -> list[tuple[int, Report]]:
     """(story id, report) of every report within the window, oldest first: what a restarted
     process feeds back into a ``StoryIndex`` (``index.add(report, story_id=...)``)."""
     rows = tx.fetchall(
-        "SELECT story_id, id, item_id, title, summary, url, language, published_at, topics,"
-        " source_name FROM story_reports WHERE published_at >= ? ORDER BY published_at, id",
+        f"SELECT {_REPORT_COLUMNS} FROM story_reports WHERE published_at >= ?"
+        " ORDER BY published_at, id",
         ((now - window).timestamp(),),
     )
-    out: list[tuple[int, Report]] = []
-    for row in rows:
-        published = from_epoch(row[7])
-        assert published is not None
-        key = f"item:{row[2]}" if row[2] is not None else f"report:{row[1]}"
-        out.append(
-            (
-                int(row[0]),
-                Report(
-                    key=key,
-                    title=row[3],
-                    summary=row[4],
-                    url=row[5],
-                    language=row[6],
-                    published=published,
-                    topics=frozenset(json.loads(row[8])),
-                    source=row[9],
-                ),
-            )
+    return [(story_id, report) for story_id, _, report in map(_report_row, rows)]
+
+
+def reports_after(tx: Tx, after_id: int, since: datetime) -> list[tuple[int, int, Report]]:
+    """(story id, report id, report) of reports recorded after ``after_id`` and published
+    since ``since``, in id order: what other instances placed since this one last looked."""
+    rows = tx.fetchall(
+        f"SELECT {_REPORT_COLUMNS} FROM story_reports WHERE id > ? AND published_at >= ?"
+        " ORDER BY id",
+        (after_id, since.timestamp()),
+    )
+    return [_report_row(r) for r in rows]
+
+
+def last_report_id(tx: Tx) -> int:
+    return int(tx.scalar("SELECT COALESCE(MAX(id), 0) FROM story_reports") or 0)
+
+
+def set_report_alert(tx: Tx, report_id: int, alert_id: int) -> None:
+    """Record that a report alerted (the first of its story, or one that alerted again)."""
+    tx.execute("UPDATE story_reports SET alert_id = ? WHERE id = ?", (alert_id, report_id))
+
+
+def edit_targets(tx: Tx, alert_id: int, channels: Collection[str]) -> list[tuple[str, str]]:
+    """(channel, target) of each message of ``alert_id`` that is, or will be, sent on a
+    channel that can edit messages: where "also reported by" edits go."""
+    if not channels:
+        return []
+    marks = ", ".join("?" for _ in channels)
+    rows = tx.fetchall(
+        "SELECT channel, target FROM outbox WHERE alert_id = ? AND action = 'send'"
+        f" AND status <> 'dead' AND channel IN ({marks}) ORDER BY id",
+        (alert_id, *sorted(channels)),
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def send_state(db: Database, alert_id: int, channel: str, target: str) -> tuple[str, str | None]:
+    """(status, sent_ref) of the message an edit applies to; ("", None) when there is none."""
+    with db.transaction() as tx:
+        row = tx.fetchone(
+            "SELECT status, sent_ref FROM outbox WHERE alert_id = ? AND channel = ?"
+            " AND target = ? AND action = 'send'",
+            (alert_id, channel, target),
         )
+    if row is None:
+        return "", None
+    return str(row[0]), None if row[1] is None else str(row[1])
+
+
+def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    out: dict[int, list[tuple[str, str]]] = {}
+    ids = sorted(set(story_ids))
+    for at in range(0, len(ids), 500):
+        chunk = ids[at : at + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = tx.fetchall(
+            "SELECT story_id, source_id, source_name FROM story_reports"
+            f" WHERE story_id IN ({marks}) ORDER BY id",
+            chunk,
+        )
+        for story_id, source_id, name in rows:
+            out.setdefault(int(story_id), []).append((str(source_id), str(name or source_id)))
     return out
+
+
+def with_reporters(db: Database, alerts: Sequence[Alert]) -> list[Alert]:
+    """``alerts``, each in a story carrying ``also_reported_by``: the story's other outlets
+    (not the alert's own), in order of first report. Alerts outside any story are unchanged."""
+    story_ids = [a.story_id for a in alerts if a.story_id is not None]
+    if not story_ids:
+        return list(alerts)
+    with db.transaction() as tx:
+        reporters = _reporters(tx, story_ids)
+    out: list[Alert] = []
+    for alert in alerts:
+        if alert.story_id is None:
+            out.append(alert)
+            continue
+        own = alert.source_name or alert.source_id
+        names: dict[str, None] = {}
+        for source_id, name in reporters.get(alert.story_id, []):
+            if source_id != alert.source_id and name != own:
+                names.setdefault(name, None)
+        out.append(replace(alert, also_reported_by=tuple(names)))
+    return out
+
+
+def one_per_story(db: Database, alerts: Sequence[Alert]) -> list[Alert]:
+    """``alerts`` with one entry per story (the first of each, in the given order) carrying
+    all its other outlets (``with_reporters``): what ``/recent`` and the digest show."""
+    seen: set[int] = set()
+    kept: list[Alert] = []
+    for alert in alerts:
+        if alert.story_id is not None:
+            if alert.story_id in seen:
+                continue
+            seen.add(alert.story_id)
+        kept.append(alert)
+    return with_reporters(db, kept)

@@ -120,8 +120,18 @@ class StoryIndex:
 
     # -- public ---------------------------------------------------------------------------
 
-    def add(self, report: Report, *, story_id: int | None = None) -> Decision:
-        """Place the report: join a recent story or found one (``story_id`` forces one)."""
+    def add(
+        self,
+        report: Report,
+        *,
+        story_id: int | None = None,
+        new_story_id: Callable[[], int] | None = None,
+    ) -> Decision:
+        """Place the report: join a recent story or found one (``story_id`` forces one).
+
+        ``new_story_id`` names a story the report founds (e.g. the store's row id); by
+        default the index numbers stories itself.
+        """
         if report.key in self._entries:
             raise ValueError(f"report {report.key!r} is already indexed")
         self._expire(report.published)
@@ -129,6 +139,8 @@ class StoryIndex:
         decision = (
             Decision(story_id, True, "given", 1.0) if story_id is not None else self._find(entry)
         )
+        if not decision.joined and new_story_id is not None:
+            decision = Decision(new_story_id(), False, decision.reason, decision.similarity)
         if decision.story_id >= self._next_story:
             self._next_story = decision.story_id + 1
         entry.story_id = decision.story_id
@@ -138,6 +150,26 @@ class StoryIndex:
     def find(self, report: Report) -> Decision:
         """Where ``report`` would go, without adding it."""
         return self._find(self._entry(report))
+
+    def remove(self, key: str) -> bool:
+        """Forget one report (its transaction was rolled back); False when not indexed."""
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return False
+        self._lsh.remove(key)
+        url = entry.report.url
+        if url and self._by_url.get(url) == key:
+            del self._by_url[url]
+        _discard(self._by_entity, entry.report.entities, key)
+        _discard(self._postings, entry.stems, key)
+        for stem in entry.stems:
+            left = self._df.get(stem, 0) - 1
+            if left > 0:
+                self._df[stem] = left
+            else:
+                self._df.pop(stem, None)
+        self._seen = max(0, self._seen - 1)
+        return True  # its place in the expiry queue is skipped when it comes up
 
     def story_of(self, key: str) -> int | None:
         entry = self._entries.get(key)
@@ -293,10 +325,11 @@ class StoryIndex:
             self._newest = now
         horizon = self._newest - self.config.window
         while self._order and self._order[0][0] < horizon:
-            _, key = self._order.popleft()
-            entry = self._entries.pop(key, None)
-            if entry is None:
-                continue
+            published, key = self._order.popleft()
+            entry = self._entries.get(key)
+            if entry is None or entry.report.published != published:
+                continue  # removed (and perhaps indexed again later)
+            del self._entries[key]
             self._lsh.remove(key)
             url = entry.report.url
             if url and self._by_url.get(url) == key:

@@ -39,13 +39,17 @@ PLACES: dict[str, tuple[str, ...]] = {
 _PREFIXES: tuple[tuple[str, str], ...] = tuple(
     (alias, place) for place, aliases in PLACES.items() for alias in aliases if " " not in alias
 )
+# aliases by their first two characters: a word is only compared with the few that can match
+_BY_HEAD: dict[str, tuple[tuple[str, str], ...]] = {
+    head: tuple(p for p in _PREFIXES if p[0][:2] == head) for head in {a[:2] for a, _ in _PREFIXES}
+}
 
 
 def places(text: str) -> frozenset[str]:
     """The places a text names (ids of PLACES)."""
     found: set[str] = set()
     for w in words(text):
-        for alias, place in _PREFIXES:
+        for alias, place in _BY_HEAD.get(w[:2], ()):
             if w.startswith(alias):
                 found.add(place)
     return frozenset(found)

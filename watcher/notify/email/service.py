@@ -26,6 +26,7 @@ from watcher.settings import SmtpSettings
 from watcher.store import digests as store
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database
+from watcher.store.stories import one_per_story
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class DigestService:
     def render(self, digest: store.Digest, tz: str, topics: Sequence[str]) -> RenderedDigest:
         by_id = get_alerts(self.db, list(digest.alert_ids))
         alerts = [by_id[i] for i in digest.alert_ids if i in by_id]
+        alerts = one_per_story(self.db, alerts)  # one entry per story, with all its outlets
         day = date.fromisoformat(digest.digest_date[:10])
         return render_digest(
             alerts,

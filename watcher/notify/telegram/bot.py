@@ -43,6 +43,7 @@ from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
 from watcher.store.alerts import recent_alerts
 from watcher.store.db import Database
+from watcher.store.stories import one_per_story
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +291,7 @@ class TelegramBot:
         alerts = await asyncio.to_thread(recent_alerts, self.db, 30)
         if sub is not None and sub.topics:
             alerts = [a for a in alerts if any(t in sub.topics for t in a.topics)]
+        alerts = await asyncio.to_thread(one_per_story, self.db, alerts)  # with all outlets
         if not alerts:
             await self._reply(update, "No alerts yet.")
             return

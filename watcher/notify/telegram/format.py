@@ -10,9 +10,11 @@ from __future__ import annotations
 from html import escape
 
 from watcher.models import Alert, Match
+from watcher.stories.policy import also_reported_line
 
 MAX_LENGTH = 4096
 MAX_SNIPPETS = 5
+MAX_ALSO_REPORTED = 600  # characters of the "also reported by" line at most
 
 
 def _e(text: str) -> str:
@@ -42,8 +44,34 @@ def snippet_html(match: Match) -> str:
     return _e(snippet[:at]) + "<b>" + _e(snippet[at:end]) + "</b>" + _e(snippet[end:])
 
 
+def also_reported_html(names: tuple[str, ...], room: int) -> str:
+    """ "<i>also reported by: A, B and 3 more</i>" in at most ``room`` characters, or ""."""
+    budget = room - len("<i></i>")
+    while budget > 0:
+        line = also_reported_line(names, budget)
+        if not line:
+            return ""
+        html = f"<i>{_e(line)}</i>"
+        if len(html) <= room:
+            return html
+        budget -= len(html) - room  # escaping made it longer: cut more
+    return ""
+
+
 def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
-    """The HTML text of ``alert``'s message; never longer than ``limit`` characters."""
+    """The HTML text of ``alert``'s message; never longer than ``limit`` characters.
+
+    With ``alert.also_reported_by`` (a story's other outlets) the message ends with
+    "also reported by: ..."; snippets make room for it, so it is always the last block.
+    """
+    if alert.also_reported_by:
+        line = also_reported_html(alert.also_reported_by, min(MAX_ALSO_REPORTED, limit // 4))
+        if line:
+            return _format(alert, limit - len(line) - 2) + "\n\n" + line
+    return _format(alert, limit)
+
+
+def _format(alert: Alert, limit: int) -> str:
     title = _cut(" ".join(alert.title.split()) or "(untitled)", 300)
     if alert.url:
         header = f'<b><a href="{_e(alert.url)}">{_e(title)}</a></b>'

@@ -4,6 +4,11 @@
 * 5xx, time-outs, dropped connections: the row is retried with exponential back-off.
 * 403 (blocked, kicked) or "chat not found": the subscriber is deactivated, the row marked dead.
 * Sends run concurrently (bounded), so one slow or failing chat never holds up the others.
+* ``edit:<report>`` rows (a later report of a story, see ``watcher.stories.hook``) rewrite the
+  message already sent for the story's first alert with editMessageText, adding "also reported
+  by: ...". The text is rebuilt from the store each time, so edits never stack; "message is
+  not modified" counts as done, "message to edit not found" ends the row; an edit whose
+  message is not sent yet waits for it.
 """
 
 from __future__ import annotations
@@ -29,12 +34,16 @@ from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database, Tx
+from watcher.store.stories import send_state, with_reporters
+from watcher.stories.hook import EDIT_PREFIX
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_BACKOFF_S = 600.0
 GONE_MARKERS = ("chat not found", "user is deactivated", "bot was kicked", "chat_id is empty")
+NOT_MODIFIED = "message is not modified"  # an edit found the text as it should be: done
+EDIT_WAIT_S = 30.0  # an edit whose message is not sent yet looks again after this
 
 
 def is_group_target(target: str) -> bool:
@@ -103,7 +112,7 @@ class TelegramNotifier(Notifier):
         )
         if not rows:
             return False
-        alerts = await asyncio.to_thread(get_alerts, self.db, [r.alert_id for r in rows])
+        alerts = await asyncio.to_thread(self._alerts, [r.alert_id for r in rows])
         gate = asyncio.Semaphore(self.concurrency)
         tasks: list[asyncio.Task[None]] = []
         waiting = list(rows)
@@ -148,20 +157,56 @@ class TelegramNotifier(Notifier):
         finally:
             gate.release()
 
+    def _alerts(self, ids: Sequence[int]) -> dict[int, Alert]:
+        """The rows' alerts, with the outlets that also reported their stories."""
+        found = get_alerts(self.db, ids)
+        return {a.id: a for a in with_reporters(self.db, list(found.values()))}
+
     async def _send_row(self, bot: Bot, row: outbox.OutboxRow, alert: Alert | None) -> None:
         if alert is None:
             await asyncio.to_thread(outbox.mark_dead, self.db, row.id, "alert gone", self.clock())
             return
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         text = format_alert(alert)
+        edit_of: int | None = None
+        if row.action.startswith(EDIT_PREFIX):
+            status, ref = await asyncio.to_thread(
+                send_state, self.db, row.alert_id, CHANNEL, row.target
+            )
+            if status == outbox.PENDING:  # sent later, with the outlets known by then
+                await asyncio.to_thread(
+                    outbox.mark_retry,
+                    self.db,
+                    row.id,
+                    "message not sent yet",
+                    self.clock() + EDIT_WAIT_S,
+                )
+                return
+            if status != outbox.SENT or ref is None or not ref.isdigit():
+                await asyncio.to_thread(
+                    outbox.mark_dead, self.db, row.id, "no message to edit", self.clock()
+                )
+                return
+            edit_of = int(ref)
         for _ in range(5):  # 429s are waited out here, other failures go back to the outbox
             try:
-                message = await bot.send_message(
-                    chat,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                if edit_of is None:
+                    message = await bot.send_message(
+                        chat,
+                        text,
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
+                    ref_out = str(message.message_id)
+                else:
+                    await bot.edit_message_text(
+                        text,
+                        chat_id=chat,
+                        message_id=edit_of,
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
+                    ref_out = str(edit_of)
             except RetryAfter as exc:
                 self.flood_waits += 1
                 with warnings.catch_warnings():  # PTB 22.2+ warns that it becomes a timedelta
@@ -175,7 +220,12 @@ class TelegramNotifier(Notifier):
                 await self._gone(row, str(exc))
                 return
             except BadRequest as exc:
-                if any(m in str(exc).lower() for m in GONE_MARKERS):
+                if edit_of is not None and NOT_MODIFIED in str(exc).lower():
+                    self.sent += 1  # the message already says it (an earlier edit or the send)
+                    await asyncio.to_thread(
+                        outbox.mark_sent, self.db, row.id, str(edit_of), self.clock()
+                    )
+                elif any(m in str(exc).lower() for m in GONE_MARKERS):
                     await self._gone(row, str(exc))
                 else:  # the message itself was refused: retrying would not help
                     self.dead += 1
@@ -191,9 +241,7 @@ class TelegramNotifier(Notifier):
                 )
                 return
             self.sent += 1
-            await asyncio.to_thread(
-                outbox.mark_sent, self.db, row.id, str(message.message_id), self.clock()
-            )
+            await asyncio.to_thread(outbox.mark_sent, self.db, row.id, ref_out, self.clock())
             return
         await asyncio.to_thread(
             outbox.mark_retry, self.db, row.id, "flood control", self.clock() + 1.0

@@ -1,0 +1,208 @@
+"""Story grouping inside the pipeline: the first report of a story alerts, later ones edit it.
+
+The pipeline opens a ``StoryHook.session()`` around each poll's transaction and, for every
+item the rules accept, asks ``session.place(...)`` before the alert is recorded:
+
+* a report that founds a story alerts as before; ``session.alerted`` links the alert;
+* a later report of a story within the window is attached to it (``story_reports``) and does
+  not alert, unless the ``RealertPolicy`` says so (a new topic, a far higher score) or the
+  story has no alert yet; instead an outbox row ``action="edit:<report id>"`` is added for each
+  message of the story's first alert on a channel that edits messages (Telegram), whose
+  notifier rewrites that message with "also reported by: A, B".
+
+The in-memory ``StoryIndex`` is rebuilt from the store at start (``rebuild``), so a restart
+keeps grouping, and before its first placement each session reads the reports other
+instances recorded since (``reports_after``), so instances sharing a store group together.
+Sessions hold one lock for the whole transaction, so polls running in parallel threads place
+their reports one after the other and each sees the other's stories; a session whose
+transaction rolls back takes its reports out of the index again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from watcher.models import Item, ScoreResult
+from watcher.settings import StorySettings
+from watcher.store import outbox
+from watcher.store import stories as store
+from watcher.store.db import Database, Tx
+from watcher.stories.encoder import load_encoder
+from watcher.stories.index import Encoder, Report, StoryConfig, StoryIndex
+from watcher.stories.policy import RealertPolicy
+
+EDIT_PREFIX = "edit:"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where ``place`` put a report, and whether it alerts."""
+
+    story_id: int
+    report_id: int
+    alert: bool  # False: attached to the story; its first message is edited instead
+    reason: str  # the index's reason ("new", "url", "near-duplicate", ...)
+    edits: int = 0  # edit rows enqueued
+
+
+@dataclass
+class StoryHook:
+    """The story index of one process and what to do with its decisions."""
+
+    config: StoryConfig = field(default_factory=StoryConfig)
+    policy: RealertPolicy = field(default_factory=RealertPolicy)
+    encoder: Encoder | None = None
+    edit_channels: Collection[str] = ("telegram",)  # channels whose messages can be edited
+
+    def __post_init__(self) -> None:
+        self.index = StoryIndex(self.config, encoder=self.encoder)
+        self._lock = threading.Lock()
+        self.placed = 0
+        self.attached = 0
+        self._last_report_id = 0  # reports up to this id are in the index (or expired)
+
+    def rebuild(self, db: Database, now: float) -> int:
+        """Re-seed the index with the store's reports within the window; how many."""
+        with self._lock:
+            self.index = StoryIndex(self.config, encoder=self.encoder)
+            with db.transaction() as tx:
+                reports = store.recent_reports(
+                    tx, datetime.fromtimestamp(now, UTC), self.config.window
+                )
+                self._last_report_id = store.last_report_id(tx)
+            for story_id, report in reports:
+                if self.index.story_of(report.key) is None:
+                    self.index.add(report, story_id=story_id)
+        return len(reports)
+
+    def _catch_up(self, tx: Tx, now: float) -> None:
+        """Index the reports other instances recorded since we last looked (lock held)."""
+        since = datetime.fromtimestamp(now, UTC) - self.config.window
+        for story_id, report_id, report in store.reports_after(tx, self._last_report_id, since):
+            if self.index.story_of(report.key) is None:
+                self.index.add(report, story_id=story_id)
+            self._last_report_id = max(self._last_report_id, report_id)
+
+    @contextmanager
+    def session(self) -> Iterator[StorySession]:
+        """Wrap one poll's transaction: ``with hook.session() as s, db.transaction() as tx``
+        (in that order, so a failed commit is seen here and its reports are forgotten)."""
+        with self._lock:
+            session = StorySession(self)
+            try:
+                yield session
+            except BaseException:
+                for key in session.added:
+                    self.index.remove(key)
+                raise
+            self.placed += session.placed
+            self.attached += session.attached
+
+
+class StorySession:
+    """The story decisions of one transaction (use through ``StoryHook.session``)."""
+
+    def __init__(self, hook: StoryHook) -> None:
+        self.hook = hook
+        self.added: list[str] = []
+        self.placed = 0
+        self.attached = 0
+        self._caught_up = False
+
+    def place(
+        self,
+        tx: Tx,
+        *,
+        item: Item,
+        item_id: int,
+        source_id: str,
+        source_name: str,
+        result: ScoreResult,
+        now: float,
+    ) -> Placement:
+        """Put an accepted item in its story; ``alert`` says whether it alerts."""
+        hook = self.hook
+        if not self._caught_up:
+            hook._catch_up(tx, now)
+            self._caught_up = True
+        topics = result.alerted_ids
+        score = result.best_score
+        report = Report(
+            key=f"item:{item_id}",
+            title=item.title,
+            summary=item.summary,
+            url=item.url,
+            language=item.language,
+            published=item.published or datetime.fromtimestamp(now, UTC),
+            topics=frozenset(topics),
+            entities=frozenset(
+                m.entity for t in result.alerted for m in t.matches if m.kind == "entity"
+            ),
+            source=source_name,
+        )
+
+        def new_story() -> int:
+            return store.create_story(tx, title=item.title, topics=topics, score=score, now=now)
+
+        decision = hook.index.add(report, new_story_id=new_story)
+        self.added.append(report.key)
+        self.placed += 1
+        story = store.get_story(tx, decision.story_id) if decision.joined else None
+        if decision.joined and story is None:  # its story is gone from the store: start anew
+            hook.index.remove(report.key)
+            decision = hook.index.add(report, story_id=new_story())
+        alert = story is None or story.first_alert_id is None
+        if story is not None and not alert:
+            alert = hook.policy.should_alert_again(topics, story.topics, score, story.best_score)
+        report_id = store.add_report(
+            tx,
+            decision.story_id,
+            item_id=item_id,
+            source_id=source_id,
+            source_name=source_name,
+            url=item.url,
+            title=item.title,
+            summary=item.summary,
+            language=report.language,
+            topics=topics,
+            score=score,
+            published=report.published,
+            now=now,
+        )
+        edits = 0
+        if not alert and story is not None and story.first_alert_id is not None:
+            self.attached += 1
+            first = story.first_alert_id
+            for channel, target in store.edit_targets(tx, first, hook.edit_channels):
+                edits += outbox.enqueue(
+                    tx, first, channel, [target], now, action=f"{EDIT_PREFIX}{report_id}"
+                )
+        return Placement(decision.story_id, report_id, alert, decision.reason, edits)
+
+    def alerted(self, tx: Tx, placement: Placement, alert_id: int) -> None:
+        """The placed report's alert was recorded: link it to the story."""
+        store.set_report_alert(tx, placement.report_id, alert_id)
+        store.set_first_alert(tx, placement.story_id, alert_id)
+
+
+def build_story_hook(settings: StorySettings, db: Database, now: float) -> StoryHook | None:
+    """The hook ``watcher run`` gives its pipeline, rebuilt from the store (None when off).
+
+    With the ``crosslingual`` extra installed (and ``encoder`` on) reports are also grouped
+    across languages by the multilingual sentence encoder."""
+    if not settings.enabled:
+        return None
+    hook = StoryHook(
+        config=StoryConfig(window=timedelta(hours=settings.window_hours)),
+        policy=RealertPolicy(
+            on_new_topic=settings.realert_new_topic,
+            score_factor=settings.realert_score_factor,
+        ),
+        encoder=load_encoder() if settings.encoder else None,
+    )
+    hook.rebuild(db, now)
+    return hook
