@@ -47,7 +47,8 @@ def try_lease_source(
 
     The row is created when missing (a source new in ``feeds.yaml``). A lease ``owner``
     already holds is renewed. Due means ``next_check_at`` is unset or not later than
-    ``now + grace_s``.
+    ``now + grace_s``, or ``url`` is given and differs from the stored one (the source moved:
+    poll it at once, as a single instance always did).
     """
     with db.transaction() as tx:
         tx.execute(
@@ -58,8 +59,21 @@ def try_lease_source(
             " WHERE id = ?"
             " AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until < ?"
             "      OR lease_owner = ?)"
-            " AND (next_check_at IS NULL OR next_check_at <= ?)",
-            (owner, now + lease_s, source_id, now, owner, now + grace_s),
+            " AND (next_check_at IS NULL OR next_check_at <= ? OR (? <> '' AND url <> ?))",
+            (owner, now + lease_s, source_id, now, owner, now + grace_s, url, url),
+        )
+    return changed == 1
+
+
+def renew_source(db: Database, source_id: str, owner: str, until: float) -> bool:
+    """Extend ``owner``'s lease on ``source_id`` to ``until`` (a poll that runs long).
+
+    False when ``owner`` no longer holds it (it ran out and another instance took it).
+    """
+    with db.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE sources SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+            (until, source_id, owner),
         )
     return changed == 1
 

@@ -151,6 +151,7 @@ class TelegramNotifier(Notifier):
     async def _send_row(self, bot: Bot, row: outbox.OutboxRow, alert: Alert | None) -> None:
         if alert is None:
             await asyncio.to_thread(outbox.mark_dead, self.db, row.id, "alert gone", self.clock())
+            self.count_delivery("dead")
             return
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         text = format_alert(alert)
@@ -182,6 +183,7 @@ class TelegramNotifier(Notifier):
                     await asyncio.to_thread(
                         outbox.mark_dead, self.db, row.id, str(exc), self.clock()
                     )
+                    self.count_delivery("dead")
                 return
             except (NetworkError, TelegramError) as exc:  # 5xx, time-outs, dropped connections
                 self.retried += 1
@@ -189,15 +191,18 @@ class TelegramNotifier(Notifier):
                 await asyncio.to_thread(
                     outbox.mark_retry, self.db, row.id, str(exc), self.clock() + backoff
                 )
+                self.count_delivery("retry")
                 return
             self.sent += 1
             await asyncio.to_thread(
                 outbox.mark_sent, self.db, row.id, str(message.message_id), self.clock()
             )
+            self.count_delivery("sent")
             return
         await asyncio.to_thread(
             outbox.mark_retry, self.db, row.id, "flood control", self.clock() + 1.0
         )
+        self.count_delivery("retry")
 
     async def _gone(self, row: outbox.OutboxRow, reason: str) -> None:
         self.dead += 1
@@ -205,3 +210,4 @@ class TelegramNotifier(Notifier):
         if row.target.lstrip("-").isdigit():
             await asyncio.to_thread(subscribers.deactivate, self.db, int(row.target), reason, now)
         await asyncio.to_thread(outbox.mark_dead, self.db, row.id, reason, now)
+        self.count_delivery("dead")
