@@ -265,7 +265,7 @@ def test_instances_share_the_work_and_deliver_each_alert_once_despite_sigkill(
         assert hits <= rounds * 1.5 + 3, (sid, hits, rounds)
         times = sorted(r.at for r in server.requests if r.path == f"/{sid}.xml")
         gaps = [round(b - a, 2) for a, b in itertools.pairwise(times)]
-        assert len(times) >= 3 and min(gaps) >= MIN_GAP_S, (sid, gaps, held_at_kill)
+        assert len(times) >= 2 and min(gaps) >= MIN_GAP_S, (sid, gaps, held_at_kill)
 
 
 # -- "store-workers": the smallest instance built from the real stages and the store ----------

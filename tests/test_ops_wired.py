@@ -209,3 +209,38 @@ async def test_instances_on_one_store_poll_each_source_once(
         assert tx.scalar("SELECT COUNT(*) FROM outbox") == len(paths)
         # Each app gave its leases back when it stopped.
         assert tx.scalar("SELECT COUNT(*) FROM sources WHERE lease_owner IS NOT NULL") == 0
+
+
+@pytest.mark.slow
+async def test_a_stopping_instance_keeps_the_lease_until_its_poll_is_recorded(
+    store_db: Database, tmp_path: Path
+) -> None:
+    """SIGTERM mid-poll: the poll finishes and records, and only then is the source free.
+
+    Another instance starting meanwhile must find the source polled (not due), not free:
+    the stopping scheduler cancels its job, which must not give the lease back early.
+    """
+    with FeedServer() as server:
+        server.route("/slow.xml", rss([ALERTING[0]], "slow"), delay=1.5)
+        write_config(tmp_path, server, ["/slow.xml"])
+
+        def settings(name: str) -> Settings:
+            return Settings(config_dir=tmp_path, db=store_db.url, instance_id=name)
+
+        async with running(settings("first")) as first:
+
+            async def fetching() -> bool:
+                return server.in_flight >= 1
+
+            await eventually(fetching, "the first instance to be fetching")
+            first.runtime.stop.set()  # as SIGTERM does
+            async with running(settings("second")):
+
+                async def recorded() -> bool:
+                    with store_db.transaction() as tx:
+                        n = tx.scalar("SELECT COUNT(*) FROM sources WHERE last_checked_at > 0")
+                    return int(n) == 1
+
+                await eventually(recorded, "the first instance's poll to be recorded")
+                await asyncio.sleep(0.5)  # the second's start-up turn is over
+        assert server.hits("/slow.xml") == 1

@@ -152,10 +152,10 @@ class Scheduler:
         if not await leases.take(source):
             return  # backing off, polled recently (here, before a restart, or by another instance)
         started = time.monotonic()
-        task = asyncio.ensure_future(self.pipeline.poll(source))
+        task = asyncio.ensure_future(leases.hold(source, self.pipeline.poll(source)))
         self._inflight.add(task)
         try:
-            outcome = await leases.hold(source, task)
+            outcome = await asyncio.shield(task)
         finally:
             self._inflight.discard(task)
         self.runtime.metrics.poll(outcome, time.monotonic() - started)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,12 +63,15 @@ class SourceLeases:
             url=source.url,
         )
 
-    async def hold(self, source: SourceConfig, task: asyncio.Future[T]) -> T:
-        """Wait for ``task`` (the poll) renewing the lease, then give the lease back.
+    async def hold(self, source: SourceConfig, poll: Awaitable[T]) -> T:
+        """Run ``poll`` renewing the lease, then give the lease back.
 
-        Cancelling this wait does not cancel ``task`` (the scheduler finishes polls in flight).
+        The scheduler runs this whole coroutine as the poll's task (and shields it), so the
+        lease is given back only once the poll has recorded its results: a scheduler shutting
+        down (which cancels its jobs) must not free the source while its poll still runs.
         """
         lease_s = lease_seconds(source.interval)
+        task = asyncio.ensure_future(poll)
         try:
             while True:
                 done, _ = await asyncio.wait({task}, timeout=lease_s / 3)
