@@ -19,6 +19,7 @@ from rich.console import Console
 from watcher.fetch import Fetcher
 from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
+from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.runtime import Runtime, Service
 from watcher.scheduler import LiveConfig, Scheduler
@@ -89,6 +90,8 @@ def build_app(
     runtime.extras["config"] = config
     notifiers = build_notifiers(settings, db, runtime.instance_id)
     runtime.wakers.extend(n.wake for n in notifiers)
+    for n in notifiers:  # deliveries by channel and outcome, for /metrics
+        n.metrics = runtime.metrics
     pipeline = Pipeline(
         db=db,
         fetcher=fetcher,
@@ -108,7 +111,14 @@ def build_app(
     if settings.smtp.enabled:  # daily email digests (docs/email.md)
         from watcher.notify.email.service import DigestService
 
-        services.append(DigestService(db, settings.smtp, titles=config.rules.topic_titles))
+        services.append(
+            DigestService(
+                db, settings.smtp, titles=config.rules.topic_titles, metrics=runtime.metrics
+            )
+        )
+    http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
+    if http is not None:
+        services.append(http)
     return App(runtime, config, notifiers, pipeline, services, console or Console(stderr=True))
 
 

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds
 from watcher.errors import ConfigError
+from watcher.ops.source_leases import SourceLeases
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.rules import Rules, load_rules
 from watcher.runtime import Runtime
@@ -85,6 +86,16 @@ class Scheduler:
     _failing_since: dict[str, float] = field(default_factory=dict)
     _scheduler: AsyncIOScheduler | None = None
     _inflight: set[asyncio.Task[PollOutcome]] = field(default_factory=set)
+    _leases: SourceLeases | None = None  # one instance per source per interval (ops/)
+
+    def running(self) -> bool:
+        """True while the schedule runs (for /healthz)."""
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+    def leases(self) -> SourceLeases:
+        if self._leases is None:
+            self._leases = SourceLeases(self.runtime.db, self.runtime.instance_id)
+        return self._leases
 
     async def run(self, stop: asyncio.Event) -> None:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
@@ -103,6 +114,7 @@ class Scheduler:
             self._scheduler.shutdown(wait=False)
             if self._inflight:  # finish the work in flight
                 await asyncio.gather(*self._inflight, return_exceptions=True)
+            await asyncio.to_thread(self.leases().release_all)
 
     def _sync_jobs(self) -> None:
         sched = self._scheduler
@@ -136,20 +148,17 @@ class Scheduler:
         source = self.config.feeds.get(source_id)
         if source is None or not source.enabled or self.runtime.stop.is_set():
             return
-        state = await asyncio.to_thread(sources_store.get_state, self.runtime.db, source_id)
-        if (
-            state is not None
-            and state.next_check_at is not None
-            and state.url == source.url
-            and state.next_check_at > time.time() + 1.0
-        ):
-            return  # backing off, or polled recently (before a restart)
-        task = asyncio.ensure_future(self.pipeline.poll(source))
+        leases = self.leases()
+        if not await leases.take(source):
+            return  # backing off, polled recently (here, before a restart, or by another instance)
+        started = time.monotonic()
+        task = asyncio.ensure_future(leases.hold(source, self.pipeline.poll(source)))
         self._inflight.add(task)
         try:
             outcome = await asyncio.shield(task)
         finally:
             self._inflight.discard(task)
+        self.runtime.metrics.poll(outcome, time.monotonic() - started)
         await self._after(source, outcome)
 
     async def _after(self, source: SourceConfig, outcome: PollOutcome) -> None:

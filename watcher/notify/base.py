@@ -18,18 +18,28 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from watcher.models import Alert
 from watcher.store.db import Tx
+
+if TYPE_CHECKING:
+    from watcher.ops.metrics import Metrics
 
 
 class Notifier(ABC):
     kind: ClassVar[str]
     poll_interval: ClassVar[float] = 5.0
+    # Set by ``watcher run``: deliveries are counted by channel and outcome for /metrics.
+    metrics: Metrics | None = None
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
+
+    def count_delivery(self, outcome: str) -> None:
+        """Count one outbox row handled: ``sent``, ``retry`` or ``dead``."""
+        if self.metrics is not None:
+            self.metrics.delivery(self.kind, outcome)
 
     @abstractmethod
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:

@@ -21,6 +21,8 @@ from watcher.store.db import Database, Tx
 
 CHANNEL = "console"
 TARGET = "-"
+# Printing is local and quick: rows claimed by an instance killed mid-batch come back soon.
+CLAIM_LEASE_S = 10.0
 
 
 class ConsoleSettings(BaseModel):
@@ -59,7 +61,9 @@ class ConsoleNotifier(Notifier):
         """Print every due console row once; return how many were printed."""
         done = 0
         while True:
-            rows = outbox.claim(self.db, CHANNEL, self.owner, time.time(), limit=100)
+            rows = outbox.claim(
+                self.db, CHANNEL, self.owner, time.time(), limit=100, lease_s=CLAIM_LEASE_S
+            )
             if not rows:
                 return done
             found = get_alerts(self.db, [r.alert_id for r in rows])
@@ -67,10 +71,12 @@ class ConsoleNotifier(Notifier):
                 alert = found.get(row.alert_id)
                 if alert is None:
                     outbox.mark_dead(self.db, row.id, "alert gone", time.time())
+                    self.count_delivery("dead")
                     continue
                 self.console.print(format_alert(alert))
                 self.console.file.flush()
                 outbox.mark_sent(self.db, row.id, "printed", time.time())
+                self.count_delivery("sent")
                 done += 1
 
     async def run(self, stop: asyncio.Event) -> None:

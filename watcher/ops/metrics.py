@@ -11,7 +11,8 @@ instance on a shared PostgreSQL database reports the same queue.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,6 +24,29 @@ from prometheus_client import (
 )
 
 from watcher.store.db import Database
+
+
+class _AlertLike(Protocol):
+    @property
+    def topics(self) -> Sequence[str]: ...
+
+
+class PollLike(Protocol):
+    """What ``Metrics.poll`` reads of a ``watcher.pipeline.PollOutcome``."""
+
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def new_items(self) -> int: ...
+    @property
+    def error_kind(self) -> str: ...
+    @property
+    def alerts(self) -> Sequence[_AlertLike]: ...
+
 
 # Poll cycles of one source take from a few milliseconds (304) to the fetch timeout.
 CYCLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -100,6 +124,19 @@ class Metrics:
         self.info.labels(instance=instance_id).set(1)
 
     # -- what the pipeline and notifiers count ------------------------------------------
+    def poll(self, outcome: PollLike, seconds: float) -> None:
+        """Count one source's poll from its outcome: the scheduler's one call per poll."""
+        if outcome.ok:
+            self.fetch("not_modified" if outcome.status == "not_modified" else "ok")
+        else:
+            kind = outcome.error_kind or "error"
+            self.fetch(kind)
+            self.source_failure(outcome.source_id, kind)
+        self.new_items(outcome.new_items)
+        for alert in outcome.alerts:
+            self.alert(alert.topics)
+        self.observe_cycle(seconds)
+
     def fetch(self, outcome: str) -> None:
         """One fetch ended: ``ok``, ``not_modified`` or a ``FetchErrorKind`` value."""
         self.fetches.labels(outcome=outcome).inc()

@@ -22,6 +22,7 @@ from watcher.errors import ConfigError, DeliveryError
 from watcher.notify.email.message import build_message, new_message_id
 from watcher.notify.email.render import RenderedDigest, render_digest
 from watcher.notify.email.sender import SmtpSender
+from watcher.ops.metrics import Metrics
 from watcher.settings import SmtpSettings
 from watcher.store import digests as store
 from watcher.store.alerts import get_alerts
@@ -91,7 +92,9 @@ class DigestService:
         clock: Callable[[], float] = time.time,
         poll_interval: float = 60.0,
         sender: SmtpSender | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics  # digests sent/retried, as channel "email" in /metrics
         self.db = db
         self.smtp = smtp
         self.titles = dict(titles or {})
@@ -173,6 +176,8 @@ class DigestService:
         except DeliveryError as exc:
             delay = backoff_after(digest.attempts + 1)
             store.mark_failed(self.db, digest.id, str(exc), now + delay)
+            if self.metrics is not None:
+                self.metrics.delivery("email", "retry")
             log.warning(
                 "digest %s for %s not sent (retry in %.0f s): %s",
                 digest.message_id,
@@ -182,6 +187,8 @@ class DigestService:
             )
             return False
         store.mark_delivered(self.db, digest.id, now)
+        if self.metrics is not None:
+            self.metrics.delivery("email", "sent")
         log.info("digest %s delivered to %s", digest.message_id, digest.recipient)
         return True
 

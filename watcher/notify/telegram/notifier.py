@@ -165,6 +165,7 @@ class TelegramNotifier(Notifier):
     async def _send_row(self, bot: Bot, row: outbox.OutboxRow, alert: Alert | None) -> None:
         if alert is None:
             await asyncio.to_thread(outbox.mark_dead, self.db, row.id, "alert gone", self.clock())
+            self.count_delivery("dead")
             return
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         text = format_alert(alert)
@@ -186,6 +187,7 @@ class TelegramNotifier(Notifier):
                 await asyncio.to_thread(
                     outbox.mark_dead, self.db, row.id, "no message to edit", self.clock()
                 )
+                self.count_delivery("dead")
                 return
             edit_of = int(ref)
         for _ in range(5):  # 429s are waited out here, other failures go back to the outbox
@@ -225,6 +227,7 @@ class TelegramNotifier(Notifier):
                     await asyncio.to_thread(
                         outbox.mark_sent, self.db, row.id, str(edit_of), self.clock()
                     )
+                    self.count_delivery("sent")
                 elif any(m in str(exc).lower() for m in GONE_MARKERS):
                     await self._gone(row, str(exc))
                 else:  # the message itself was refused: retrying would not help
@@ -232,6 +235,7 @@ class TelegramNotifier(Notifier):
                     await asyncio.to_thread(
                         outbox.mark_dead, self.db, row.id, str(exc), self.clock()
                     )
+                    self.count_delivery("dead")
                 return
             except (NetworkError, TelegramError) as exc:  # 5xx, time-outs, dropped connections
                 self.retried += 1
@@ -239,13 +243,16 @@ class TelegramNotifier(Notifier):
                 await asyncio.to_thread(
                     outbox.mark_retry, self.db, row.id, str(exc), self.clock() + backoff
                 )
+                self.count_delivery("retry")
                 return
             self.sent += 1
             await asyncio.to_thread(outbox.mark_sent, self.db, row.id, ref_out, self.clock())
+            self.count_delivery("sent")
             return
         await asyncio.to_thread(
             outbox.mark_retry, self.db, row.id, "flood control", self.clock() + 1.0
         )
+        self.count_delivery("retry")
 
     async def _gone(self, row: outbox.OutboxRow, reason: str) -> None:
         self.dead += 1
@@ -253,3 +260,4 @@ class TelegramNotifier(Notifier):
         if row.target.lstrip("-").isdigit():
             await asyncio.to_thread(subscribers.deactivate, self.db, int(row.target), reason, now)
         await asyncio.to_thread(outbox.mark_dead, self.db, row.id, reason, now)
+        self.count_delivery("dead")
