@@ -29,7 +29,7 @@ from watcher.errors import FetchErrorKind
 from watcher.fetch import Fetcher
 from watcher.notify.console import ConsoleNotifier
 from watcher.ops.http import HttpService
-from watcher.settings import Settings
+from watcher.settings import Settings, StorySettings
 from watcher.store import Database
 from watcher.store.alerts import get_alerts
 
@@ -189,7 +189,15 @@ async def test_instances_on_one_store_poll_each_source_once(
             server.route(p, rss([ALERTING[n % 2]], f"s{n}"), delay=0.5)
         write_config(tmp_path, server, paths)
         apps = [
-            running(Settings(config_dir=tmp_path, db=store_db.url, instance_id=f"i{n}"))
+            # the six sources carry two stories: grouping off, so each source's item alerts
+            running(
+                Settings(
+                    config_dir=tmp_path,
+                    db=store_db.url,
+                    instance_id=f"i{n}",
+                    stories=StorySettings(enabled=False),
+                )
+            )
             for n in range(3)
         ]
         async with apps[0], apps[1], apps[2]:
