@@ -31,6 +31,10 @@ class Notifier(ABC):
     def __init__(self) -> None:
         self.wake = asyncio.Event()
 
+    def describe(self) -> str:
+        """Where this notifier sends alerts, for the start-up summary."""
+        return self.kind
+
     @abstractmethod
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
         """Targets that should receive ``alert`` (called in the alert's transaction)."""

@@ -13,6 +13,7 @@ admins also /status /explain TEXT /reload. Admins get operator notices
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -37,12 +38,14 @@ from telegram.ext import (
 
 from watcher.models import Item
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
 from watcher.rules.explain import render_html, render_text
 from watcher.rules.score import Rules
 from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
 from watcher.store.alerts import recent_alerts
 from watcher.store.db import Database
+from watcher.store.leases import SingletonLock
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +124,15 @@ class TelegramBot:
         *,
         poll_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        lock: SingletonLock | None = None,
+        leader_retry_s: float = RETRY_S,
+        leader_check_s: float = CHECK_S,
     ) -> None:
         self.db = db
+        self.lock = lock
+        self.leader_retry_s = leader_retry_s
+        self.leader_check_s = leader_check_s
+        self.polling = False  # True while this instance consumes getUpdates
         self.settings = settings
         self.hooks = hooks
         self.poll_timeout = poll_timeout
@@ -153,26 +163,65 @@ class TelegramBot:
         return app
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Connect (retrying while the Bot API is unreachable), then poll for updates.
+
+        With a ``lock`` only the instance holding it polls (Telegram allows one getUpdates
+        consumer per bot); the others stay connected for admin notices and take over within
+        ``leader_retry_s`` when the holder dies.
+        """
+        if not await self._initialize(stop):
+            return
+        try:
+            if self.lock is None:
+                await self._poll_updates(stop)
+            else:
+                await run_while_leader(
+                    self.lock,
+                    self._poll_updates,
+                    stop,
+                    retry_s=self.leader_retry_s,
+                    check_s=self.leader_check_s,
+                )
+        finally:
+            await self.application.shutdown()
+
+    async def _initialize(self, stop: asyncio.Event) -> bool:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.application.initialize()  # getMe
+                return True
+            except TelegramError as exc:
+                log.warning("Telegram Bot API unreachable (%s): retrying in %.0f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 300.0)
+        return False
+
+    async def _poll_updates(self, stop: asyncio.Event) -> None:
         app = self.application
-        await app.initialize()
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS])
         except TelegramError as exc:  # not fatal: commands still work when typed
             log.warning("setMyCommands failed: %s", exc)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=int(self.poll_timeout),
-            allowed_updates=["message", "callback_query", "my_chat_member"],
-            drop_pending_updates=False,
-        )
-        self.ready.set()
         try:
-            await stop.wait()
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=int(self.poll_timeout),
+                allowed_updates=["message", "callback_query", "my_chat_member"],
+                drop_pending_updates=False,
+            )
+            self.polling = True
+            self.ready.set()
+            try:
+                await stop.wait()
+            finally:
+                self.polling = False
+                self.ready.clear()
+                await app.updater.stop()
         finally:
-            await app.updater.stop()
             await app.stop()
-            await app.shutdown()
 
     # -- operator notices --------------------------------------------------------------
     async def on_notice(self, kind: str, text: str) -> None:
@@ -304,7 +353,7 @@ class TelegramBot:
         pending = await asyncio.to_thread(outbox.pending_count, self.db, "telegram")
         lines = [f"Subscribers: {active}", f"Telegram messages waiting: {pending}"]
         if self.hooks.status is not None:
-            lines.append(self.hooks.status())
+            lines.append(await asyncio.to_thread(self.hooks.status))
         await self._reply(update, _e("\n".join(lines))[:MAX_LENGTH])
 
     async def cmd_explain(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
