@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from watcher.models import Item
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
 from watcher.rules.explain import render_html, render_text
 from watcher.rules.score import Rules
@@ -58,6 +59,7 @@ USER_COMMANDS = (
     ("recent", "Latest alerts"),
     ("help", "What this bot does"),
 )
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 ADMIN_ONLY = "Sorry, only the bot's administrators can use this command."
 NOTICE_KINDS = {
     "source_failing": "⚠️ Source failing",
@@ -132,7 +134,8 @@ class TelegramBot:
         self.lock = lock
         self.leader_retry_s = leader_retry_s
         self.leader_check_s = leader_check_s
-        self.polling = False  # True while this instance consumes getUpdates
+        self.polling = False  # True while this instance receives updates (getUpdates/webhook)
+        self.webhook: WebhookServer | None = None  # in webhook mode, while receiving
         self.settings = settings
         self.hooks = hooks
         self.poll_timeout = poll_timeout
@@ -163,9 +166,10 @@ class TelegramBot:
         return app
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Connect (retrying while the Bot API is unreachable), then poll for updates.
+        """Connect (retrying while the Bot API is unreachable), then receive updates.
 
-        With a ``lock`` only the instance holding it polls (Telegram allows one getUpdates
+        Updates come by long polling, or by webhook when ``webhook_url`` is set. With a
+        ``lock`` only the instance holding it receives them (Telegram allows one getUpdates
         consumer per bot); the others stay connected for admin notices and take over within
         ``leader_retry_s`` when the holder dies.
         """
@@ -173,11 +177,11 @@ class TelegramBot:
             return
         try:
             if self.lock is None:
-                await self._poll_updates(stop)
+                await self._receive_updates(stop)
             else:
                 await run_while_leader(
                     self.lock,
-                    self._poll_updates,
+                    self._receive_updates,
                     stop,
                     retry_s=self.leader_retry_s,
                     check_s=self.leader_check_s,
@@ -198,7 +202,7 @@ class TelegramBot:
                 delay = min(delay * 2, 300.0)
         return False
 
-    async def _poll_updates(self, stop: asyncio.Event) -> None:
+    async def _receive_updates(self, stop: asyncio.Event) -> None:
         app = self.application
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS])
@@ -206,10 +210,13 @@ class TelegramBot:
             log.warning("setMyCommands failed: %s", exc)
         await app.start()
         try:
+            if self.settings.webhook_url:
+                await self._receive_webhook(stop)
+                return
             assert app.updater is not None
             await app.updater.start_polling(
                 timeout=int(self.poll_timeout),
-                allowed_updates=["message", "callback_query", "my_chat_member"],
+                allowed_updates=list(ALLOWED_UPDATES),
                 drop_pending_updates=False,
             )
             self.polling = True
@@ -222,6 +229,34 @@ class TelegramBot:
                 await app.updater.stop()
         finally:
             await app.stop()
+
+    async def _receive_webhook(self, stop: asyncio.Event) -> None:
+        """Webhook mode: Telegram POSTs updates to ``webhook_url`` (a proxy forwards them here)."""
+        settings = self.settings
+        secret = webhook_secret(settings.token, settings.webhook_secret)
+        server = WebhookServer(
+            self.application,
+            path=webhook_path(settings.webhook_url),
+            secret=secret,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+        )
+        await server.start()
+        self.webhook = server
+        try:
+            await self.application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+            self.polling = True
+            self.ready.set()
+            await stop.wait()
+        finally:
+            self.polling = False
+            self.ready.clear()
+            await server.stop()
 
     # -- operator notices --------------------------------------------------------------
     async def on_notice(self, kind: str, text: str) -> None:
