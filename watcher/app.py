@@ -47,7 +47,7 @@ class App:
     def summary(self) -> list[str]:
         feeds = self.config.feeds
         enabled = feeds.enabled_sources
-        channels = ", ".join(n.kind for n in self.notifiers) or "nowhere"
+        channels = ", ".join(n.describe() for n in self.notifiers) or "nowhere"
         return [
             f"watcher: {len(enabled)} sources enabled ({len(feeds.sources)} in"
             f" {self.config.feeds_path}), {len(self.config.rules.topic_ids)} topics from"
@@ -65,9 +65,11 @@ def _describe_db(db: Database) -> str:
     return f"{db.dialect} {url}"
 
 
-def build_notifiers(settings: Settings, db: Database, owner: str) -> list[Notifier]:
+def build_notifiers(
+    settings: Settings, db: Database, owner: str, channels: Sequence[Notifier] = ()
+) -> list[Notifier]:
     """The configured channels; the console when there is no other."""
-    notifiers: list[Notifier] = []
+    notifiers: list[Notifier] = list(channels)
     # Telegram and email notifiers are added here by their modules' wiring.
     if not notifiers:
         notifiers.append(ConsoleNotifier(db, owner))
@@ -88,7 +90,20 @@ def build_app(
     if settings.instance_id:
         runtime.instance_id = settings.instance_id
     runtime.extras["config"] = config
-    notifiers = build_notifiers(settings, db, runtime.instance_id)
+    channels: list[Notifier] = []
+    bots: list[Service] = []
+    if settings.telegram.enabled:  # alerts to subscribers and channels, the bot (docs/telegram.md)
+        from watcher.notify.telegram.wiring import telegram_parts
+
+        tg_notifier, tg_bot = telegram_parts(
+            runtime,
+            lambda: scheduler_config(runtime, config).rules,
+            reload=lambda: scheduler.reload(),
+            feeds=lambda: scheduler_config(runtime, config).feeds,
+        )
+        channels.append(tg_notifier)
+        bots.append(tg_bot)
+    notifiers = build_notifiers(settings, db, runtime.instance_id, channels)
     runtime.wakers.extend(n.wake for n in notifiers)
     for n in notifiers:  # deliveries by channel and outcome, for /metrics
         n.metrics = runtime.metrics
@@ -108,6 +123,7 @@ def build_app(
         *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
     ]
     services.append(Pruner(db))
+    services.extend(bots)
     if settings.smtp.enabled:  # daily email digests (docs/email.md)
         from watcher.notify.email.service import DigestService
 

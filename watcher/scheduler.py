@@ -184,22 +184,33 @@ class Scheduler:
                 f" ({state.consecutive_failures} in a row): {outcome.error_kind} {outcome.error}",
             )
 
-    async def _check_reload(self) -> None:
+    async def reload(self) -> str:
+        """Re-read the configuration now (an admin's /reload); says what happened.
+
+        Operators get a notice only when the files changed since the last look, so each edit
+        is still announced once whether the timer or /reload sees it first.
+        """
+        return await self._check_reload(force=True)
+
+    async def _check_reload(self, force: bool = False) -> str:
         cfg = self.config
         stamps = _stamps(cfg.feeds_path, cfg.keywords_path)
-        if stamps == cfg.stamps:
-            return
+        edited = stamps != cfg.stamps
+        if not edited and not force:
+            return "unchanged"
         try:
             fresh = await asyncio.to_thread(LiveConfig.load, cfg.feeds_path, cfg.keywords_path)
         except ConfigError as exc:
             cfg.stamps = stamps  # tell once per edit
             text = "; ".join(str(p) for p in exc.problems[:5])
-            await self.runtime.notice("config_invalid", f"kept the last good config: {text}")
-            return
+            if edited:
+                await self.runtime.notice("config_invalid", f"kept the last good config: {text}")
+            return f"configuration invalid, kept the last good one: {text}"
         self.config = fresh
         self.runtime.extras["config"] = fresh
-        self._sync_jobs()
-        await self.runtime.notice(
-            "config_reloaded",
-            f"{len(fresh.feeds.enabled_sources)} sources, {len(fresh.rules.topic_ids)} topics",
-        )
+        if self._scheduler is not None:  # /reload can come before the schedule starts
+            self._sync_jobs()
+        summary = f"{len(fresh.feeds.enabled_sources)} sources, {len(fresh.rules.topic_ids)} topics"
+        if edited:
+            await self.runtime.notice("config_reloaded", summary)
+        return f"configuration reloaded: {summary}"

@@ -26,6 +26,11 @@ class TelegramSettings(_Model):
     admins: tuple[int, ...] = ()  # WATCHER_TELEGRAM_ADMINS: comma-separated chat ids
     channels: tuple[str, ...] = ()  # WATCHER_TELEGRAM_CHANNELS: "@name" or "@name:t1+t2"
     webhook_url: str = ""  # WATCHER_TELEGRAM_WEBHOOK_URL: webhook mode instead of polling
+    webhook_listen: str = "127.0.0.1"  # WATCHER_TELEGRAM_WEBHOOK_LISTEN: address to listen on
+    webhook_port: int = 8443  # WATCHER_TELEGRAM_WEBHOOK_PORT: port to listen on
+    webhook_secret: str = Field(  # WATCHER_TELEGRAM_WEBHOOK_SECRET ("" = from the token)
+        default="", repr=False, pattern=r"^[A-Za-z0-9_-]{0,256}$"
+    )
 
     @property
     def enabled(self) -> bool:
@@ -117,6 +122,9 @@ class Settings(_Model):
             ("token", "WATCHER_TELEGRAM_TOKEN"),
             ("api_url", "WATCHER_TELEGRAM_API_URL"),
             ("webhook_url", "WATCHER_TELEGRAM_WEBHOOK_URL"),
+            ("webhook_listen", "WATCHER_TELEGRAM_WEBHOOK_LISTEN"),
+            ("webhook_port", "WATCHER_TELEGRAM_WEBHOOK_PORT"),
+            ("webhook_secret", "WATCHER_TELEGRAM_WEBHOOK_SECRET"),
         ):
             if (v := get(env_name)) is not None:
                 tg[key] = v

@@ -5,6 +5,7 @@ benchmarks). Point PTB at ``server.base_url`` (``.base_url(...)``, the ``api_url
 
     with FakeTelegram() as tg:
         tg.send_user_message(chat_id=42, text="/start")       # delivered through getUpdates
+        tg.user_message(42, "/start")                          # the same update, to POST yourself
         tg.press_button(chat_id=42, message_id=7, data="t:x")  # a callback query
         tg.fail("sendMessage", status=429, retry_after=2)      # next sendMessage answers 429
         tg.fail("sendMessage", status=502, times=3)            # three 5xx answers
@@ -79,6 +80,7 @@ class FakeTelegram:
         self.token = token
         self.rate_per_s = rate_per_s
         self.flood_refusals = 0
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self._state = _State()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -179,6 +181,13 @@ class FakeTelegram:
     def send_user_message(
         self, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
     ) -> None:
+        """A user writes ``text`` to the bot: delivered through getUpdates."""
+        self._push(self.user_message(chat_id, text, chat_type=chat_type, user_id=user_id))
+
+    def user_message(
+        self, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
+    ) -> dict[str, Any]:
+        """The body of a message update (without ``update_id``), e.g. to POST to a webhook."""
         user = {"id": user_id or chat_id, "is_bot": False, "first_name": f"User{chat_id}"}
         message: dict[str, Any] = {
             "message_id": next(self._ids),
@@ -190,7 +199,7 @@ class FakeTelegram:
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        self._push({"message": message})
+        return {"message": message}
 
     def press_button(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
@@ -323,7 +332,14 @@ class FakeTelegram:
     def _answer(self, method: str, params: dict[str, Any], now: float) -> tuple[int, Any]:
         if method == "getMe":
             return 200, BOT_USER
+        if method == "setWebhook":
+            with self._lock:
+                self.webhook = dict(params)
+            return 200, True
         if method in ("deleteWebhook", "setMyCommands", "answerCallbackQuery", "close"):
+            if method == "deleteWebhook":
+                with self._lock:
+                    self.webhook = None
             if method == "setMyCommands":
                 with self._lock:
                     self._state.commands = list(_json_field(params.get("commands")) or [])

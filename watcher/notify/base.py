@@ -41,6 +41,10 @@ class Notifier(ABC):
         if self.metrics is not None:
             self.metrics.delivery(self.kind, outcome)
 
+    def describe(self) -> str:
+        """Where this notifier sends alerts, for the start-up summary."""
+        return self.kind
+
     @abstractmethod
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
         """Targets that should receive ``alert`` (called in the alert's transaction)."""

@@ -6,10 +6,13 @@ from pydantic import BaseModel
 
 from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier, ConsoleSettings
+from watcher.notify.telegram.notifier import TelegramNotifier
+from watcher.settings import TelegramSettings
 
 # kind -> (notifier class, its settings model). Other channels register here.
 NOTIFIERS: dict[str, tuple[type[Notifier], type[BaseModel]]] = {
     ConsoleNotifier.kind: (ConsoleNotifier, ConsoleSettings),
+    TelegramNotifier.kind: (TelegramNotifier, TelegramSettings),
 }
 
 

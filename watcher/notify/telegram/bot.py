@@ -13,6 +13,7 @@ admins also /status /explain TEXT /reload. Admins get operator notices
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -37,12 +38,15 @@ from telegram.ext import (
 
 from watcher.models import Item
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
+from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
 from watcher.rules.explain import render_html, render_text
 from watcher.rules.score import Rules
 from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
 from watcher.store.alerts import recent_alerts
 from watcher.store.db import Database
+from watcher.store.leases import SingletonLock
 from watcher.store.stories import one_per_story
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ USER_COMMANDS = (
     ("recent", "Latest alerts"),
     ("help", "What this bot does"),
 )
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 ADMIN_ONLY = "Sorry, only the bot's administrators can use this command."
 NOTICE_KINDS = {
     "source_failing": "⚠️ Source failing",
@@ -122,8 +127,16 @@ class TelegramBot:
         *,
         poll_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        lock: SingletonLock | None = None,
+        leader_retry_s: float = RETRY_S,
+        leader_check_s: float = CHECK_S,
     ) -> None:
         self.db = db
+        self.lock = lock
+        self.leader_retry_s = leader_retry_s
+        self.leader_check_s = leader_check_s
+        self.polling = False  # True while this instance receives updates (getUpdates/webhook)
+        self.webhook: WebhookServer | None = None  # in webhook mode, while receiving
         self.settings = settings
         self.hooks = hooks
         self.poll_timeout = poll_timeout
@@ -154,26 +167,97 @@ class TelegramBot:
         return app
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Connect (retrying while the Bot API is unreachable), then receive updates.
+
+        Updates come by long polling, or by webhook when ``webhook_url`` is set. With a
+        ``lock`` only the instance holding it receives them (Telegram allows one getUpdates
+        consumer per bot); the others stay connected for admin notices and take over within
+        ``leader_retry_s`` when the holder dies.
+        """
+        if not await self._initialize(stop):
+            return
+        try:
+            if self.lock is None:
+                await self._receive_updates(stop)
+            else:
+                await run_while_leader(
+                    self.lock,
+                    self._receive_updates,
+                    stop,
+                    retry_s=self.leader_retry_s,
+                    check_s=self.leader_check_s,
+                )
+        finally:
+            await self.application.shutdown()
+
+    async def _initialize(self, stop: asyncio.Event) -> bool:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.application.initialize()  # getMe
+                return True
+            except TelegramError as exc:
+                log.warning("Telegram Bot API unreachable (%s): retrying in %.0f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 300.0)
+        return False
+
+    async def _receive_updates(self, stop: asyncio.Event) -> None:
         app = self.application
-        await app.initialize()
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS])
         except TelegramError as exc:  # not fatal: commands still work when typed
             log.warning("setMyCommands failed: %s", exc)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=int(self.poll_timeout),
-            allowed_updates=["message", "callback_query", "my_chat_member"],
-            drop_pending_updates=False,
-        )
-        self.ready.set()
         try:
+            if self.settings.webhook_url:
+                await self._receive_webhook(stop)
+                return
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=int(self.poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+            self.polling = True
+            self.ready.set()
+            try:
+                await stop.wait()
+            finally:
+                self.polling = False
+                self.ready.clear()
+                await app.updater.stop()
+        finally:
+            await app.stop()
+
+    async def _receive_webhook(self, stop: asyncio.Event) -> None:
+        """Webhook mode: Telegram POSTs updates to ``webhook_url`` (a proxy forwards them here)."""
+        settings = self.settings
+        secret = webhook_secret(settings.token, settings.webhook_secret)
+        server = WebhookServer(
+            self.application,
+            path=webhook_path(settings.webhook_url),
+            secret=secret,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+        )
+        await server.start()
+        self.webhook = server
+        try:
+            await self.application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+            self.polling = True
+            self.ready.set()
             await stop.wait()
         finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
+            self.polling = False
+            self.ready.clear()
+            await server.stop()
 
     # -- operator notices --------------------------------------------------------------
     async def on_notice(self, kind: str, text: str) -> None:
@@ -306,7 +390,7 @@ class TelegramBot:
         pending = await asyncio.to_thread(outbox.pending_count, self.db, "telegram")
         lines = [f"Subscribers: {active}", f"Telegram messages waiting: {pending}"]
         if self.hooks.status is not None:
-            lines.append(self.hooks.status())
+            lines.append(await asyncio.to_thread(self.hooks.status))
         await self._reply(update, _e("\n".join(lines))[:MAX_LENGTH])
 
     async def cmd_explain(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:

@@ -87,6 +87,13 @@ class TelegramNotifier(Notifier):
         self.dead = 0
         self.flood_waits = 0
 
+    def describe(self) -> str:
+        """For the start-up summary: who gets the alerts."""
+        active = subscribers.count_active(self.db)
+        channels = ", ".join(c.chat + (":" + "+".join(c.topics) if c.topics else "")
+                             for c in self.channels)  # fmt: skip
+        return f"Telegram ({active} subscribers; channels: {channels or 'none'})"
+
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
         now = self.clock()
         chats = [str(s.chat_id) for s in subscribers.active_in_tx(tx) if s.wants(alert.topics, now)]
@@ -96,6 +103,10 @@ class TelegramNotifier(Notifier):
     async def run(self, stop: asyncio.Event) -> None:
         bot = self.bot or make_bot(self.settings, self.concurrency + 10)
         async with bot:
+            if stop.is_set():  # ``watcher run --once``: send what is due now, then return
+                while await self.deliver_due(bot):
+                    pass
+                return
             while not stop.is_set():
                 try:
                     busy = await self.deliver_due(bot, stop)

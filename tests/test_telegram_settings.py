@@ -1,0 +1,41 @@
+"""WATCHER_TELEGRAM_* from the environment and a ``.env`` file (table: settings_cases.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from watcher.errors import ConfigError
+from watcher.notify.telegram import parse_channel
+from watcher.settings import Settings
+
+CASES: list[dict[str, Any]] = YAML(typ="safe").load(
+    (Path(__file__).parent / "data" / "telegram" / "settings_cases.yaml").read_text()
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_telegram_settings(case: dict[str, Any], tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    if "dotenv" in case:
+        dotenv.write_text(case["dotenv"])
+
+    def load() -> tuple[Any, list[Any]]:
+        tg = Settings.from_env(case["env"], dotenv=dotenv).telegram
+        return tg, [parse_channel(c) for c in tg.channels]
+
+    if "error" in case:
+        with pytest.raises(ConfigError, match=case["error"]):
+            load()
+        return
+    tg, channels = load()
+    for key, value in case["expect"].items():
+        if key == "channels":
+            assert [[c.chat, list(c.topics)] for c in channels] == value
+        elif key == "admins":
+            assert list(tg.admins) == value
+        else:
+            assert getattr(tg, key) == value, key
