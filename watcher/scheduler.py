@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 FAILING_AFTER_S = 24 * 3600.0
 RELOAD_CHECK_S = 2.0
+# Sources starting together are spread over up to this many seconds each (capped at their
+# interval): a list of 100 sources starts over 20 s instead of in one burst, and later polls
+# keep that spread instead of arriving in waves that queue alerts behind per-chat limits.
+START_SPREAD_PER_SOURCE_S = 0.2
 
 
 @dataclass
@@ -81,6 +86,7 @@ class Scheduler:
     config: LiveConfig
     name: str = "scheduler"
     jitter_fraction: float = 0.1
+    rng: random.Random = field(default_factory=random.Random)
     on_outcome: list[Callable[[PollOutcome], None]] = field(default_factory=list)
     _failing: set[str] = field(default_factory=set)
     _failing_since: dict[str, float] = field(default_factory=dict)
@@ -123,6 +129,8 @@ class Scheduler:
         for job in sched.get_jobs():
             if job.id != "__reload__" and job.id not in wanted:
                 job.remove()
+        starting = [s for s in wanted.values() if sched.get_job(s.id) is None]
+        now = datetime.now(UTC)
         for source in wanted.values():
             trigger = IntervalTrigger(
                 seconds=source.interval, jitter=max(1, int(source.interval * self.jitter_fraction))
@@ -130,9 +138,10 @@ class Scheduler:
             existing = sched.get_job(source.id)
             if existing is not None:
                 existing.modify(args=(source.id,))
-                existing.reschedule(trigger)
+                if existing.trigger.interval.total_seconds() != source.interval:
+                    existing.reschedule(trigger)  # keep the phase of unchanged sources
                 continue
-            # first run at once (jittered a little so a big list does not start in one burst)
+            spread = min(source.interval, START_SPREAD_PER_SOURCE_S * len(starting))
             sched.add_job(
                 self._poll_job,
                 trigger,
@@ -140,7 +149,7 @@ class Scheduler:
                 id=source.id,
                 max_instances=1,
                 coalesce=True,
-                next_run_time=datetime.now(UTC),
+                next_run_time=now + timedelta(seconds=self.rng.uniform(0, spread)),
                 misfire_grace_time=None,
             )
 
