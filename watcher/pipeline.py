@@ -18,7 +18,7 @@ from typing import Protocol
 
 from watcher.config.feeds import SourceConfig
 from watcher.errors import FetchError, FetchErrorKind
-from watcher.fetch import Fetcher, backoff_delay
+from watcher.fetch import Fetcher, FetchResult, backoff_delay
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
 from watcher.parse.feed import ParsedFeed, parse_feed_async
@@ -37,7 +37,7 @@ BACKOFF_CAP_S = 6 * 3600.0
 
 
 class Scorer(Protocol):
-    def score(self, item: Item) -> ScoreResult: ...
+    def score(self, item: Item, *, explain: bool = True) -> ScoreResult: ...
 
 
 # Called after an alert was recorded, inside its transaction (story grouping hooks in here).
@@ -59,6 +59,30 @@ class PollOutcome:
     retry_after: float | None = None
 
 
+class _Slot:
+    """One processing slot of a poll; released at the end only if held then."""
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self.sem = sem
+        self.held = False
+
+    async def acquire(self) -> None:
+        await self.sem.acquire()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.sem.release()
+
+    async def __aenter__(self) -> _Slot:
+        await self.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
 @dataclass
 class Pipeline:
     """The composition of the stages; shared by all sources of one process."""
@@ -72,6 +96,9 @@ class Pipeline:
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     fulltext: FullText | None = None  # article text for sources with fulltext: true
+    processing_slots: int = 4  # polls parsing/scoring/storing at once (bounds memory)
+    _stage_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _stage_loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         now = self.clock()
@@ -89,43 +116,11 @@ class Pipeline:
                     self._record_unchanged, source, now, result.etag, result.last_modified
                 )
                 return PollOutcome(source.id, True, status, next_check_at=now + source.interval)
-            parsed: ParsedFeed | ParsedPage
-            if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
-                parsed = await parse_page_async(
-                    result.body,
-                    headers=result.headers,
-                    source_id=source.id,
-                    base_url=result.final_url,
-                    selectors=source.selectors,
-                    language=source.language,
-                    now=datetime.fromtimestamp(now, UTC),
-                )
-            else:
-                parsed = await parse_feed_async(
-                    result.body,
-                    headers=result.headers,
-                    source_id=source.id,
-                    language=source.language,
-                    base_url=result.final_url,
-                    now=datetime.fromtimestamp(now, UTC),
-                )
-            if not parsed.items and parsed.bozo:
-                raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
-            items = parsed.items
-            if source.fulltext and self.fulltext is not None:  # new items only, before scoring
-                items = await self.fulltext.enrich_new(
-                    self.db, source, items, first_poll=state.first_polled_at is None, now=now
-                )
-            new_items, alerts = await asyncio.to_thread(
-                self._record,
-                source,
-                state,
-                items,
-                now,
-                result.etag,
-                result.last_modified,
-                result.body_hash,
-            )
+            # Parse, score and store under a processing slot: a parsed feed is only alive while
+            # its slot is held, so the memory of a big cycle is bounded by the slots, not by how
+            # many bodies the fetcher has finished (a FIFO queue of parsed feeds held them all).
+            async with _Slot(self._stage()) as slot:
+                parsed, new_items, alerts = await self._process(source, state, result, now, slot)
         except FetchError as exc:
             return await self._failed(source, state, now, exc.kind.value, exc.detail, exc)
         except Exception as exc:  # a bug or a surprise in one source must not stop the others
@@ -142,6 +137,62 @@ class Pipeline:
             alerts=tuple(alerts),
             next_check_at=now + source.interval,
         )
+
+    async def _process(
+        self,
+        source: SourceConfig,
+        state: sources_store.SourceState,
+        result: FetchResult,
+        now: float,
+        slot: _Slot,
+    ) -> tuple[ParsedFeed | ParsedPage, int, list[Alert]]:
+        parsed: ParsedFeed | ParsedPage
+        if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
+            parsed = await parse_page_async(
+                result.body,
+                headers=result.headers,
+                source_id=source.id,
+                base_url=result.final_url,
+                selectors=source.selectors,
+                language=source.language,
+                now=datetime.fromtimestamp(now, UTC),
+            )
+        else:
+            parsed = await parse_feed_async(
+                result.body,
+                headers=result.headers,
+                source_id=source.id,
+                language=source.language,
+                base_url=result.final_url,
+                now=datetime.fromtimestamp(now, UTC),
+            )
+        if not parsed.items and parsed.bozo:
+            raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
+        items = parsed.items
+        if source.fulltext and self.fulltext is not None:  # new items only, before scoring
+            slot.release()  # article fetches do not hold a processing slot
+            items = await self.fulltext.enrich_new(
+                self.db, source, items, first_poll=state.first_polled_at is None, now=now
+            )
+            await slot.acquire()
+        new_items, alerts = await asyncio.to_thread(
+            self._record,
+            source,
+            state,
+            items,
+            now,
+            result.etag,
+            result.last_modified,
+            result.body_hash,
+        )
+        return parsed, new_items, alerts
+
+    def _stage(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._stage_slots is None or self._stage_loop is not loop:
+            self._stage_slots = asyncio.Semaphore(self.processing_slots)
+            self._stage_loop = loop
+        return self._stage_slots
 
     def _prepare(self, source: SourceConfig) -> sources_store.SourceState:
         with self.db.transaction() as tx:
@@ -187,19 +238,21 @@ class Pipeline:
             known = items_store.known_guids(tx, source.id, list(unique))
             fresh = [it for guid, it in unique.items() if guid not in known]
             seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
+            plain: list[tuple[Item, dict[str, float]]] = []  # new items that do not alert
             for it in fresh:
                 duplicate_url = bool(it.url) and it.url in seen_urls
                 if it.url:
                     seen_urls.add(it.url)
                 quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
-                result = None if quiet else scorer.score(it)
+                result = None if quiet else scorer.score(it, explain=False)
                 scores = {t.topic: round(t.score, 3) for t in result.topics} if result else {}
+                if result is None or not result.alerted:
+                    plain.append((it, scores))  # stored in one batch below
+                    continue
                 item_id = items_store.insert_item(tx, it, now=now, scores=scores)
                 if item_id is None:
                     continue
                 new_count += 1
-                if result is None or not result.alerted:
-                    continue
                 alert = alerts_store.insert_alert(
                     tx,
                     dedupe_key=it.url or f"{it.source_id} {it.guid}",
@@ -225,6 +278,7 @@ class Pipeline:
                     if targets:
                         outbox.enqueue(tx, alert.id, notifier.kind, targets, now)
                 alerts.append(alert)
+            new_count += items_store.insert_items(tx, plain, now=now)
             sources_store.record_success(
                 tx,
                 source.id,
