@@ -86,7 +86,16 @@ def feed_server(folder: Path, mode: str) -> Iterator[str]:
             yield srv.base_url
         return
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.feedserver", "--dir", str(folder), "--watch-stdin"],
+        [
+            sys.executable,
+            "-W",
+            "ignore::RuntimeWarning",
+            "-m",
+            "tests.servers.feedserver",
+            "--dir",
+            str(folder),
+            "--watch-stdin",
+        ],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
