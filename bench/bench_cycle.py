@@ -6,7 +6,7 @@ measured in the same run. The feed server runs as its own process (as a remote s
 ``--server thread`` runs it in a thread of this process instead, so its CPU and its share of
 the GIL count against the pipeline); the feeds are files it serves with ETags.
 
-    python bench/bench_cycle.py [--feeds 1000] [--items 50] [--server process|thread]
+    python bench/bench_cycle.py [--feeds 1000] [--items 50] [--server process|thread] [--workers N]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
 from watcher.store.db import open_database
+from watcher.workers import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = [
@@ -115,7 +116,7 @@ def feed_server(folder: Path, mode: str) -> Iterator[str]:
         proc.wait(10)
 
 
-async def main_async(n_feeds: int, n_items: int, server: str) -> None:
+async def main_async(n_feeds: int, n_items: int, server: str, workers: int, slots: int) -> None:
     rules = load_rules(ROOT / "keywords.yaml")
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as served:
         folder = Path(served)
@@ -131,8 +132,16 @@ async def main_async(n_feeds: int, n_items: int, server: str) -> None:
         # the defaults (32 at once, 2 per host): all 1,000 feeds are on one host here, so
         # 2 connections carry them all (more connections only cost CPU on loopback)
         settings = FetchSettings()
+        pool = Workers(workers) if workers else None
         async with Fetcher(settings) as fetcher:
-            pipeline = Pipeline(db=db, fetcher=fetcher, scorer=lambda: rules, notifiers=lambda: [])
+            pipeline = Pipeline(
+                db=db,
+                fetcher=fetcher,
+                scorer=lambda: rules,
+                notifiers=lambda: [],
+                workers=pool,
+                processing_slots=slots,
+            )
             print(f"{n_feeds} feeds x {n_items} items on loopback; RSS at start {peak_mb():.0f} MB")
             results = {}
             wall, cpu, new, failed = await cycle(pipeline, sources)
@@ -155,12 +164,21 @@ async def main_async(n_feeds: int, n_items: int, server: str) -> None:
             for body in changed_bytes:
                 feedparser.parse(body, response_headers={"content-type": "application/rss+xml"})
             fp_wall, fp_cpu = time.perf_counter() - w0, time.process_time() - c0
+        worker_peaks = pool.peak_rss_kb() if pool else []
+        if pool:
+            pool.close()
         db.close()
         stack.close()
     for label, (wall, cpu, new, failed, peak) in results.items():
         print(
             f"{label:22s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  new items {new:6d}"
             f"  failed {failed:4d}  peak RSS {peak:5.0f} MB"
+        )
+    if workers:
+        peaks = " + ".join(f"{kb / 1024:.0f}" for kb in worker_peaks)
+        print(
+            f"{workers} worker processes (parse + score): peak RSS {peaks} MB;"
+            f" wall figures include them, CPU figures are this process's only"
         )
     full = results["all changed"][0]
     print(
@@ -176,8 +194,10 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--server", choices=("process", "thread"), default="process")
+    ap.add_argument("--workers", type=int, default=0, help="parse+score processes (0: threads)")
+    ap.add_argument("--slots", type=int, default=8, help="Pipeline.processing_slots")
     args = ap.parse_args()
-    asyncio.run(main_async(args.feeds, args.items, args.server))
+    asyncio.run(main_async(args.feeds, args.items, args.server, args.workers, args.slots))
 
 
 if __name__ == "__main__":
