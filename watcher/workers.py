@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
@@ -76,6 +77,19 @@ class Workers:
         except BrokenExecutor as exc:  # a worker died: start afresh next time
             self._pool = None
             raise FetchError(FetchErrorKind.OTHER, f"scoring process died: {exc}") from exc
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the live workers (Linux /proc), for benchmarks."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for proc in list(getattr(self._pool, "_processes", {}).values()):
+            try:
+                with open(f"/proc/{proc.pid}/stat", encoding="ascii") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        return total
 
     def peak_rss_kb(self) -> list[int]:
         """The peak resident memory of each live worker (VmHWM, Linux), for benchmarks."""
