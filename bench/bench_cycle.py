@@ -6,7 +6,7 @@ measured in the same run. The feed server runs as its own process (as a remote s
 ``--server thread`` runs it in a thread of this process instead, so its CPU and its share of
 the GIL count against the pipeline); the feeds are files it serves with ETags.
 
-    python bench/bench_cycle.py [--feeds 1000] [--items 50] [--server process|thread] [--workers N]
+    python bench/bench_cycle.py [--feeds 1000] [--items 50] [--server process|thread] [--slots N]
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
 from watcher.store.db import open_database
-from watcher.workers import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = [
@@ -71,7 +70,7 @@ def peak_mb() -> float:
 
 
 async def cycle(pipeline: Pipeline, sources: list[SourceConfig]) -> tuple[float, float, int, int]:
-    """Wall and CPU seconds (this process and its worker processes), new items, failures."""
+    """Wall and CPU seconds, new items, failures."""
 
     async def poll(source: SourceConfig) -> tuple[bool, int]:
         # keep what the scheduler keeps of an outcome: its alerts (with their matches) are
@@ -79,12 +78,9 @@ async def cycle(pipeline: Pipeline, sources: list[SourceConfig]) -> tuple[float,
         outcome = await pipeline.poll(source)
         return outcome.ok, outcome.new_items
 
-    def cpu() -> float:
-        return time.process_time() + (pipeline.workers.cpu_seconds() if pipeline.workers else 0)
-
-    w0, c0 = time.perf_counter(), cpu()
+    w0, c0 = time.perf_counter(), time.process_time()
     outcomes = await asyncio.gather(*(poll(s) for s in sources))
-    wall, used = time.perf_counter() - w0, cpu() - c0
+    wall, used = time.perf_counter() - w0, time.process_time() - c0
     failed = sum(1 for ok, _ in outcomes if not ok)
     return wall, used, sum(n for _, n in outcomes), failed
 
@@ -121,7 +117,7 @@ def feed_server(folder: Path, mode: str) -> Iterator[str]:
         proc.wait(10)
 
 
-async def main_async(n_feeds: int, n_items: int, server: str, workers: int, slots: int) -> None:
+async def main_async(n_feeds: int, n_items: int, server: str, slots: int) -> None:
     rules = load_rules(ROOT / "keywords.yaml")
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as served:
         folder = Path(served)
@@ -137,14 +133,12 @@ async def main_async(n_feeds: int, n_items: int, server: str, workers: int, slot
         # the defaults (32 at once, 2 per host): all 1,000 feeds are on one host here, so
         # 2 connections carry them all (more connections only cost CPU on loopback)
         settings = FetchSettings()
-        pool = Workers(workers) if workers else None
         async with Fetcher(settings) as fetcher:
             pipeline = Pipeline(
                 db=db,
                 fetcher=fetcher,
                 scorer=lambda: rules,
                 notifiers=lambda: [],
-                workers=pool,
                 processing_slots=slots,
             )
             print(f"{n_feeds} feeds x {n_items} items on loopback; RSS at start {peak_mb():.0f} MB")
@@ -169,21 +163,12 @@ async def main_async(n_feeds: int, n_items: int, server: str, workers: int, slot
             for body in changed_bytes:
                 feedparser.parse(body, response_headers={"content-type": "application/rss+xml"})
             fp_wall, fp_cpu = time.perf_counter() - w0, time.process_time() - c0
-        worker_peaks = pool.peak_rss_kb() if pool else []
-        if pool:
-            pool.close()
         db.close()
         stack.close()
     for label, (wall, cpu, new, failed, peak) in results.items():
         print(
             f"{label:22s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  new items {new:6d}"
             f"  failed {failed:4d}  peak RSS {peak:5.0f} MB"
-        )
-    if workers:
-        peaks = " + ".join(f"{kb / 1024:.0f}" for kb in worker_peaks)
-        print(
-            f"{workers} worker processes (parse + score): peak RSS {peaks} MB;"
-            " (CPU figures include theirs; peak RSS above is this process's)"
         )
     full = results["all changed"][0]
     print(
@@ -199,10 +184,9 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--server", choices=("process", "thread"), default="process")
-    ap.add_argument("--workers", type=int, default=0, help="parse+score processes (0: threads)")
     ap.add_argument("--slots", type=int, default=8, help="Pipeline.processing_slots")
     args = ap.parse_args()
-    asyncio.run(main_async(args.feeds, args.items, args.server, args.workers, args.slots))
+    asyncio.run(main_async(args.feeds, args.items, args.server, args.slots))
 
 
 if __name__ == "__main__":

@@ -12,18 +12,16 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from watcher.config.feeds import SourceConfig
 from watcher.errors import FetchError, FetchErrorKind
-from watcher.fetch import Fetcher, FetchResult, backoff_delay
+from watcher.fetch import Fetcher, backoff_delay
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
 from watcher.parse.feed import ParsedFeed, parse_feed_async
-from watcher.rules import Rules
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
 from watcher.store import outbox
@@ -31,7 +29,6 @@ from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
 from watcher.web.fulltext import FullText
 from watcher.web.pages import ParsedPage, parse_page_async
-from watcher.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +97,16 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     fulltext: FullText | None = None  # article text for sources with fulltext: true
     processing_slots: int = 8  # polls parsing/scoring/storing at once (bounds memory)
-    workers: Workers | None = None  # parse and score in processes (None: threads)
     _stage_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _stage_loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         now = self.clock()
         state = await asyncio.to_thread(self._prepare, source)
+        # Parse, score and store under a processing slot: a parsed feed is only alive while its
+        # slot is held, so a big cycle's memory is bounded by the slots, not by how many bodies
+        # the fetcher has finished (parsed feeds queued FIFO behind all the parses held them all).
+        slot = _Slot(self._stage())
         try:
             result = await self.fetcher.fetch(
                 source.url,
@@ -120,16 +120,53 @@ class Pipeline:
                     self._record_unchanged, source, now, result.etag, result.last_modified
                 )
                 return PollOutcome(source.id, True, status, next_check_at=now + source.interval)
-            # Parse, score and store under a processing slot: a parsed feed is only alive while
-            # its slot is held, so the memory of a big cycle is bounded by the slots, not by how
-            # many bodies the fetcher has finished (a FIFO queue of parsed feeds held them all).
-            async with _Slot(self._stage()) as slot:
-                parsed, new_items, alerts = await self._process(source, state, result, now, slot)
+            await slot.acquire()
+            parsed: ParsedFeed | ParsedPage
+            if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
+                parsed = await parse_page_async(
+                    result.body,
+                    headers=result.headers,
+                    source_id=source.id,
+                    base_url=result.final_url,
+                    selectors=source.selectors,
+                    language=source.language,
+                    now=datetime.fromtimestamp(now, UTC),
+                )
+            else:
+                parsed = await parse_feed_async(
+                    result.body,
+                    headers=result.headers,
+                    source_id=source.id,
+                    language=source.language,
+                    base_url=result.final_url,
+                    now=datetime.fromtimestamp(now, UTC),
+                )
+            if not parsed.items and parsed.bozo:
+                raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
+            items = parsed.items
+            if source.fulltext and self.fulltext is not None:  # new items only, before scoring
+                slot.release()  # article fetches do not hold a processing slot
+                items = await self.fulltext.enrich_new(
+                    self.db, source, items, first_poll=state.first_polled_at is None, now=now
+                )
+                await slot.acquire()
+            new_items, alerts = await asyncio.to_thread(
+                self._record,
+                source,
+                state,
+                items,
+                now,
+                result.etag,
+                result.last_modified,
+                result.body_hash,
+            )
         except FetchError as exc:
             return await self._failed(source, state, now, exc.kind.value, exc.detail, exc)
         except Exception as exc:  # a bug or a surprise in one source must not stop the others
             log.exception("source %s: unexpected error", source.id)
             return await self._failed(source, state, now, "error", repr(exc), None)
+        finally:
+            slot.release()
         if alerts:
             self.on_alerts()
         return PollOutcome(
@@ -141,64 +178,6 @@ class Pipeline:
             alerts=tuple(alerts),
             next_check_at=now + source.interval,
         )
-
-    async def _process(
-        self,
-        source: SourceConfig,
-        state: sources_store.SourceState,
-        result: FetchResult,
-        now: float,
-        slot: _Slot,
-    ) -> tuple[ParsedFeed | ParsedPage, int, list[Alert]]:
-        parsed: ParsedFeed | ParsedPage
-        if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
-            parsed = await parse_page_async(
-                result.body,
-                headers=result.headers,
-                source_id=source.id,
-                base_url=result.final_url,
-                selectors=source.selectors,
-                language=source.language,
-                now=datetime.fromtimestamp(now, UTC),
-            )
-        else:
-            parsed = await parse_feed_async(
-                result.body,
-                headers=result.headers,
-                source_id=source.id,
-                language=source.language,
-                base_url=result.final_url,
-                now=datetime.fromtimestamp(now, UTC),
-                executor=self._parse_executor(),
-            )
-        if not parsed.items and parsed.bozo:
-            raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
-        items = parsed.items
-        if source.fulltext and self.fulltext is not None:  # new items only, before scoring
-            slot.release()  # article fetches do not hold a processing slot
-            items = await self.fulltext.enrich_new(
-                self.db, source, items, first_poll=state.first_polled_at is None, now=now
-            )
-            await slot.acquire()
-        scored = await self._score_in_workers(source, state, items, now)
-        new_items, alerts = await asyncio.to_thread(
-            self._record,
-            source,
-            state,
-            items,
-            now,
-            result.etag,
-            result.last_modified,
-            result.body_hash,
-            scored,
-        )
-        return parsed, new_items, alerts
-
-    def _parse_executor(self) -> Executor | None:
-        rules = self.scorer()
-        if self.workers is None or not isinstance(rules, Rules):
-            return None
-        return self.workers.executor(rules)
 
     def _stage(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -237,18 +216,27 @@ class Pipeline:
         etag: str | None,
         last_modified: str | None,
         body_hash: str,
-        scored: dict[str, ScoreResult] | None = None,
     ) -> tuple[int, list[Alert]]:
+        first_poll = state.first_polled_at is None
         scorer = self.scorer()
         notifiers = list(self.notifiers())
         alerts: list[Alert] = []
         new_count = 0
         with self.db.transaction() as tx:
+            # a feed may list one entry twice: keep the first
+            unique: dict[str, Item] = {}
+            for it in items:
+                unique.setdefault(it.guid, it)
+            known = items_store.known_guids(tx, source.id, list(unique))
+            fresh = [it for guid, it in unique.items() if guid not in known]
+            seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
             plain: list[tuple[Item, dict[str, float]]] = []  # new items that do not alert
-            for it, quiet in self._new_items(tx, source, state, items, now):
-                result = None
-                if not quiet:  # scored in a worker already, or here
-                    result = (scored or {}).get(it.guid) or scorer.score(it, explain=False)
+            for it in fresh:
+                duplicate_url = bool(it.url) and it.url in seen_urls
+                if it.url:
+                    seen_urls.add(it.url)
+                quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
+                result = None if quiet else scorer.score(it, explain=False)
                 scores = {t.topic: round(t.score, 3) for t in result.topics} if result else {}
                 if result is None or not result.alerted:
                     plain.append((it, scores))  # stored in one batch below
@@ -294,58 +282,6 @@ class Pipeline:
                 new_items=new_count,
             )
         return new_count, alerts
-
-    def _new_items(
-        self,
-        tx: Tx,
-        source: SourceConfig,
-        state: sources_store.SourceState,
-        items: Sequence[Item],
-        now: float,
-    ) -> list[tuple[Item, bool]]:
-        """The items not stored yet, each with whether it stays quiet (recorded, not scored):
-        its URL is known already (from any source), or it is too old for a first poll."""
-        first_poll = state.first_polled_at is None
-        unique: dict[str, Item] = {}  # a feed may list one entry twice: keep the first
-        for it in items:
-            unique.setdefault(it.guid, it)
-        known = items_store.known_guids(tx, source.id, list(unique))
-        fresh = [it for guid, it in unique.items() if guid not in known]
-        seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
-        out: list[tuple[Item, bool]] = []
-        for it in fresh:
-            duplicate_url = bool(it.url) and it.url in seen_urls
-            if it.url:
-                seen_urls.add(it.url)
-            quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
-            out.append((it, quiet))
-        return out
-
-    def _to_score(
-        self,
-        source: SourceConfig,
-        state: sources_store.SourceState,
-        items: Sequence[Item],
-        now: float,
-    ) -> list[Item]:
-        with self.db.transaction() as tx:
-            return [it for it, quiet in self._new_items(tx, source, state, items, now) if not quiet]
-
-    async def _score_in_workers(
-        self,
-        source: SourceConfig,
-        state: sources_store.SourceState,
-        items: Sequence[Item],
-        now: float,
-    ) -> dict[str, ScoreResult] | None:
-        """Score the items to store in a worker process (``workers`` set): None otherwise.
-        The store is asked again in the recording transaction; this is only the CPU work."""
-        rules = self.scorer()
-        if self.workers is None or not isinstance(rules, Rules):
-            return None
-        wanted = await asyncio.to_thread(self._to_score, source, state, items, now)
-        results = await self.workers.score(rules, wanted)
-        return {it.guid: r for it, r in zip(wanted, results, strict=True)}
 
     @staticmethod
     def _within_backfill(item: Item, source: SourceConfig, now: float) -> bool:
