@@ -29,7 +29,7 @@ CASES: list[dict[str, Any]] = YAML(typ="safe").load(
     (DATA / "server_behaviours.yaml").read_text(encoding="utf-8")
 )
 SETTINGS = FetchSettings(
-    connect_timeout=2.0, read_timeout=1.0, deadline=2.0, max_body_bytes=256 * 1024
+    connect_timeout=2.0, read_timeout=2.0, deadline=3.0, max_body_bytes=256 * 1024
 )
 INTERVAL = 600.0
 
@@ -120,6 +120,7 @@ async def poll_all(s: Setup, seed: int) -> tuple[dict[str, PollOutcome], list[st
     return {o.source_id: o for o in outcomes}, finished
 
 
+@pytest.mark.slow
 async def test_misbehaving_servers_are_recorded_backed_off_and_delay_no_one(
     setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
