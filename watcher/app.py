@@ -11,11 +11,12 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
 
+from watcher.config import feeds as feeds_config
 from watcher.fetch import Fetcher
 from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
@@ -31,7 +32,7 @@ from watcher.web.fulltext import FullText, article_fetcher
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_S = 30 * 86400.0
+DEFAULT_RETENTION_S = feeds_config.DEFAULT_RETENTION_S  # feeds.yaml `retention:` overrides it
 PRUNE_EVERY_S = 3600.0
 
 
@@ -122,7 +123,7 @@ def build_app(
         scheduler,
         *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
     ]
-    services.append(Pruner(db))
+    services.append(Pruner(db, lambda: scheduler_config(runtime, config).feeds.retention))
     services.extend(bots)
     if settings.smtp.enabled:  # daily email digests (docs/email.md)
         from watcher.notify.email.service import DigestService
@@ -160,14 +161,15 @@ class Pruner:
     """Deletes items older than the retention period, once an hour."""
 
     db: Database
-    retention_s: float = DEFAULT_RETENTION_S
+    retention_s: float | Callable[[], float] = DEFAULT_RETENTION_S  # a callable: hot reload
     name: str = "pruner"
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            removed = await asyncio.to_thread(prune_items, self.db, time.time() - self.retention_s)
+            keep = self.retention_s() if callable(self.retention_s) else self.retention_s
+            removed = await asyncio.to_thread(prune_items, self.db, time.time() - keep)
             if removed:
-                log.info("pruned %d items older than %.0f days", removed, self.retention_s / 86400)
+                log.info("pruned %d items older than %.0f days", removed, keep / 86400)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), PRUNE_EVERY_S)
 

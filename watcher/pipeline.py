@@ -39,7 +39,7 @@ BACKOFF_CAP_S = 6 * 3600.0
 
 
 class Scorer(Protocol):
-    def score(self, item: Item) -> ScoreResult: ...
+    def score(self, item: Item, *, explain: bool = True) -> ScoreResult: ...
 
 
 # Called after an alert was recorded, inside its transaction (story grouping hooks in here).
@@ -61,6 +61,30 @@ class PollOutcome:
     retry_after: float | None = None
 
 
+class _Slot:
+    """One processing slot of a poll; released at the end only if held then."""
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self.sem = sem
+        self.held = False
+
+    async def acquire(self) -> None:
+        await self.sem.acquire()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.sem.release()
+
+    async def __aenter__(self) -> _Slot:
+        await self.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
 @dataclass
 class Pipeline:
     """The composition of the stages; shared by all sources of one process."""
@@ -75,10 +99,17 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     fulltext: FullText | None = None  # article text for sources with fulltext: true
     stories: StoryHook | None = None  # one story, one alert (watcher.stories.hook); None = off
+    processing_slots: int = 8  # polls parsing/scoring/storing at once (bounds memory)
+    _stage_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _stage_loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         now = self.clock()
         state = await asyncio.to_thread(self._prepare, source)
+        # Parse, score and store under a processing slot: a parsed feed is only alive while its
+        # slot is held, so a big cycle's memory is bounded by the slots, not by how many bodies
+        # the fetcher has finished (parsed feeds queued FIFO behind all the parses held them all).
+        slot = _Slot(self._stage())
         try:
             result = await self.fetcher.fetch(
                 source.url,
@@ -92,6 +123,7 @@ class Pipeline:
                     self._record_unchanged, source, now, result.etag, result.last_modified
                 )
                 return PollOutcome(source.id, True, status, next_check_at=now + source.interval)
+            await slot.acquire()
             parsed: ParsedFeed | ParsedPage
             if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
                 parsed = await parse_page_async(
@@ -116,9 +148,11 @@ class Pipeline:
                 raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
             items = parsed.items
             if source.fulltext and self.fulltext is not None:  # new items only, before scoring
+                slot.release()  # article fetches do not hold a processing slot
                 items = await self.fulltext.enrich_new(
                     self.db, source, items, first_poll=state.first_polled_at is None, now=now
                 )
+                await slot.acquire()
             new_items, alerts = await asyncio.to_thread(
                 self._record,
                 source,
@@ -134,6 +168,8 @@ class Pipeline:
         except Exception as exc:  # a bug or a surprise in one source must not stop the others
             log.exception("source %s: unexpected error", source.id)
             return await self._failed(source, state, now, "error", repr(exc), None)
+        finally:
+            slot.release()
         if alerts:
             self.on_alerts()
         return PollOutcome(
@@ -145,6 +181,13 @@ class Pipeline:
             alerts=tuple(alerts),
             next_check_at=now + source.interval,
         )
+
+    def _stage(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._stage_slots is None or self._stage_loop is not loop:
+            self._stage_slots = asyncio.Semaphore(self.processing_slots)
+            self._stage_loop = loop
+        return self._stage_slots
 
     def _prepare(self, source: SourceConfig) -> sources_store.SourceState:
         with self.db.transaction() as tx:
@@ -191,19 +234,21 @@ class Pipeline:
             known = items_store.known_guids(tx, source.id, list(unique))
             fresh = [it for guid, it in unique.items() if guid not in known]
             seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
+            plain: list[tuple[Item, dict[str, float]]] = []  # new items that do not alert
             for it in fresh:
                 duplicate_url = bool(it.url) and it.url in seen_urls
                 if it.url:
                     seen_urls.add(it.url)
                 quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
-                result = None if quiet else scorer.score(it)
+                result = None if quiet else scorer.score(it, explain=False)
                 scores = {t.topic: round(t.score, 3) for t in result.topics} if result else {}
+                if result is None or not result.alerted:
+                    plain.append((it, scores))  # stored in one batch below
+                    continue
                 item_id = items_store.insert_item(tx, it, now=now, scores=scores)
                 if item_id is None:
                     continue
                 new_count += 1
-                if result is None or not result.alerted:
-                    continue
                 placed = None
                 if story is not None:  # a later report of a story edits its first alert instead
                     placed = story.place(
@@ -245,6 +290,7 @@ class Pipeline:
                     if targets:
                         outbox.enqueue(tx, alert.id, notifier.kind, targets, now)
                 alerts.append(alert)
+            new_count += items_store.insert_items(tx, plain, now=now)
             sources_store.record_success(
                 tx,
                 source.id,

@@ -19,6 +19,8 @@ from watcher.errors import ConfigError, Problem
 from watcher.yamlconf import load_yaml, position, validate
 
 MIN_INTERVAL_S = 5.0
+DEFAULT_RETENTION_S = 30 * 86400.0  # items are pruned this long after they were first seen
+MIN_RETENTION_S = 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -118,6 +120,22 @@ class SourceConfig(_Model):
 class FeedsConfig(_Model):
     defaults: Defaults = Field(default_factory=Defaults)
     sources: tuple[SourceConfig, ...] = ()
+    # How long seen items are kept (alerts keep their own copy and are never pruned). An item
+    # pruned while its feed still lists it is stored again as new, silently: it cannot alert
+    # twice (the alert's dedupe key stays), but keep this well above any feed's memory.
+    retention: float = DEFAULT_RETENTION_S
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention_duration(cls, v: Any) -> float:
+        return parse_duration(v)
+
+    @field_validator("retention")
+    @classmethod
+    def _min_retention(cls, v: float) -> float:
+        if v < MIN_RETENTION_S:
+            raise ValueError("retention must be at least 1d")
+        return v
 
     @property
     def enabled_sources(self) -> tuple[SourceConfig, ...]:

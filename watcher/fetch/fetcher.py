@@ -26,13 +26,16 @@ import contextlib
 import hashlib
 import ipaddress
 import socket
+import ssl
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
+import certifi
 import httpx
 
 from watcher import __version__
@@ -45,6 +48,7 @@ ACCEPT = (
     " application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_POOLS = 256  # per-host connection pools kept open
 
 # A guard sees the host name and the addresses it resolved to, and raises to refuse.
 AddressGuard = Callable[[str, list[str]], Awaitable[None] | None]
@@ -209,6 +213,9 @@ class Fetcher:
         self._all = asyncio.Semaphore(self.settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._host_users: dict[str, int] = {}
+        self._pools: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self._closing: set[asyncio.Future[None]] = set()
+        self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Fetcher:
         await self.open()
@@ -223,13 +230,23 @@ class Fetcher:
         if self._client is not None:
             return
         s = self.settings
-        self._client = httpx.AsyncClient(
+        if s.verify_tls:
+            self._ssl = ssl.create_default_context(cafile=certifi.where())
+        else:
+            self._ssl = ssl.create_default_context()
+            self._ssl.check_hostname = False
+            self._ssl.verify_mode = ssl.CERT_NONE
+        self._client = self._new_client(s.concurrency)
+
+    def _new_client(self, connections: int) -> httpx.AsyncClient:
+        s = self.settings
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
             ),
             limits=httpx.Limits(
-                max_connections=s.concurrency,
-                max_keepalive_connections=s.concurrency,
+                max_connections=connections,
+                max_keepalive_connections=connections,
                 keepalive_expiry=30.0,
             ),
             headers={
@@ -238,13 +255,41 @@ class Fetcher:
                 "Accept-Encoding": "gzip, deflate",
             },
             follow_redirects=False,
-            verify=s.verify_tls,
+            verify=self._ssl if self._ssl is not None else s.verify_tls,
             http2=s.http2,
             transport=self._transport,
             trust_env=False,
         )
 
+    def _pool(self, key: str) -> httpx.AsyncClient:
+        """The connection pool of one scheme+host+port (at most ``per_host`` connections).
+
+        httpcore walks every connection of a pool, probing each idle socket, whenever a
+        request starts or ends: one pool for all hosts made that cost grow with ``concurrency``
+        (5 ms of CPU per request at 64 connections). Pools of recently used hosts are kept
+        (keep-alive between polls); the least recently used idle one is closed beyond
+        ``MAX_POOLS``.
+        """
+        pool = self._pools.get(key)
+        if pool is not None:
+            self._pools.move_to_end(key)
+            return pool
+        pool = self._pools[key] = self._new_client(self.settings.per_host)
+        if len(self._pools) > MAX_POOLS:
+            for old in list(self._pools)[: len(self._pools) - MAX_POOLS]:
+                if old not in self._host_users:  # no request in flight or queued
+                    task = asyncio.ensure_future(self._pools.pop(old).aclose())
+                    self._closing.add(task)
+                    task.add_done_callback(self._closing.discard)
+        return pool
+
     async def aclose(self) -> None:
+        pools = [*self._pools.values()]
+        self._pools.clear()
+        for pool in pools:
+            await pool.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -312,7 +357,7 @@ class Fetcher:
                             current, parts.hostname, parts.port, parts.scheme
                         )
                         request = self._pinned_request(current, address, conditional)
-                    response = await self._client.send(request, stream=True)
+                    response = await self._pool(key).send(request, stream=True)
                     try:
                         status = response.status_code
                         headers = _lower_headers(response.headers)

@@ -61,6 +61,11 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET) -> str:
     return ("…" if a > 0 else "") + body + ("…" if b < len(text) else "")
 
 
+# A match to build if the topic needs it: (hit, or (field, start, end) of a proximity pair),
+# term label, weight, kind, entity.
+_Pending = tuple[Hit | tuple[int, int, int], str, float, str, str]
+
+
 @dataclass
 class _ItemHits:
     """Everything found in one item (local to one ``score`` call)."""
@@ -164,8 +169,13 @@ class Rules:
 
     # -- scoring ----------------------------------------------------------------------------
 
-    def score(self, item: Item) -> ScoreResult:
-        """Score ``item`` against every topic. Pure; never raises on any text."""
+    def score(self, item: Item, *, explain: bool = True) -> ScoreResult:
+        """Score ``item`` against every topic. Pure; never raises on any text.
+
+        ``explain=False`` (the poll pipeline) leaves out the matches of topics that do not
+        alert: scores, ``alerted``, ``vetoed_by`` and ``missing`` are the same, and alerting
+        topics keep all their matches; building matches and snippets is most of the cost.
+        """
         found = self._find(item)
         present = self._entities(found)
         fired: dict[int, set[int]] = {}
@@ -177,7 +187,7 @@ class Rules:
                 fired.setdefault(t_index, set()).add(term_index)
         return ScoreResult(
             tuple(
-                self._topic(t, sorted(fired.get(i, ())), found, present)
+                self._topic(t, sorted(fired.get(i, ())), found, present, explain)
                 for i, t in enumerate(self._c.topics)
             )
         )
@@ -214,8 +224,10 @@ class Rules:
         fired: list[int],
         found: _ItemHits,
         present: dict[str, list[Hit]],
+        explain: bool = True,
     ) -> TopicScore:
-        matches: list[Match] = []
+        # What the matches will be, in order; built (snippets and all) only when needed.
+        pending: list[_Pending] = []
         fw = topic.field_weights
         ignored = _hits(found, topic.ignore) if topic.ignore else []
         score = 0.0
@@ -236,9 +248,7 @@ class Rules:
             kind = "entity" if term.entity else "term"
             ordered = [best, *[h for h in hits if h is not best]]
             for i, h in enumerate(ordered[:MAX_MATCHES_PER_TERM]):
-                matches.append(
-                    self._match(found, h, term.label, added if i == 0 else 0.0, kind, term.entity)
-                )
+                pending.append((h, term.label, added if i == 0 else 0.0, kind, term.entity))
         for near in topic.near:
             pair = self._near_pair(found, near.left, near.right, near.within, ignored, fw)
             if pair is None:
@@ -246,27 +256,15 @@ class Rules:
             a, b = pair
             added = near.weight * fw[a.field]
             score += added
-            f = a.field
-            start, end = min(a.start, b.start), max(a.end, b.end)
-            matches.append(
-                Match(
-                    term=near.label,
-                    text=found.texts[f][start:end],
-                    field=FIELDS[f],
-                    start=start,
-                    end=end,
-                    weight=added,
-                    snippet=found.snippet(f, start, end),
-                    kind="proximity",
-                )
-            )
+            span = (a.field, min(a.start, b.start), max(a.end, b.end))
+            pending.append((span, near.label, added, "proximity", ""))
         check_exclusions = self._exclusions_possible(topic, found, present)
         for term in topic.subtract if check_exclusions else ():
             hits = self._term_hits(term, found, present)
             if hits:
                 h = hits[0]
                 score -= term.weight
-                matches.append(self._match(found, h, term.label, -term.weight, "exclusion"))
+                pending.append((h, term.label, -term.weight, "exclusion", ""))
         vetoed_by: Match | None = None
         for term in topic.veto if check_exclusions else ():
             hits = self._term_hits(term, found, present)
@@ -276,19 +274,20 @@ class Rules:
         missing: list[str] = []
         for eid in topic.all_of:
             if eid in present:
-                matches.append(self._entity_match(found, eid, present[eid][0]))
+                pending.append((present[eid][0], "@" + eid, 0.0, "entity", eid))
             else:
                 missing.append(self._c.entities[eid].title)
         if topic.any_of:
             have = [eid for eid in topic.any_of if eid in present]
             if have:
                 for eid in have:
-                    matches.append(self._entity_match(found, eid, present[eid][0]))
+                    pending.append((present[eid][0], "@" + eid, 0.0, "entity", eid))
             else:
                 titles = [self._c.entities[e].title for e in topic.any_of]
                 missing.append(" or ".join(titles))
         score = round(max(score, 0.0), 6)
         alerted = vetoed_by is None and not missing and score >= topic.threshold
+        matches = [self._built(found, p) for p in pending] if explain or alerted else []
         return TopicScore(
             topic=topic.id,
             title=topic.title,
@@ -298,6 +297,22 @@ class Rules:
             matches=tuple(_dedupe(matches)),
             vetoed_by=vetoed_by,
             missing=tuple(missing),
+        )
+
+    def _built(self, found: _ItemHits, p: _Pending) -> Match:
+        where, term, weight, kind, entity = p
+        if isinstance(where, Hit):
+            return self._match(found, where, term, weight, kind, entity)
+        f, start, end = where  # a proximity pair: the span covering both sides
+        return Match(
+            term=term,
+            text=found.texts[f][start:end],
+            field=FIELDS[f],
+            start=start,
+            end=end,
+            weight=weight,
+            snippet=found.snippet(f, start, end),
+            kind=kind,
         )
 
     def _near_pair(

@@ -58,9 +58,13 @@ class Tx:
         count: int = self._cur.rowcount
         return count
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement for each row; return the number of rows changed in all."""
+        if not rows:
+            return 0
+        self._cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+        count: int = self._cur.rowcount
+        return max(0, count)
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         self._cur.execute(self._sql(sql), tuple(params))

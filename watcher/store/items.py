@@ -49,20 +49,36 @@ def insert_item(
         "INSERT INTO items (source_id, guid, url, title, summary, language, content_hash,"
         " published_at, first_seen_at, scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING RETURNING id",
-        (
-            item.source_id,
-            item.guid,
-            item.url,
-            item.title[:1000],
-            item.summary[:2000],
-            item.language,
-            content_hash(item),
-            to_epoch(item.published),
-            now,
-            json.dumps(scores or {}, separators=(",", ":")),
-        ),
+        _row(item, now, scores),
     )
     return None if row is None else int(row[0])
+
+
+def insert_items(tx: Tx, items: Sequence[tuple[Item, dict[str, float]]], *, now: float) -> int:
+    """Store new items (with their scores) in one batch; return how many were new."""
+    if not items:
+        return 0
+    return tx.executemany(
+        "INSERT INTO items (source_id, guid, url, title, summary, language, content_hash,"
+        " published_at, first_seen_at, scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        [_row(item, now, scores) for item, scores in items],
+    )
+
+
+def _row(item: Item, now: float, scores: dict[str, float] | None) -> tuple[object, ...]:
+    return (
+        item.source_id,
+        item.guid,
+        item.url,
+        item.title[:1000],
+        item.summary[:2000],
+        item.language,
+        content_hash(item),
+        to_epoch(item.published),
+        now,
+        json.dumps(scores or {}, separators=(",", ":")),
+    )
 
 
 def count_items(db: Database, source_id: str | None = None) -> int:
