@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, FetchErrorKind
 from watcher.ops.source_leases import SourceLeases
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.rules import Rules, load_rules
@@ -31,6 +31,8 @@ from watcher.store import sources as sources_store
 log = logging.getLogger(__name__)
 
 FAILING_AFTER_S = 24 * 3600.0
+# Failures that will not heal by waiting (a redesigned page): operators are told at once.
+TELL_AT_ONCE = frozenset({FetchErrorKind.SELECTORS.value})
 RELOAD_CHECK_S = 2.0
 # Sources starting together are spread over up to this many seconds each (capped at their
 # interval): a list of 100 sources starts over 20 s instead of in one burst, and later polls
@@ -183,6 +185,14 @@ class Scheduler:
             return
         state = await asyncio.to_thread(sources_store.get_state, self.runtime.db, source.id)
         if state is None or source.id in self._failing:
+            return
+        if outcome.error_kind in TELL_AT_ONCE:
+            self._failing.add(source.id)
+            await self.runtime.notice(
+                "source_failing",
+                f"{source.display_name} ({source.id}): {outcome.error_kind}: {outcome.error}"
+                " (the page may have changed: check its selectors in feeds.yaml)",
+            )
             return
         since = state.last_success_at or self._failing_since.setdefault(source.id, time.time())
         if time.time() - since >= FAILING_AFTER_S:
