@@ -59,6 +59,7 @@ class PollOutcome:
     failures: int = 0  # failures in a row after this poll
     next_check_at: float = 0.0
     retry_after: float | None = None
+    recovered: bool = False  # a success after operators were told the source fails
 
 
 class _Slot:
@@ -122,7 +123,13 @@ class Pipeline:
                 await asyncio.to_thread(
                     self._record_unchanged, source, now, result.etag, result.last_modified
                 )
-                return PollOutcome(source.id, True, status, next_check_at=now + source.interval)
+                return PollOutcome(
+                    source.id,
+                    True,
+                    status,
+                    next_check_at=now + source.interval,
+                    recovered=state.failing_notified_at is not None,
+                )
             await slot.acquire()
             parsed: ParsedFeed | ParsedPage
             if source.type == "page":  # a listing page + CSS selectors (watcher.web.pages)
@@ -180,6 +187,7 @@ class Pipeline:
             new_items=new_items,
             alerts=tuple(alerts),
             next_check_at=now + source.interval,
+            recovered=state.failing_notified_at is not None,
         )
 
     def _stage(self) -> asyncio.Semaphore:

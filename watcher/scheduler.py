@@ -90,7 +90,6 @@ class Scheduler:
     jitter_fraction: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
     on_outcome: list[Callable[[PollOutcome], None]] = field(default_factory=list)
-    _failing: set[str] = field(default_factory=set)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _scheduler: AsyncIOScheduler | None = None
     _inflight: set[asyncio.Task[PollOutcome]] = field(default_factory=set)
@@ -173,35 +172,39 @@ class Scheduler:
         await self._after(source, outcome)
 
     async def _after(self, source: SourceConfig, outcome: PollOutcome) -> None:
+        """Tell operators once when a source starts failing for good, and once when it
+        recovers. Whether they were told is kept in the store, so a restart or another
+        instance does not tell them again."""
         for cb in self.on_outcome:
             cb(outcome)
         if outcome.ok:
             self._failing_since.pop(source.id, None)
-            if source.id in self._failing:
-                self._failing.discard(source.id)
+            if outcome.recovered:
                 await self.runtime.notice(
                     "source_recovered", f"{source.display_name} ({source.id}) works again"
                 )
             return
         state = await asyncio.to_thread(sources_store.get_state, self.runtime.db, source.id)
-        if state is None or source.id in self._failing:
+        if state is None or state.failing_notified_at is not None:
             return
+        now = time.time()
         if outcome.error_kind in TELL_AT_ONCE:
-            self._failing.add(source.id)
-            await self.runtime.notice(
-                "source_failing",
+            text = (
                 f"{source.display_name} ({source.id}): {outcome.error_kind}: {outcome.error}"
-                " (the page may have changed: check its selectors in feeds.yaml)",
+                " (the page may have changed: check its selectors in feeds.yaml)"
             )
-            return
-        since = state.last_success_at or self._failing_since.setdefault(source.id, time.time())
-        if time.time() - since >= FAILING_AFTER_S:
-            self._failing.add(source.id)
-            await self.runtime.notice(
-                "source_failing",
+        else:
+            since = state.last_success_at or self._failing_since.setdefault(source.id, now)
+            if now - since < FAILING_AFTER_S:
+                return
+            text = (
                 f"{source.display_name} ({source.id}) has failed for over 24h"
-                f" ({state.consecutive_failures} in a row): {outcome.error_kind} {outcome.error}",
+                f" ({state.consecutive_failures} in a row): {outcome.error_kind} {outcome.error}"
             )
+        if await asyncio.to_thread(
+            sources_store.claim_failing_notice, self.runtime.db, source.id, now
+        ):
+            await self.runtime.notice("source_failing", text)
 
     async def reload(self) -> str:
         """Re-read the configuration now (an admin's /reload); says what happened.

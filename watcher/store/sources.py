@@ -9,7 +9,7 @@ from watcher.store.db import Database, Row, Tx
 STATE_COLUMNS = (
     "id, url, etag, last_modified, body_hash, next_check_at, last_checked_at, last_success_at,"
     " last_error_at, last_error_kind, last_error, consecutive_failures, first_polled_at,"
-    " items_seen"
+    " items_seen, failing_notified_at"
 )
 
 
@@ -29,6 +29,7 @@ class SourceState:
     consecutive_failures: int = 0
     first_polled_at: float | None = None
     items_seen: int = 0
+    failing_notified_at: float | None = None  # operators told it fails (migration 0006)
 
 
 def _state(row: Row) -> SourceState:
@@ -47,6 +48,7 @@ def _state(row: Row) -> SourceState:
         consecutive_failures=int(row[11] or 0),
         first_polled_at=row[12],
         items_seen=int(row[13] or 0),
+        failing_notified_at=row[14],
     )
 
 
@@ -95,7 +97,7 @@ def record_success(
         "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash),"
         " next_check_at = ?, last_checked_at = ?, last_success_at = ?,"
         " consecutive_failures = 0, first_polled_at = COALESCE(first_polled_at, ?),"
-        " items_seen = items_seen + ? WHERE id = ?",
+        " items_seen = items_seen + ?, failing_notified_at = NULL WHERE id = ?",
         (etag, last_modified, body_hash, next_check_at, now, now, now, new_items, source_id),
     )
 
@@ -113,6 +115,18 @@ def record_failure(
         )
         n = tx.scalar("SELECT consecutive_failures FROM sources WHERE id = ?", (source_id,))
     return int(n or 0)
+
+
+def claim_failing_notice(db: Database, source_id: str, now: float) -> bool:
+    """True for the one caller (of all instances, across restarts) that should tell operators
+    this source is failing; false once told, until a success clears it."""
+    with db.transaction() as tx:
+        claimed = tx.execute(
+            "UPDATE sources SET failing_notified_at = ?"
+            " WHERE id = ? AND failing_notified_at IS NULL AND consecutive_failures > 0",
+            (now, source_id),
+        )
+    return claimed == 1
 
 
 def first_failure_streak_at(db: Database, source_id: str) -> float | None:
