@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from watcher.config import feeds as feeds_config
+from watcher.errors import ConfigError
 from watcher.fetch import Fetcher
 from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
@@ -220,14 +221,13 @@ async def run_forever(settings: Settings, console: Console | None = None) -> int
                 loop.add_signal_handler(sig, runtime.stop.set)
         for line in app.summary():
             app.console.print(line)
-        tasks = [asyncio.create_task(s.run(runtime.stop), name=s.name) for s in app.services]
+        failed: list[BaseException] = []
+        tasks = [
+            asyncio.create_task(supervise(s, runtime.stop, failed), name=s.name)
+            for s in app.services
+        ]
         try:
-            stop_wait = asyncio.create_task(runtime.stop.wait())
-            done, _ = await asyncio.wait([stop_wait, *tasks], return_when="FIRST_COMPLETED")
-            for t in done:
-                if t is not stop_wait and t.exception() is not None:
-                    log.error("service %s stopped: %r", t.get_name(), t.exception())
-            runtime.stop.set()
+            await runtime.stop.wait()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -235,4 +235,38 @@ async def run_forever(settings: Settings, console: Console | None = None) -> int
                     loop.remove_signal_handler(sig)
             runtime.db.close()
         app.console.print("watcher: stopped")
+    if failed:  # a configuration problem found while running (a port taken, say)
+        raise failed[0]
     return 0
+
+
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 60.0
+
+
+async def supervise(service: Service, stop: asyncio.Event, failed: list[BaseException]) -> None:
+    """Run ``service`` until ``stop``; restart it with back-off when it fails.
+
+    A failure outside (the Bot API unreachable at boot, the database restarting) must not end
+    ``watcher run``: the other services go on and this one comes back. A ``ConfigError`` will
+    not heal by waiting: it stops everything, and ``watcher run`` exits 2 saying why.
+    """
+    delay = RESTART_FIRST_S
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            await service.run(stop)
+            return
+        except ConfigError as exc:
+            failed.append(exc)
+            stop.set()
+            return
+        except Exception as exc:  # any failure of one service is logged and retried, not fatal
+            if stop.is_set():
+                return
+            if time.monotonic() - started > RESTART_MAX_S:
+                delay = RESTART_FIRST_S  # it ran a good while: start the back-off again
+            log.error("service %s failed, restarting in %.0f s: %r", service.name, delay, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, RESTART_MAX_S)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 
@@ -16,13 +17,45 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if record.exc_text:  # set (and redacted) by Redact
+            data["exception"] = record.exc_text
+        elif record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
 
-def setup_logging(log_format: str = "text", level: str = "INFO") -> None:
+class Redact(logging.Filter):
+    """Replaces secrets (the bot token, the SMTP password) wherever they would be logged:
+    libraries put them in messages (python-telegram-bot's InvalidToken names the token)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        clean = self.redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def setup_logging(
+    log_format: str = "text", level: str = "INFO", secrets: Iterable[str] = ()
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(Redact(secrets))
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

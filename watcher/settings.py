@@ -21,7 +21,7 @@ class _Model(BaseModel):
 
 
 class TelegramSettings(_Model):
-    token: str = ""  # WATCHER_TELEGRAM_TOKEN: turns Telegram on
+    token: str = Field(default="", repr=False)  # WATCHER_TELEGRAM_TOKEN: turns Telegram on
     api_url: str = "https://api.telegram.org/bot"  # WATCHER_TELEGRAM_API_URL
     admins: tuple[int, ...] = ()  # WATCHER_TELEGRAM_ADMINS: comma-separated chat ids
     channels: tuple[str, ...] = ()  # WATCHER_TELEGRAM_CHANNELS: "@name" or "@name:t1+t2"

@@ -28,7 +28,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Until the event loop installs its own handlers, SIGTERM means: nothing in flight, exit 0.
     signal.signal(signal.SIGTERM, _exit_quietly)
     settings = settings_from_args(args)
-    setup_logging(settings.log_format, settings.log_level)
+    setup_logging(
+        settings.log_format,
+        settings.log_level,
+        secrets=(
+            settings.telegram.token,
+            settings.telegram.webhook_secret,
+            settings.smtp.password,
+        ),
+    )
     if args.once:
         return asyncio.run(run_once(settings))
     return asyncio.run(run_forever(settings))

@@ -1,0 +1,47 @@
+"""Secrets never reach the log, in either format, in messages, arguments or tracebacks."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from watcher.logs import JsonFormatter, Redact
+
+SECRET = "999:REVOKED-SECRET-xyz"
+
+
+def emit(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    handler.addFilter(Redact([SECRET, "", "ab"]))  # empty and too-short ones are ignored
+    handler.handle(record)
+    return out.getvalue()
+
+
+def record(msg: str, args: tuple[object, ...], exc: bool) -> logging.LogRecord:
+    exc_info = None
+    if exc:
+        try:
+            raise RuntimeError(f"The token `{SECRET}` was rejected by the server.")
+        except RuntimeError as e:
+            exc_info = (type(e), e, e.__traceback__)
+    return logging.LogRecord("t", logging.ERROR, __file__, 1, msg, args, exc_info)
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "exc"),
+    [
+        (f"token {SECRET} in the message", (), False),
+        ("service failed: %r", (RuntimeError(f"bad `{SECRET}`"),), False),
+        ("failed", (), True),
+    ],
+)
+@pytest.mark.parametrize("formatter", [logging.Formatter("%(message)s"), JsonFormatter()])
+def test_secrets_are_redacted(
+    msg: str, args: tuple[object, ...], exc: bool, formatter: logging.Formatter
+) -> None:
+    text = emit(formatter, record(msg, args, exc))
+    assert SECRET not in text and "***" in text
