@@ -68,11 +68,21 @@ async def test_webhook_mode(tg: FakeTelegram, tmp_path: Path) -> None:
                 (await client.post(f"{local}/elsewhere", json=other, headers=good)),
                 (await client.get(f"{local}/tg/hook", headers=good)),
                 (await client.post(f"{local}/tg/hook", content=b"{not json", headers=good)),
+                # a non-ASCII secret (compare_digest raised TypeError on str) and a JSON
+                # object that is no update: refused, not an unhandled error
+                (
+                    await client.post(
+                        f"{local}/tg/hook",
+                        json=other,
+                        headers={SECRET_HEADER: "s\u00e9cret".encode()},
+                    )
+                ),
+                (await client.post(f"{local}/tg/hook", json={"message": 7}, headers=good)),
             ]
-            assert [r.status_code for r in refusals] == [403, 403, 404, 404, 400]
+            assert [r.status_code for r in refusals] == [403, 403, 404, 404, 400, 403, 400]
         await asyncio.sleep(0.5)
         assert tg.messages(43) == [] and subscribers.get(db, 43) is None
-        assert bot.webhook.received == 1 and bot.webhook.refused == 5
+        assert bot.webhook.received == 1 and bot.webhook.refused == 7
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -78,7 +78,14 @@ class SourceLeases:
                 if done:
                     return task.result()
                 until = self.clock() + lease_s
-                if not await asyncio.to_thread(renew_source, self.db, source.id, self.owner, until):
+                try:
+                    renewed = await asyncio.to_thread(
+                        renew_source, self.db, source.id, self.owner, until
+                    )
+                except StoreError as exc:  # the poll goes on; the next turn tries again
+                    log.warning("source %s: lease not renewed: %s", source.id, exc)
+                    continue
+                if not renewed:
                     log.warning("source %s: lease lost during a long poll", source.id)
         finally:
             try:
