@@ -74,3 +74,16 @@ def test_expired_lease_comes_back(store_db: Database) -> None:
     assert ob.claim(store_db, "console", "crashed", now=1010.0, lease_s=30.0)
     rows = ob.claim(store_db, "console", "survivor", now=1041.0)
     assert [r.alert_id for r in rows] == [a]
+
+
+def test_a_claim_is_held_only_while_it_is_ours(store_db: Database) -> None:
+    """A row paced past its claim, taken by another instance, is not sent by the first."""
+    _alert(store_db, "a")
+    (row,) = ob.claim(store_db, "console", "slow", now=1010.0, lease_s=30.0)
+    assert ob.hold(store_db, row.id, "slow", until=1100.0)  # still ours: extended
+    assert ob.claim(store_db, "console", "fast", now=1090.0) == []  # the extension counts
+    (taken,) = ob.claim(store_db, "console", "fast", now=1101.0)
+    assert taken.id == row.id
+    assert not ob.hold(store_db, row.id, "slow", until=1200.0)  # the slow one must skip it
+    ob.mark_sent(store_db, taken.id, "7", now=1102.0)
+    assert not ob.hold(store_db, row.id, "fast", until=1200.0)  # settled rows are not held

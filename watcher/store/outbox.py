@@ -79,6 +79,17 @@ def claim(
     return [OutboxRow(int(r[0]), int(r[1]), r[2], r[3], r[4], int(r[5])) for r in rows]
 
 
+def hold(db: Database, row_id: int, owner: str, until: float) -> bool:
+    """Extend ``owner``'s claim on a row just before sending it; False when the claim ran out
+    and another instance has taken the row (or it was settled): then it must not be sent."""
+    with db.transaction() as tx:
+        held = tx.execute(
+            "UPDATE outbox SET claimed_until = ? WHERE id = ? AND claimed_by = ? AND status = ?",
+            (until, row_id, owner, PENDING),
+        )
+    return held == 1
+
+
 def mark_sent(db: Database, row_id: int, ref: str, now: float) -> None:
     with db.transaction() as tx:
         tx.execute(

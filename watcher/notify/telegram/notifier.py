@@ -44,6 +44,7 @@ MAX_BACKOFF_S = 600.0
 GONE_MARKERS = ("chat not found", "user is deactivated", "bot was kicked", "chat_id is empty")
 NOT_MODIFIED = "message is not modified"  # an edit found the text as it should be: done
 EDIT_WAIT_S = 30.0  # an edit whose message is not sent yet looks again after this
+CLAIM_S = 120.0  # how long claimed rows are ours; re-taken before sending when half is gone
 
 
 def is_group_target(target: str) -> bool:
@@ -118,8 +119,9 @@ class TelegramNotifier(Notifier):
 
     async def deliver_due(self, bot: Bot, stop: asyncio.Event | None = None) -> bool:
         """Claim and send one batch of due rows; True when there were any."""
+        claimed_at = self.clock()
         rows = await asyncio.to_thread(
-            outbox.claim, self.db, CHANNEL, self.owner, self.clock(), 200, 120.0
+            outbox.claim, self.db, CHANNEL, self.owner, claimed_at, 200, CLAIM_S
         )
         if not rows:
             return False
@@ -144,6 +146,12 @@ class TelegramNotifier(Notifier):
                 if pause > 0:
                     await asyncio.sleep(pause)
                     loop_now = time.monotonic()
+                # A row paced for a long time (a busy channel) may outlive the claim, and
+                # another instance may have taken it: re-take it before sending, or skip it.
+                if self.clock() - claimed_at > CLAIM_S / 2 and not await asyncio.to_thread(
+                    outbox.hold, self.db, row.id, self.owner, self.clock() + CLAIM_S
+                ):
+                    continue
                 self.limiter.record(row.target, group, loop_now)
                 await gate.acquire()
                 tasks.append(
