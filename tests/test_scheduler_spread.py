@@ -1,4 +1,5 @@
-"""Sources starting together are spread out, and a reload keeps each unchanged source's phase.
+"""Sources starting together are spread out; a reload keeps each unchanged source's phase
+and polls a moved one at once.
 
 Before, every source's first poll was at start-up and each later poll one interval (plus a few
 seconds of jitter) after the last, so 100 sources polled in waves: each wave brought a burst of
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,10 +25,11 @@ from watcher.store.db import Database
 DATA = Path(__file__).parent / "data" / "run"
 
 
-def write_feeds(folder: Path, count: int, interval: str = "30s") -> None:
+def write_feeds(folder: Path, count: int, interval: str = "30s", moved: int = -1) -> None:
     lines = ["sources:"]
     for n in range(count):
-        lines += [f"  - id: s{n}", f"    url: http://127.0.0.1:9/{n}.xml", "    language: en"]
+        url = f"http://127.0.0.1:9/{n}{'-moved' if n == moved else ''}.xml"
+        lines += [f"  - id: s{n}", f"    url: {url}", "    language: en"]
         lines += [f"    interval: {interval}"]
     (folder / "feeds.yaml").write_text("\n".join(lines) + "\n", "utf-8")
 
@@ -66,5 +68,15 @@ async def test_start_is_spread_and_reload_keeps_phases(tmp_path: Path, memdb: Da
             scheduler.config = LiveConfig.load(tmp_path / "feeds.yaml", tmp_path / "keywords.yaml")
             scheduler._sync_jobs()
             assert next_runs(sched)["s1"] != first["s1"]
+            # a moved source (new URL) is polled now, the others keep their turn
+            before = next_runs(sched)
+            write_feeds(tmp_path, 101, interval="10m", moved=7)
+            scheduler.config = LiveConfig.load(tmp_path / "feeds.yaml", tmp_path / "keywords.yaml")
+            scheduler._sync_jobs()
+            after = next_runs(sched)
+            assert after["s7"] < before["s7"] and after["s7"] <= datetime.now(UTC)
+            assert {k: v for k, v in after.items() if k != "s7"} == {
+                k: v for k, v in before.items() if k != "s7"
+            }
         finally:
             sched.shutdown(wait=False)

@@ -89,6 +89,7 @@ class Scheduler:
     name: str = "scheduler"
     jitter_fraction: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
+    _urls: dict[str, str] = field(default_factory=dict)  # each job's source URL when scheduled
     on_outcome: list[Callable[[PollOutcome], None]] = field(default_factory=list)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _scheduler: AsyncIOScheduler | None = None
@@ -141,7 +142,11 @@ class Scheduler:
                 existing.modify(args=(source.id,))
                 if existing.trigger.interval.total_seconds() != source.interval:
                     existing.reschedule(trigger)  # keep the phase of unchanged sources
+                if self._urls.get(source.id) != source.url:  # a moved source: poll it now
+                    existing.modify(next_run_time=now)
+                    self._urls[source.id] = source.url
                 continue
+            self._urls[source.id] = source.url
             spread = min(source.interval, START_SPREAD_PER_SOURCE_S * len(starting))
             sched.add_job(
                 self._poll_job,
