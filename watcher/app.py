@@ -131,7 +131,10 @@ def build_app(
 
         services.append(
             DigestService(
-                db, settings.smtp, titles=config.rules.topic_titles, metrics=runtime.metrics
+                db,
+                settings.smtp,
+                titles=lambda: scheduler_config(runtime, config).rules.topic_titles,
+                metrics=runtime.metrics,
             )
         )
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)

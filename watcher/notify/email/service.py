@@ -88,7 +88,7 @@ class DigestService:
         db: Database,
         smtp: SmtpSettings,
         *,
-        titles: Mapping[str, str] | None = None,
+        titles: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         clock: Callable[[], float] = time.time,
         poll_interval: float = 60.0,
         sender: SmtpSender | None = None,
@@ -97,10 +97,16 @@ class DigestService:
         self.metrics = metrics  # digests sent/retried, as channel "email" in /metrics
         self.db = db
         self.smtp = smtp
-        self.titles = dict(titles or {})
+        # topic titles: a mapping, or a getter of the rules in force (a reload renames topics)
+        self._titles = titles
         self.clock = clock
         self.poll_interval = poll_interval
         self.sender = sender or SmtpSender(smtp)
+
+    @property
+    def titles(self) -> dict[str, str]:
+        titles = self._titles() if callable(self._titles) else self._titles
+        return dict(titles or {})
 
     # -- making digests -------------------------------------------------------------------
 
