@@ -160,6 +160,7 @@ class Pipeline:
                     self.db, source, items, first_poll=state.first_polled_at is None, now=now
                 )
                 await slot.acquire()
+            edits_before = self.stories.edits if self.stories is not None else 0
             new_items, alerts = await asyncio.to_thread(
                 self._record,
                 source,
@@ -177,7 +178,8 @@ class Pipeline:
             return await self._failed(source, state, now, "error", repr(exc), None)
         finally:
             slot.release()
-        if alerts:
+        edited = self.stories is not None and self.stories.edits != edits_before
+        if alerts or edited:  # new alerts, or "also reported by" edits, wait in the outbox
             self.on_alerts()
         return PollOutcome(
             source.id,

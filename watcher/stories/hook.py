@@ -38,6 +38,9 @@ from watcher.stories.policy import RealertPolicy
 EDIT_PREFIX = "edit:"
 
 
+CATCH_UP_OVERLAP_IDS = 500
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where ``place`` put a report, and whether it alerts."""
@@ -63,6 +66,7 @@ class StoryHook:
         self._lock = threading.Lock()
         self.placed = 0
         self.attached = 0
+        self.edits = 0  # edit rows enqueued, in all: the pipeline wakes notifiers on a change
         self._last_report_id = 0  # reports up to this id are in the index (or expired)
 
     def rebuild(self, db: Database, now: float) -> int:
@@ -82,7 +86,10 @@ class StoryHook:
     def _catch_up(self, tx: Tx, now: float) -> None:
         """Index the reports other instances recorded since we last looked (lock held)."""
         since = datetime.fromtimestamp(now, UTC) - self.config.window
-        for story_id, report_id, report in store.reports_after(tx, self._last_report_id, since):
+        # Ids are not committed in order on PostgreSQL (another instance's report 101 may
+        # become visible after 102): look back a little; reports already indexed are skipped.
+        after = max(0, self._last_report_id - CATCH_UP_OVERLAP_IDS)
+        for story_id, report_id, report in store.reports_after(tx, after, since):
             if self.index.story_of(report.key) is None:
                 self.index.add(report, story_id=story_id)
             self._last_report_id = max(self._last_report_id, report_id)
@@ -101,6 +108,7 @@ class StoryHook:
                 raise
             self.placed += session.placed
             self.attached += session.attached
+            self.edits += session.edits
 
 
 class StorySession:
@@ -111,6 +119,7 @@ class StorySession:
         self.added: list[str] = []
         self.placed = 0
         self.attached = 0
+        self.edits = 0
         self._caught_up = False
 
     def place(
@@ -181,6 +190,7 @@ class StorySession:
                 edits += outbox.enqueue(
                     tx, first, channel, [target], now, action=f"{EDIT_PREFIX}{report_id}"
                 )
+        self.edits += edits
         return Placement(decision.story_id, report_id, alert, decision.reason, edits)
 
     def alerted(self, tx: Tx, placement: Placement, alert_id: int) -> None:
