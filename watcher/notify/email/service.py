@@ -166,11 +166,12 @@ class DigestService:
 
     async def deliver(self, digest: store.Digest, now: float) -> bool:
         """Send one recorded digest; True when delivered, else it is left for a retry."""
-        recipient = store.get_recipient(self.db, digest.recipient)
+        # store work and rendering run in threads: the bot and the polls share this loop
+        recipient = await asyncio.to_thread(store.get_recipient, self.db, digest.recipient)
         tz = recipient.tz if recipient else "UTC"
         topics = recipient.topics if recipient else ()
         try:
-            rendered = self.render(digest, tz, topics)
+            rendered = await asyncio.to_thread(self.render, digest, tz, topics)
             message = build_message(
                 rendered,
                 from_addr=self.smtp.from_addr,
@@ -181,7 +182,7 @@ class DigestService:
             await self.sender.send(message)
         except DeliveryError as exc:
             delay = backoff_after(digest.attempts + 1)
-            store.mark_failed(self.db, digest.id, str(exc), now + delay)
+            await asyncio.to_thread(store.mark_failed, self.db, digest.id, str(exc), now + delay)
             if self.metrics is not None:
                 self.metrics.delivery("email", "retry")
             log.warning(
@@ -192,7 +193,7 @@ class DigestService:
                 exc,
             )
             return False
-        store.mark_delivered(self.db, digest.id, now)
+        await asyncio.to_thread(store.mark_delivered, self.db, digest.id, now)
         if self.metrics is not None:
             self.metrics.delivery("email", "sent")
         log.info("digest %s delivered to %s", digest.message_id, digest.recipient)
@@ -202,8 +203,9 @@ class DigestService:
         """Send pending digests that are due (all pending ones with ``force``)."""
         delivered = failed = 0
         horizon = float("inf") if force else now
-        for d in store.due_digests(self.db, horizon):
-            if not store.claim(self.db, d.id, d.next_attempt_at if force else now, CLAIM_HOLD):
+        for d in await asyncio.to_thread(store.due_digests, self.db, horizon):
+            claim_at = d.next_attempt_at if force else now
+            if not await asyncio.to_thread(store.claim, self.db, d.id, claim_at, CLAIM_HOLD):
                 continue
             if await self.deliver(d, now):
                 delivered += 1
@@ -213,7 +215,7 @@ class DigestService:
 
     async def run_once(self, now: float | None = None) -> RunResult:
         at = self.clock() if now is None else now
-        made = self.make_due(at)
+        made = await asyncio.to_thread(self.make_due, at)
         delivered, failed = await self.send_due(at)
         return RunResult(recorded=made, delivered=delivered, failed=failed)
 
@@ -228,7 +230,7 @@ class DigestService:
         while not stop.is_set():
             try:
                 await self.run_once()
-                wait = self.seconds_to_next(self.clock())
+                wait = await asyncio.to_thread(self.seconds_to_next, self.clock())
             except Exception:  # the store or a template failed: log, keep the service alive
                 log.exception("digest run failed")
                 wait = self.poll_interval
