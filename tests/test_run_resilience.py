@@ -10,6 +10,10 @@ restart with the right token delivers what waited.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,3 +64,25 @@ def test_a_rejected_token_neither_stops_the_run_nor_reaches_the_log(tmp_path: Pa
             stop(proc)
         (sent,) = tg.messages("@alerts")
         assert "Shenyang" in str(sent["text"])
+
+
+def test_a_taken_http_port_stops_the_run_with_exit_2(tmp_path: Path) -> None:
+    """A configuration error found while running does not heal by restarting the part: the run
+    stops, says why, and exits 2 (before, it exited 0 and a supervisor took it for a stop)."""
+    (tmp_path / "keywords.yaml").write_text((DATA / "keywords.yaml").read_text())
+    (tmp_path / "feeds.yaml").write_text("sources: []\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}
+        env |= {"WATCHER_HTTP_PORT": str(port), "PYTHONPATH": str(Path(__file__).parent.parent)}
+        done = subprocess.run(
+            [sys.executable, "-m", "watcher", "--config", str(tmp_path), "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
