@@ -106,7 +106,7 @@ async def feed_to_send_latency(
     from tests.test_run_once import ALERTING, DATA, QUIET, rss
     from watcher.app import build_app
     from watcher.fetch import Fetcher
-    from watcher.settings import Settings
+    from watcher.settings import Settings, StorySettings
 
     rng = random.Random(42)
     cfg = tmp / "latency-config"
@@ -126,6 +126,8 @@ async def feed_to_send_latency(
             config_dir=cfg,
             db=str(tmp / "latency-state.db"),
             telegram=TelegramSettings(token=TOKEN, api_url=tg.base_url),
+            # the items repeat one headline: with grouping on they are one story, one alert
+            stories=StorySettings(enabled=False),
         )
         db = open_database(settings.db_target)
         for chat in range(chats):

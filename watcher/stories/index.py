@@ -156,12 +156,7 @@ class StoryIndex:
         entry = self._entries.pop(key, None)
         if entry is None:
             return False
-        self._lsh.remove(key)
-        url = entry.report.url
-        if url and self._by_url.get(url) == key:
-            del self._by_url[url]
-        _discard(self._by_entity, entry.report.entities, key)
-        _discard(self._postings, entry.stems, key)
+        self._unlink(key, entry)
         for stem in entry.stems:
             left = self._df.get(stem, 0) - 1
             if left > 0:
@@ -320,6 +315,15 @@ class StoryIndex:
         self._seen += 1
         self._order.append((entry.report.published, key))
 
+    def _unlink(self, key: str, entry: _Entry) -> None:
+        """Take a report out of the lookups (its entry is already gone from ``_entries``)."""
+        self._lsh.remove(key)
+        url = entry.report.url
+        if url and self._by_url.get(url) == key:
+            del self._by_url[url]
+        _discard(self._by_entity, entry.report.entities, key)
+        _discard(self._postings, entry.stems, key)
+
     def _expire(self, now: datetime) -> None:
         if self._newest is None or now > self._newest:
             self._newest = now
@@ -330,12 +334,7 @@ class StoryIndex:
             if entry is None or entry.report.published != published:
                 continue  # removed (and perhaps indexed again later)
             del self._entries[key]
-            self._lsh.remove(key)
-            url = entry.report.url
-            if url and self._by_url.get(url) == key:
-                del self._by_url[url]
-            _discard(self._by_entity, entry.report.entities, key)
-            _discard(self._postings, entry.stems, key)
+            self._unlink(key, entry)
 
 
 def _discard(index: dict[str, set[str]], names: frozenset[str], key: str) -> None:
