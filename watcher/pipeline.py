@@ -101,7 +101,11 @@ class Pipeline:
     fulltext: FullText | None = None  # article text for sources with fulltext: true
     stories: StoryHook | None = None  # one story, one alert (watcher.stories.hook); None = off
     processing_slots: int = 8  # polls parsing/scoring/storing at once (bounds memory)
+    # feed bodies in memory at once, the processing slots' included: a fetch waits before
+    # reading its body while this many are read and not yet processed (fetching runs ahead)
+    body_slots: int = 16
     _stage_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _body_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _stage_loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
@@ -111,12 +115,16 @@ class Pipeline:
         # slot is held, so a big cycle's memory is bounded by the slots, not by how many bodies
         # the fetcher has finished (parsed feeds queued FIFO behind all the parses held them all).
         slot = _Slot(self._stage())
+        # A body is only read once it has a body slot (held until the poll ends), so bodies
+        # fetched ahead of processing wait unread on their connection instead of piling up.
+        body_slot = _Slot(self._bodies())
         try:
             result = await self.fetcher.fetch(
                 source.url,
                 etag=state.etag,
                 last_modified=state.last_modified,
                 allow_private=True,  # sources in feeds.yaml may be on any address
+                before_body=body_slot.acquire,
             )
             if result.not_modified or (result.body_hash and result.body_hash == state.body_hash):
                 status = "not_modified" if result.not_modified else "unchanged"
@@ -156,6 +164,7 @@ class Pipeline:
             items = parsed.items
             if source.fulltext and self.fulltext is not None:  # new items only, before scoring
                 slot.release()  # article fetches do not hold a processing slot
+                body_slot.release()  # nor a body slot (the feed's body is parsed already)
                 items = await self.fulltext.enrich_new(
                     self.db, source, items, first_poll=state.first_polled_at is None, now=now
                 )
@@ -178,6 +187,7 @@ class Pipeline:
             return await self._failed(source, state, now, "error", repr(exc), None)
         finally:
             slot.release()
+            body_slot.release()
         edited = self.stories is not None and self.stories.edits != edits_before
         if alerts or edited:  # new alerts, or "also reported by" edits, wait in the outbox
             self.on_alerts()
@@ -196,8 +206,14 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         if self._stage_slots is None or self._stage_loop is not loop:
             self._stage_slots = asyncio.Semaphore(self.processing_slots)
+            self._body_slots = asyncio.Semaphore(max(self.body_slots, self.processing_slots))
             self._stage_loop = loop
         return self._stage_slots
+
+    def _bodies(self) -> asyncio.Semaphore:
+        self._stage()
+        assert self._body_slots is not None
+        return self._body_slots
 
     def _prepare(self, source: SourceConfig) -> sources_store.SourceState:
         with self.db.transaction() as tx:
