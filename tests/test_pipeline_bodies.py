@@ -1,4 +1,6 @@
-"""Bodies fetched ahead of processing wait for a body slot: every poll still completes.
+"""Bodies fetched ahead of processing wait for a body slot: every poll still completes;
+parsing and storing run on the pipeline's own few threads (each allocating thread keeps a
+malloc arena of its own, see docs/performance.md).
 
 With one body slot and one processing slot, a slot leaked by any path (a failed body read, a
 parse error, a 304, an unchanged body) would hang every later poll of the cycle.
@@ -7,6 +9,7 @@ parse error, a 304, an unchanged body) would hang every later poll of the cycle.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -63,3 +66,21 @@ async def test_one_body_slot_serves_a_whole_cycle(server: FeedServer, memdb: Dat
             assert [o.ok for o in outcomes] == [False] * 3 + [True] * 6
             assert [o.status for o in outcomes[3:]] == [expected] * 6
             assert [o.new_items for o in outcomes[3:]] == [3 if expected == "new" else 0] * 6
+
+
+async def test_stages_run_on_the_pipelines_own_threads(server: FeedServer, memdb: Database) -> None:
+    rules = load_rules(RULES)
+    for n in range(12):
+        server.route(f"/f{n}.xml", rss(n))
+    sources = [
+        SourceConfig(id=f"s{n}", url=server.url(f"/f{n}.xml"), language="en", interval=60)
+        for n in range(12)
+    ]
+    before = set(threading.enumerate())  # other pipelines' threads may linger
+    async with Fetcher() as fetcher:
+        pipeline = Pipeline(memdb, fetcher, lambda: rules, lambda: [], stage_threads=2)
+        outcomes = await asyncio.gather(*(pipeline.poll(s) for s in sources))
+    assert [o.new_items for o in outcomes] == [3] * 12
+    new = set(threading.enumerate()) - before
+    stage = [t for t in new if t.name.startswith("watcher-stage")]
+    assert 1 <= len(stage) <= 2
