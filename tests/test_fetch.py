@@ -197,6 +197,29 @@ async def test_time_queued_for_a_host_is_not_counted_in_the_deadline(server: Fee
     assert all(r.body == RSS for r in results)  # the last waited ~0.9 s in the queue
 
 
+async def test_body_gate_waits_before_the_body_outside_the_deadline(server: FeedServer) -> None:
+    """``before_body`` runs once a body is coming (not for a 304, a redirect or an error
+    page), and a caller holding the fetch there past the deadline does not time it out."""
+    server.route("/f.xml", RSS, etag='"v1"')
+    server.redirect("/moved", "/f.xml", 301)
+    server.route("/gone", b"gone", status=410)
+    gated: list[float] = []
+
+    async def gate() -> None:
+        gated.append(time.monotonic())
+        await asyncio.sleep(0.8)
+
+    async with Fetcher(FetchSettings(deadline=0.5)) as f:
+        result = await f.fetch(server.url("/moved"), before_body=gate)
+        assert result.body == RSS and len(gated) == 1
+        assert (await f.fetch(server.url("/f.xml"), etag='"v1"', before_body=gate)).not_modified
+        err = await fetch_error(f, server.url("/gone"), before_body=gate)
+        assert err.kind is FetchErrorKind.GONE and len(gated) == 1
+        server.route("/slow", b"x" * 100, drip=0.05, chunk=1)  # the body alone takes 5 s
+        err = await fetch_error(f, server.url("/slow"), before_body=gate)
+        assert err.kind is FetchErrorKind.TIMEOUT and len(gated) == 2
+
+
 # ---- redirects ----------------------------------------------------------------------------
 async def test_redirects_are_followed_and_bounded(server: FeedServer, fetcher: Fetcher) -> None:
     server.route("/final", RSS)

@@ -8,10 +8,13 @@ recorded exactly once and delivered through the outbox.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,8 +104,17 @@ class Pipeline:
     fulltext: FullText | None = None  # article text for sources with fulltext: true
     stories: StoryHook | None = None  # one story, one alert (watcher.stories.hook); None = off
     processing_slots: int = 8  # polls parsing/scoring/storing at once (bounds memory)
+    # feed bodies in memory at once, the processing slots' included: a fetch waits before
+    # reading its body while this many are read and not yet processed (fetching runs ahead)
+    body_slots: int = 16
+    # threads parsing and scoring/storing (the slots queue for them): each thread that
+    # allocates gets its own malloc arena, which keeps its own high-water mark of parse trees
+    # and items, so 6 default-executor threads cost ~30 MB more RSS than 2, for no speed (GIL)
+    stage_threads: int = 2
     _stage_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _body_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _stage_loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
+    _executor: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         now = self.clock()
@@ -111,12 +123,16 @@ class Pipeline:
         # slot is held, so a big cycle's memory is bounded by the slots, not by how many bodies
         # the fetcher has finished (parsed feeds queued FIFO behind all the parses held them all).
         slot = _Slot(self._stage())
+        # A body is only read once it has a body slot (held until the poll ends), so bodies
+        # fetched ahead of processing wait unread on their connection instead of piling up.
+        body_slot = _Slot(self._bodies())
         try:
             result = await self.fetcher.fetch(
                 source.url,
                 etag=state.etag,
                 last_modified=state.last_modified,
                 allow_private=True,  # sources in feeds.yaml may be on any address
+                before_body=body_slot.acquire,
             )
             if result.not_modified or (result.body_hash and result.body_hash == state.body_hash):
                 status = "not_modified" if result.not_modified else "unchanged"
@@ -150,26 +166,31 @@ class Pipeline:
                     language=source.language,
                     base_url=result.final_url,
                     now=datetime.fromtimestamp(now, UTC),
+                    executor=self._threads(),
                 )
             if not parsed.items and parsed.bozo:
                 raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
             items = parsed.items
             if source.fulltext and self.fulltext is not None:  # new items only, before scoring
                 slot.release()  # article fetches do not hold a processing slot
+                body_slot.release()  # nor a body slot (the feed's body is parsed already)
                 items = await self.fulltext.enrich_new(
                     self.db, source, items, first_poll=state.first_polled_at is None, now=now
                 )
                 await slot.acquire()
             edits_before = self.stories.edits if self.stories is not None else 0
-            new_items, alerts = await asyncio.to_thread(
-                self._record,
-                source,
-                state,
-                items,
-                now,
-                result.etag,
-                result.last_modified,
-                result.body_hash,
+            new_items, alerts = await asyncio.get_running_loop().run_in_executor(
+                self._threads(),
+                functools.partial(
+                    self._record,
+                    source,
+                    state,
+                    items,
+                    now,
+                    result.etag,
+                    result.last_modified,
+                    result.body_hash,
+                ),
             )
         except FetchError as exc:
             return await self._failed(source, state, now, exc.kind.value, exc.detail, exc)
@@ -178,6 +199,7 @@ class Pipeline:
             return await self._failed(source, state, now, "error", repr(exc), None)
         finally:
             slot.release()
+            body_slot.release()
         edited = self.stories is not None and self.stories.edits != edits_before
         if alerts or edited:  # new alerts, or "also reported by" edits, wait in the outbox
             self.on_alerts()
@@ -196,8 +218,20 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         if self._stage_slots is None or self._stage_loop is not loop:
             self._stage_slots = asyncio.Semaphore(self.processing_slots)
+            self._body_slots = asyncio.Semaphore(max(self.body_slots, self.processing_slots))
             self._stage_loop = loop
         return self._stage_slots
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.stage_threads, "watcher-stage")
+            weakref.finalize(self, self._executor.shutdown, wait=False)  # idle threads exit
+        return self._executor
+
+    def _bodies(self) -> asyncio.Semaphore:
+        self._stage()
+        assert self._body_slots is not None
+        return self._body_slots
 
     def _prepare(self, source: SourceConfig) -> sources_store.SourceState:
         with self.db.transaction() as tx:

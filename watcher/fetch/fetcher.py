@@ -52,6 +52,8 @@ MAX_POOLS = 256  # per-host connection pools kept open
 
 # A guard sees the host name and the addresses it resolved to, and raises to refuse.
 AddressGuard = Callable[[str, list[str]], Awaitable[None] | None]
+# Awaited once a 2xx response's headers are in, before its body is read (see ``fetch``).
+BodyGate = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,16 +303,20 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         allow_private: bool = True,
+        before_body: BodyGate | None = None,
     ) -> FetchResult:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
 
         Returns a 2xx or 304 ``FetchResult``; raises ``FetchError`` for everything else.
+        ``before_body`` is awaited when a body is about to be read (not for a 304, a redirect
+        or an error): a caller that cannot take more bodies yet waits there, with the response
+        unread (the time waited does not count against the deadline).
         """
         if self._client is None:
             await self.open()
         started = time.monotonic()
         try:
-            return await self._fetch(url, etag, last_modified, allow_private, started)
+            return await self._fetch(url, etag, last_modified, allow_private, started, before_body)
         except TimeoutError as exc:
             raise classify.deadline_exceeded(url, self.settings.deadline) from exc
         except FetchError:
@@ -325,6 +331,7 @@ class Fetcher:
         last_modified: str | None,
         allow_private: bool,
         started: float,
+        before_body: BodyGate | None = None,
     ) -> FetchResult:
         assert self._client is not None
         s = self.settings
@@ -349,7 +356,7 @@ class Fetcher:
             async with self._host_slot(key), self._all:
                 if deadline_at is None:
                     deadline_at = loop.time() + s.deadline
-                async with asyncio.timeout_at(deadline_at):
+                async with asyncio.timeout_at(deadline_at) as timeout:
                     if allow_private:
                         request = self._client.build_request("GET", current, headers=conditional)
                     else:
@@ -392,6 +399,11 @@ class Fetcher:
                                 elapsed=time.monotonic() - started,
                                 redirects=tuple(seen[1:]),
                             )
+                        if before_body is not None:
+                            waited = loop.time()
+                            timeout.reschedule(None)  # waiting on the caller is not fetching
+                            await before_body()
+                            timeout.reschedule(deadline_at + loop.time() - waited)
                         body = await self._read_body(response, headers, current)
                     finally:
                         await response.aclose()
