@@ -8,8 +8,10 @@ collapsed into one space, and invisible characters (soft hyphen, zero-width spac
 reader sees.
 
 Most news text is already NFKC and folds one character to one character; that case costs a
-``casefold``, a ``translate`` and one regex scan, all in C. Anything else takes a slower
-per-character path that is still exact.
+``casefold``, a ``translate`` and one regex scan, all in C. Anything else (``ß``, ``…``,
+full-width punctuation, combining accents) is normalised cluster by cluster, exactly, but each
+distinct character only once and the text in one ``translate``: only clusters of several
+characters or that grow or shrink are handled one at a time.
 """
 
 from __future__ import annotations
@@ -93,7 +95,78 @@ def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
         folded = text.casefold()
         if len(folded) == len(text):
             return folded.translate(_TABLE), None, None
-    # Slow path: normalise cluster by cluster (a base character and what combines with it).
+    return _cluster_pass(text)
+
+
+def _piece(cluster: str) -> str:
+    """What one cluster (a base character and what combines with it) normalises to."""
+    piece = unicodedata.normalize("NFKC", cluster).casefold()
+    return unicodedata.normalize("NFKC", piece).translate(_TABLE)
+
+
+def _pieces(chars: list[str]) -> list[str]:
+    """``_piece`` of each character, in three C calls: a newline between them keeps them apart
+    (it never composes, reorders or folds, and no character normalises to one)."""
+    joined = _piece("\n".join(chars))
+    out = joined.split("\n")
+    if len(out) != len(chars):  # cannot happen; stay exact anyway
+        return [_piece(c) for c in chars]
+    return out
+
+
+def _is_mark(ch: str) -> bool:
+    """Joins the cluster of the character before it: a combining mark, a Hangul medial or
+    final jamo."""
+    return bool(unicodedata.combining(ch)) or "\u1160" <= ch <= "\u11ff"
+
+
+def _cluster_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """Normalise cluster by cluster, exactly as ``_piece`` on each cluster would, but in C
+    except for the few clusters that are not one character mapping to one: every distinct
+    character is normalised once, the text is translated in one call, and only clusters of
+    several characters or pieces of another length are handled one by one."""
+    distinct = sorted(set(text) - {"\n"})
+    pieces = _pieces(distinct)
+    table: dict[int, str] = {}
+    odd: list[str] = []  # characters whose piece is not one character
+    for ch, piece in zip(distinct, pieces, strict=True):
+        if piece != ch:
+            table[ord(ch)] = piece
+        if len(piece) != 1:
+            odd.append(ch)
+    marks = [ch for ch in distinct if ch >= "\u0300" and _is_mark(ch)]
+    if not odd and not marks:
+        return text.translate(table), None, None
+    alternatives: list[str] = []
+    if marks:
+        alternatives.append("(?s:.)[" + "".join(re.escape(c) for c in marks) + "]+")
+    if odd:
+        alternatives.append("[" + "".join(re.escape(c) for c in odd) + "]")
+    special = re.compile("|".join(alternatives))
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in special.finditer(text):
+        i, j = m.start(), m.end()
+        if i > pos:  # one character to one: translated as a run
+            out.append(text[pos:i].translate(table))
+            starts.extend(range(pos, i))
+            ends.extend(range(pos + 1, i + 1))
+        piece = _piece(m.group()) if j - i > 1 else table.get(ord(text[i]), text[i])
+        out.append(piece)
+        starts.extend([i] * len(piece))
+        ends.extend([j] * len(piece))
+        pos = j
+    if pos < len(text):
+        out.append(text[pos:].translate(table))
+        starts.extend(range(pos, len(text)))
+        ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(out), starts, ends
+
+
+def _cluster_pass_reference(text: str) -> tuple[str, list[int], list[int]]:
+    """The plain per-character loop ``_cluster_pass`` must agree with (kept for the tests)."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -101,12 +174,9 @@ def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     i = 0
     while i < n:
         j = i + 1
-        while j < n and (
-            unicodedata.combining(text[j]) or 0x1160 <= ord(text[j]) <= 0x11FF
-        ):  # combining marks and Hangul medial/final jamo belong to the cluster
+        while j < n and _is_mark(text[j]):
             j += 1
-        piece = unicodedata.normalize("NFKC", text[i:j]).casefold()
-        piece = unicodedata.normalize("NFKC", piece).translate(_TABLE)
+        piece = _piece(text[i:j])
         out.append(piece)
         starts.extend([i] * len(piece))
         ends.extend([j] * len(piece))
