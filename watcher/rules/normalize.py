@@ -16,6 +16,7 @@ characters or that grow or shrink are handled one at a time.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -85,18 +86,39 @@ def is_hangul(ch: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
-    """Normalised text and, unless it is the identity, where each character came from."""
+    """Normalised text and, unless it is the identity, where each character came from.
+
+    Two steps map back: the collapse of white space and tags (``segments``: where each run of
+    copied characters or each collapsed space starts; None when nothing collapsed), then the
+    character pass (``starts``/``ends``; None when every character mapped to one). Both are
+    kept compact and read only for the few characters a match points at."""
 
     text: str
     original: str
-    starts: list[int] | None  # original start of each normalised character (None: identity)
-    ends: list[int] | None  # original end of each normalised character
+    starts: list[int] | None  # original start of each character-pass character (None: identity)
+    ends: list[int] | None  # original end of each character-pass character
+    # per segment of ``text``: where it starts in ``text``, where in the character-pass text,
+    # and -1 for copied characters or the end there of what one space replaced
+    segments: tuple[list[int], list[int], list[int]] | None = None
+
+    def _pass_range(self, i: int) -> tuple[int, int]:
+        """The character-pass range normalised character ``i`` came from."""
+        if self.segments is None:
+            return i, i + 1
+        seg_n, seg_a, seg_b = self.segments
+        k = bisect.bisect_right(seg_n, i) - 1
+        if seg_b[k] < 0:
+            x = seg_a[k] + i - seg_n[k]
+            return x, x + 1
+        return seg_a[k], seg_b[k]
 
     def span(self, i: int, j: int) -> tuple[int, int]:
         """The original range that normalised characters ``[i, j)`` (j > i) came from."""
+        a = self._pass_range(i)[0]
+        b = self._pass_range(j - 1)[1]
         if self.starts is None or self.ends is None:
-            return i, j
-        return self.starts[i], self.ends[j - 1]
+            return a, b
+        return self.starts[a], self.ends[b - 1]
 
 
 def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -204,29 +226,33 @@ def normalize(text: str) -> Normalized:
         collapse = _SPACES
     else:
         return Normalized(s1, text, st1, en1)
-    if st1 is None or en1 is None:
-        st1 = list(range(len(s1)))
-        en1 = list(range(1, len(s1) + 1))
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    seg_n: list[int] = []
+    seg_a: list[int] = []
+    seg_b: list[int] = []
+    n = 0  # length of the output so far
     pos = 0
     for m in collapse.finditer(s1):
         a, b = m.start(), m.end()
         if a > pos:
             pieces.append(s1[pos:a])
-            starts.extend(st1[pos:a])
-            ends.extend(en1[pos:a])
+            seg_n.append(n)
+            seg_a.append(pos)
+            seg_b.append(-1)
+            n += a - pos
         if m.group("sp") is not None:
             pieces.append(" ")
-            starts.append(st1[a])
-            ends.append(en1[b - 1])
+            seg_n.append(n)
+            seg_a.append(a)
+            seg_b.append(b)
+            n += 1
         pos = b
     if pos < len(s1):
         pieces.append(s1[pos:])
-        starts.extend(st1[pos:])
-        ends.extend(en1[pos:])
-    return Normalized("".join(pieces), text, starts, ends)
+        seg_n.append(n)
+        seg_a.append(pos)
+        seg_b.append(-1)
+    return Normalized("".join(pieces), text, st1, en1, (seg_n, seg_a, seg_b))
 
 
 def normalize_pattern(pattern: str) -> str:
