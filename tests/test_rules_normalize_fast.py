@@ -10,7 +10,13 @@ import pytest
 
 from tests import normalize_reference as reference
 from tests.score_golden import golden_items
-from watcher.rules.normalize import _cluster_pass, _cluster_pass_reference, normalize
+from watcher.rules.normalize import (
+    _cluster_pass,
+    _cluster_pass_reference,
+    is_word_char,
+    normalize,
+)
+from watcher.rules.score import _word_end
 
 HARD = (
     "aAzZ \n\t-_'\"ßẞİıΣσςﬁﬀ½¼…µΩΩKÅé\u0301\u0308\u0344\u0345\u0327ёЁй\u0306"
@@ -62,3 +68,14 @@ def test_every_golden_field() -> None:
                 _same(text)
                 fields += 1
     assert fields > 4000
+
+
+def test_word_end_is_the_per_character_loop() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        s = "".join(rng.choice(HARD) for _ in range(rng.randint(0, 12)))
+        for i in range(len(s) + 1):
+            j = i
+            while j < len(s) and is_word_char(s[j]):
+                j += 1
+            assert _word_end(s, i) == j, (s, i)

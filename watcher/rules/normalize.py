@@ -219,6 +219,8 @@ def _cluster_pass_reference(text: str) -> tuple[str, list[int], list[int]]:
 
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching (see the module docstring)."""
+    if not text:
+        return Normalized(text, text, None, None)
     s1, st1, en1 = _char_pass(text)
     if "<" in s1 or _ODD_SPACE.search(s1):
         collapse = _COLLAPSE

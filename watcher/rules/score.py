@@ -11,6 +11,7 @@ reaches its threshold. ``Rules`` holds no mutable state: ``score`` is safe from 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from watcher.rules.normalize import WORD_RE, Normalized, is_word_char, normalize
 from watcher.rules.spec import RulesSpec, parse_spec
 
 SNIPPET = 120
+_WORD_RUN = re.compile(r"\w+")  # is_word_char minus combining marks (not in \w)
 MAX_MATCHES_PER_TERM = 3
 
 
@@ -115,6 +117,12 @@ class Rules:
                         pattern_uses.setdefault(pid, []).append((t_index, term_index))
         self._pattern_uses = {k: tuple(v) for k, v in pattern_uses.items()}
         self._entity_uses = {k: tuple(v) for k, v in entity_uses.items()}
+        # The result for an item in which no pattern matched (most items of most feeds): what
+        # the topics give with nothing found, computed once (results are immutable).
+        nothing = _ItemHits(Item("", "", "", ""), ["" for _ in FIELDS], [])
+        self._nothing_found = ScoreResult(
+            tuple(self._topic(t, [], nothing, {}, True) for t in self._c.topics)
+        )
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> Rules:
@@ -159,8 +167,7 @@ class Rules:
                             continue
                         end = m.end()
                     elif p.prefix:
-                        while end < n and is_word_char(s[end]):
-                            end += 1
+                        end = _word_end(s, end)
                     elif p.right_bound and end < n and is_word_char(s[end]):
                         continue
                     a, b = norm.span(nstart, end)
@@ -177,6 +184,8 @@ class Rules:
         topics keep all their matches; building matches and snippets is most of the cost.
         """
         found = self._find(item)
+        if not found.by_pattern:  # no term, entity, proximity or exclusion can count
+            return self._nothing_found
         present = self._entities(found)
         fired: dict[int, set[int]] = {}
         for pid in found.by_pattern:
@@ -360,6 +369,21 @@ class Rules:
 
     def _entity_match(self, found: _ItemHits, eid: str, h: Hit) -> Match:
         return self._match(found, h, "@" + eid, 0.0, "entity", eid)
+
+
+def _word_end(s: str, i: int) -> int:
+    """Where the run of word characters (``is_word_char``) starting at ``i`` ends: ``\\w``
+    runs by regex, the combining marks between them one by one."""
+    n = len(s)
+    while i < n:
+        m = _WORD_RUN.match(s, i)
+        if m is not None:
+            i = m.end()
+        elif is_word_char(s[i]):
+            i += 1
+        else:
+            break
+    return i
 
 
 def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
