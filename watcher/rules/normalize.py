@@ -154,13 +154,69 @@ def _is_mark(ch: str) -> bool:
     return bool(unicodedata.combining(ch)) or "\u1160" <= ch <= "\u11ff"
 
 
+def _fold(text: str) -> str:
+    """What the fast path does to NFKC text: case folding and ``_TABLE``, all in C."""
+    folded = _TO_SPACE_RE.sub(" ", text.casefold())
+    return folded.replace("ё", "е") if "ё" in folded else folded
+
+
 def _cluster_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     """Normalise cluster by cluster, exactly as ``_piece`` on each cluster would, but in C
-    except for the few clusters that are not one character mapping to one: every distinct
-    character is normalised once, the text is translated in one call, and only clusters of
-    several characters or pieces of another length are handled one by one."""
+    except for the few characters that need it: every distinct character is normalised once;
+    runs of characters whose piece is what ``_fold`` gives them, one for one, are folded in
+    one call each; the others (``…``, ``ß``, full-width commas...) are put in one by one."""
     distinct = sorted(set(text) - {"\n"})
+    if not distinct:  # only newlines, which normalise to themselves
+        return text, None, None
+    marks = [ch for ch in distinct if ch >= "\u0300" and _is_mark(ch)]
     pieces = _pieces(distinct)
+    if marks:
+        return _cluster_pass_marks(text, distinct, pieces, marks)
+    folds = _fold("\n".join(distinct)).split("\n")
+    breaks: dict[str, str] = {}  # characters that are not simply folded one for one
+    for ch, piece, folded in zip(distinct, pieces, folds, strict=True):
+        if piece != folded or len(piece) != 1:
+            breaks[ch] = piece
+    if not breaks:
+        return _fold(text), None, None
+    positions: list[int] = []
+    for ch in breaks:
+        i = text.find(ch)
+        while i != -1:
+            positions.append(i)
+            i = text.find(ch, i + 1)
+    positions.sort()
+    maps = any(len(piece) != 1 for piece in breaks.values())
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for i in positions:
+        if i > pos:
+            out.append(_fold(text[pos:i]))
+            if maps:
+                starts.extend(range(pos, i))
+                ends.extend(range(pos + 1, i + 1))
+        piece = breaks[text[i]]
+        out.append(piece)
+        if maps:
+            starts.extend([i] * len(piece))
+            ends.extend([i + 1] * len(piece))
+        pos = i + 1
+    if pos < len(text):
+        out.append(_fold(text[pos:]))
+        if maps:
+            starts.extend(range(pos, len(text)))
+            ends.extend(range(pos + 1, len(text) + 1))
+    if not maps:
+        return "".join(out), None, None
+    return "".join(out), starts, ends
+
+
+def _cluster_pass_marks(
+    text: str, distinct: list[str], pieces: list[str], marks: list[str]
+) -> tuple[str, list[int] | None, list[int] | None]:
+    """``_cluster_pass`` of a text with combining marks (clusters of several characters)."""
     table: dict[int, str] = {}
     odd: list[str] = []  # characters whose piece is not one character
     for ch, piece in zip(distinct, pieces, strict=True):
@@ -168,9 +224,6 @@ def _cluster_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
             table[ord(ch)] = piece
         if len(piece) != 1:
             odd.append(ch)
-    marks = [ch for ch in distinct if ch >= "\u0300" and _is_mark(ch)]
-    if not odd and not marks:
-        return text.translate(table), None, None
     alternatives: list[str] = []
     if marks:
         alternatives.append("(?s:.)[" + "".join(re.escape(c) for c in marks) + "]+")
