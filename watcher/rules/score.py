@@ -30,6 +30,7 @@ from watcher.rules.spec import RulesSpec, parse_spec
 
 SNIPPET = 120
 _WORD_RUN = re.compile(r"\w+")  # is_word_char minus combining marks (not in \w)
+_WORD_START = re.compile(r"(?<!\w)\w")  # where a WORD_RE match starts (sees before pos)
 MAX_MATCHES_PER_TERM = 3
 
 
@@ -85,6 +86,17 @@ class _ItemHits:
             starts = [m.start() for m in WORD_RE.finditer(self.norms[f].text)]
             self.words[f] = starts
         return bisect.bisect_right(starts, pos)
+
+    def word_gap(self, f: int, p: int, q: int, few: bool) -> int:
+        """How many words apart positions ``p`` and ``q`` of field ``f`` are (the difference
+        of their ``word_index``): for a few pairs, the word starts between them are counted
+        in C; for many, the index of the whole field is built once."""
+        if not few:
+            return abs(self.word_index(f, p) - self.word_index(f, q))
+        lo, hi = (p, q) if p <= q else (q, p)
+        if lo == hi:
+            return 0
+        return len(_WORD_START.findall(self.norms[f].text, lo + 1, hi + 1))
 
     def snippet(self, f: int, start: int, end: int) -> str:
         key = (f, start, end)
@@ -342,13 +354,14 @@ class Rules:
         if ignored:
             lhits = [h for h in lhits if not _inside_any(h, ignored)]
         best: tuple[Hit, Hit] | None = None
+        few = len(lhits) * len(rhits) <= 16
         for a in lhits:
             for b in rhits:
                 if a.field != b.field or (a.nstart == b.nstart and a.nend == b.nend):
                     continue
-                wa = found.word_index(a.field, a.nstart)
-                wb = found.word_index(b.field, b.nstart)
-                if abs(wa - wb) <= within and (best is None or fw[a.field] > fw[best[0].field]):
+                if best is not None and fw[a.field] <= fw[best[0].field]:
+                    continue  # could not replace the pair found
+                if found.word_gap(a.field, a.nstart, b.nstart, few) <= within:
                     best = (a, b)
         return best
 
