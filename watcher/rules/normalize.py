@@ -68,7 +68,10 @@ WORD_RE = re.compile(r"\w+")
 
 def is_word_char(ch: str) -> bool:
     """Letters, digits and combining marks join words; anything else is a boundary."""
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
+    # every combining mark (category M) is at U+0300 or above
+    return (
+        ch.isalnum() or ch == "_" or (ch >= "\u0300" and unicodedata.category(ch).startswith("M"))
+    )
 
 
 def is_hangul(ch: str) -> bool:
