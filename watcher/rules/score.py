@@ -132,6 +132,11 @@ class Rules:
                         pattern_uses.setdefault(pid, []).append((t_index, term_index))
         self._pattern_uses = {k: tuple(v) for k, v in pattern_uses.items()}
         self._entity_uses = {k: tuple(v) for k, v in entity_uses.items()}
+        alias_of: dict[int, list[str]] = {}  # pattern -> entities it is an alias of
+        for eid, ent in self._c.entities.items():
+            for pid in ent.aliases:
+                alias_of.setdefault(pid, []).append(eid)
+        self._alias_of = {k: tuple(v) for k, v in alias_of.items()}
         # The result for an item in which no pattern matched (most items of most feeds): what
         # the topics give with nothing found, computed once (results are immutable).
         nothing = _ItemHits(Item("", "", "", ""), ["" for _ in FIELDS], [])
@@ -218,7 +223,13 @@ class Rules:
 
     def _entities(self, found: _ItemHits) -> dict[str, list[Hit]]:
         out: dict[str, list[Hit]] = {}
+        alias_of = self._alias_of
+        candidates = {eid for pid in found.by_pattern for eid in alias_of.get(pid, ())}
+        if not candidates:
+            return out
         for eid, ent in self._c.entities.items():
+            if eid not in candidates:  # none of its aliases was found
+                continue
             hits = _hits(found, ent.aliases)
             if hits and ent.excepts:
                 masks = _hits(found, ent.excepts)
