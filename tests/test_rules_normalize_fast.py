@@ -11,13 +11,14 @@ import pytest
 
 from tests import normalize_reference as reference
 from tests.score_golden import golden_items
+from watcher.models import Item
 from watcher.rules.normalize import (
     _cluster_pass,
     _cluster_pass_reference,
     is_word_char,
     normalize,
 )
-from watcher.rules.score import _word_end
+from watcher.rules.score import _ItemHits, _word_end
 
 HARD = (
     "aAzZ \n\t-_'\"ßẞİıΣσςﬁﬀ½¼…µΩΩKÅé\u0301\u0308\u0344\u0345\u0327ёЁй\u0306"
@@ -87,3 +88,18 @@ def test_word_end_is_the_per_character_loop() -> None:
             while j < len(s) and is_word_char(s[j]):
                 j += 1
             assert _word_end(s, i) == j, (s, i)
+
+
+def test_word_gap_counts_like_the_word_index() -> None:
+    rng = random.Random(3)
+    for _ in range(150):
+        text = "".join(
+            rng.choice(PIECES) if rng.random() < 0.1 else rng.choice(UNMARKED + "  ab")
+            for _ in range(rng.randint(1, 25))
+        )
+        norm = normalize(text)
+        found = _ItemHits(Item("", "", "", text), [text], [norm])
+        n = len(norm.text)
+        for p in range(n):
+            for q in range(n):
+                assert found.word_gap(0, p, q, True) == found.word_gap(0, p, q, False)
