@@ -168,18 +168,22 @@ class Rules:
         if automaton.kind != ahocorasick.AHOCORASICK:
             return found
         patterns = self._c.patterns
+        by_pattern = found.by_pattern
         for f, norm in enumerate(norms):
             s = norm.text
             n = len(s)
             if not n:
                 continue
+            identity = norm.starts is None and norm.segments is None
             for last, (length, ids) in automaton.iter(s):
                 nend = last + 1
                 nstart = nend - length
                 for pid in ids:
                     p: CompiledPattern = patterns[pid]
-                    if p.left_bound and nstart > 0 and is_word_char(s[nstart - 1]):
-                        continue
+                    if p.left_bound and nstart > 0:
+                        c = s[nstart - 1]  # is_word_char(c), without a call for most c
+                        if c.isalnum() or c == "_" or (c >= "\u0300" and is_word_char(c)):
+                            continue
                     end = nend
                     if p.verify is not None:
                         m = p.verify.match(s, nstart)
@@ -188,10 +192,17 @@ class Rules:
                         end = m.end()
                     elif p.prefix:
                         end = _word_end(s, end)
-                    elif p.right_bound and end < n and is_word_char(s[end]):
-                        continue
-                    a, b = norm.span(nstart, end)
-                    found.by_pattern.setdefault(pid, []).append(Hit(pid, f, nstart, end, a, b))
+                    elif p.right_bound and end < n:
+                        c = s[end]
+                        if c.isalnum() or c == "_" or (c >= "\u0300" and is_word_char(c)):
+                            continue
+                    a, b = (nstart, end) if identity else norm.span(nstart, end)
+                    hit = Hit(pid, f, nstart, end, a, b)
+                    hits = by_pattern.get(pid)
+                    if hits is None:
+                        by_pattern[pid] = [hit]
+                    else:
+                        hits.append(hit)
         return found
 
     # -- scoring ----------------------------------------------------------------------------
