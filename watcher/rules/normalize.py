@@ -8,14 +8,18 @@ collapsed into one space, and invisible characters (soft hyphen, zero-width spac
 reader sees.
 
 Most news text is already NFKC and folds one character to one character; that case costs a
-``casefold``, a ``translate`` and one regex scan, all in C. Anything else takes a slower
-per-character path that is still exact.
+``casefold``, a ``translate`` and one regex scan, all in C. Anything else (``ß``, ``…``,
+full-width punctuation, combining accents) is normalised cluster by cluster, exactly, but each
+distinct character only once and the text in one ``translate``: only clusters of several
+characters or that grow or shrink are handled one at a time.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Characters turned into a plain space (one for one): hyphens, dashes, quotes, apostrophes,
@@ -28,6 +32,7 @@ _TO_SPACE = (
 )
 _TABLE = {ord(c): " " for c in _TO_SPACE}
 _TABLE[ord("ё")] = "е"
+_TO_SPACE_RE = re.compile("[" + re.escape(_TO_SPACE) + "]")  # _TABLE in one C scan
 
 # What the second pass collapses or removes: runs of white space and HTML tags (become one
 # space), a lone non-space white space character (becomes a space), invisible characters.
@@ -47,14 +52,26 @@ _COLLAPSE = re.compile(
     + _INVISIBLE
     + r"]+)"
 )
-_COLLAPSE_FIRST = re.compile(r"\s\s|[^\S ]|<[a-z!/]|[" + _INVISIBLE + "]")
+# White space other than a plain space (what ``\s`` matches; all below U+3001) and invisible
+# characters: when there are none and no "<", ``_COLLAPSE`` can only match runs of spaces, which
+# ``_SPACES`` finds many times faster.
+_ODD_SPACE = re.compile(
+    "["
+    + re.escape("".join(chr(i) for i in range(0x3001) if chr(i).isspace() and i != 32))
+    + _INVISIBLE
+    + "]"
+)
+_SPACES = re.compile(r"(?P<sp> {2,})")
 
 WORD_RE = re.compile(r"\w+")
 
 
 def is_word_char(ch: str) -> bool:
     """Letters, digits and combining marks join words; anything else is a boundary."""
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
+    # every combining mark (category M) is at U+0300 or above
+    return (
+        ch.isalnum() or ch == "_" or (ch >= "\u0300" and unicodedata.category(ch).startswith("M"))
+    )
 
 
 def is_hangul(ch: str) -> bool:
@@ -73,18 +90,39 @@ def is_hangul(ch: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
-    """Normalised text and, unless it is the identity, where each character came from."""
+    """Normalised text and, unless it is the identity, where each character came from.
+
+    Two steps map back: the collapse of white space and tags (``segments``: where each run of
+    copied characters or each collapsed space starts; None when nothing collapsed), then the
+    character pass (``starts``/``ends``; None when every character mapped to one). Both are
+    kept compact and read only for the few characters a match points at."""
 
     text: str
     original: str
-    starts: list[int] | None  # original start of each normalised character (None: identity)
-    ends: list[int] | None  # original end of each normalised character
+    starts: list[int] | None  # original start of each character-pass character (None: identity)
+    ends: list[int] | None  # original end of each character-pass character
+    # per segment of ``text``: where it starts in ``text``, where in the character-pass text,
+    # and -1 for copied characters or the end there of what one space replaced
+    segments: tuple[list[int], list[int], list[int]] | None = None
+
+    def _pass_range(self, i: int) -> tuple[int, int]:
+        """The character-pass range normalised character ``i`` came from."""
+        if self.segments is None:
+            return i, i + 1
+        seg_n, seg_a, seg_b = self.segments
+        k = bisect.bisect_right(seg_n, i) - 1
+        if seg_b[k] < 0:
+            x = seg_a[k] + i - seg_n[k]
+            return x, x + 1
+        return seg_a[k], seg_b[k]
 
     def span(self, i: int, j: int) -> tuple[int, int]:
         """The original range that normalised characters ``[i, j)`` (j > i) came from."""
+        a = self._pass_range(i)[0]
+        b = self._pass_range(j - 1)[1]
         if self.starts is None or self.ends is None:
-            return i, j
-        return self.starts[i], self.ends[j - 1]
+            return a, b
+        return self.starts[a], self.ends[b - 1]
 
 
 def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -92,8 +130,133 @@ def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     if unicodedata.is_normalized("NFKC", text):
         folded = text.casefold()
         if len(folded) == len(text):
-            return folded.translate(_TABLE), None, None
-    # Slow path: normalise cluster by cluster (a base character and what combines with it).
+            folded = _TO_SPACE_RE.sub(" ", folded)
+            return (folded.replace("ё", "е") if "ё" in folded else folded), None, None
+    return _cluster_pass(text)
+
+
+def _piece(cluster: str) -> str:
+    """What one cluster (a base character and what combines with it) normalises to."""
+    piece = unicodedata.normalize("NFKC", cluster).casefold()
+    return unicodedata.normalize("NFKC", piece).translate(_TABLE)
+
+
+def _pieces(chars: list[str]) -> list[str]:
+    """``_piece`` of each character, in three C calls: a newline between them keeps them apart
+    (it never composes, reorders or folds, and no character normalises to one)."""
+    joined = _piece("\n".join(chars))
+    out = joined.split("\n")
+    if len(out) != len(chars):  # cannot happen; stay exact anyway
+        return [_piece(c) for c in chars]
+    return out
+
+
+def _is_mark(ch: str) -> bool:
+    """Joins the cluster of the character before it: a combining mark, a Hangul medial or
+    final jamo."""
+    return bool(unicodedata.combining(ch)) or "\u1160" <= ch <= "\u11ff"
+
+
+def _fold(text: str) -> str:
+    """What the fast path does to NFKC text: case folding and ``_TABLE``, all in C."""
+    folded = _TO_SPACE_RE.sub(" ", text.casefold())
+    return folded.replace("ё", "е") if "ё" in folded else folded
+
+
+def _cluster_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """Normalise cluster by cluster, exactly as ``_piece`` on each cluster would, but in C
+    except for the few characters that need it: every distinct character is normalised once;
+    runs of characters whose piece is what ``_fold`` gives them, one for one, are folded in
+    one call each; the others (``…``, ``ß``, full-width commas...) are put in one by one."""
+    distinct = sorted(set(text) - {"\n"})
+    if not distinct:  # only newlines, which normalise to themselves
+        return text, None, None
+    marks = [ch for ch in distinct if ch >= "\u0300" and _is_mark(ch)]
+    pieces = _pieces(distinct)
+    if marks:
+        return _cluster_pass_marks(text, distinct, pieces, marks)
+    folds = _fold("\n".join(distinct)).split("\n")
+    breaks: dict[str, str] = {}  # characters that are not simply folded one for one
+    for ch, piece, folded in zip(distinct, pieces, folds, strict=True):
+        if piece != folded or len(piece) != 1:
+            breaks[ch] = piece
+    if not breaks:
+        return _fold(text), None, None
+    positions: list[int] = []
+    for ch in breaks:
+        i = text.find(ch)
+        while i != -1:
+            positions.append(i)
+            i = text.find(ch, i + 1)
+    positions.sort()
+    maps = any(len(piece) != 1 for piece in breaks.values())
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for i in positions:
+        if i > pos:
+            out.append(_fold(text[pos:i]))
+            if maps:
+                starts.extend(range(pos, i))
+                ends.extend(range(pos + 1, i + 1))
+        piece = breaks[text[i]]
+        out.append(piece)
+        if maps:
+            starts.extend([i] * len(piece))
+            ends.extend([i + 1] * len(piece))
+        pos = i + 1
+    if pos < len(text):
+        out.append(_fold(text[pos:]))
+        if maps:
+            starts.extend(range(pos, len(text)))
+            ends.extend(range(pos + 1, len(text) + 1))
+    if not maps:
+        return "".join(out), None, None
+    return "".join(out), starts, ends
+
+
+def _cluster_pass_marks(
+    text: str, distinct: list[str], pieces: list[str], marks: list[str]
+) -> tuple[str, list[int] | None, list[int] | None]:
+    """``_cluster_pass`` of a text with combining marks (clusters of several characters)."""
+    table: dict[int, str] = {}
+    odd: list[str] = []  # characters whose piece is not one character
+    for ch, piece in zip(distinct, pieces, strict=True):
+        if piece != ch:
+            table[ord(ch)] = piece
+        if len(piece) != 1:
+            odd.append(ch)
+    alternatives: list[str] = []
+    if marks:
+        alternatives.append("(?s:.)[" + "".join(re.escape(c) for c in marks) + "]+")
+    if odd:
+        alternatives.append("[" + "".join(re.escape(c) for c in odd) + "]")
+    special = re.compile("|".join(alternatives))
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in special.finditer(text):
+        i, j = m.start(), m.end()
+        if i > pos:  # one character to one: translated as a run
+            out.append(text[pos:i].translate(table))
+            starts.extend(range(pos, i))
+            ends.extend(range(pos + 1, i + 1))
+        piece = _piece(m.group()) if j - i > 1 else table.get(ord(text[i]), text[i])
+        out.append(piece)
+        starts.extend([i] * len(piece))
+        ends.extend([j] * len(piece))
+        pos = j
+    if pos < len(text):
+        out.append(text[pos:].translate(table))
+        starts.extend(range(pos, len(text)))
+        ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(out), starts, ends
+
+
+def _cluster_pass_reference(text: str) -> tuple[str, list[int], list[int]]:
+    """The plain per-character loop ``_cluster_pass`` must agree with (kept for the tests)."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -101,12 +264,9 @@ def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     i = 0
     while i < n:
         j = i + 1
-        while j < n and (
-            unicodedata.combining(text[j]) or 0x1160 <= ord(text[j]) <= 0x11FF
-        ):  # combining marks and Hangul medial/final jamo belong to the cluster
+        while j < n and _is_mark(text[j]):
             j += 1
-        piece = unicodedata.normalize("NFKC", text[i:j]).casefold()
-        piece = unicodedata.normalize("NFKC", piece).translate(_TABLE)
+        piece = _piece(text[i:j])
         out.append(piece)
         starts.extend([i] * len(piece))
         ends.extend([j] * len(piece))
@@ -114,34 +274,76 @@ def _char_pass(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     return "".join(out), starts, ends
 
 
+def _collapse_runs(s: str) -> Iterator[tuple[int, int, bool]]:
+    """``_COLLAPSE.finditer(s)`` as (start, end, becomes a space), but tried only where a match
+    can start: at or just before (over white space) the next "<", double space, other white
+    space or invisible character, found by C searches. The regex scanning every position was
+    ~80 ns a character: long texts with a stray "<" cost half a millisecond."""
+    n = len(s)
+    pos = 0
+    lt = sp = odd = -2  # next "<", "  ", odd space at or after pos; -1: none; -2: not looked
+    while pos < n:
+        if -1 != lt < pos:
+            lt = s.find("<", pos)
+        if -1 != sp < pos:
+            sp = s.find("  ", pos)
+        if -1 != odd < pos:
+            m = _ODD_SPACE.search(s, pos)
+            odd = -1 if m is None else m.start()
+        found = [x for x in (lt, sp, odd) if x >= 0]
+        if not found:
+            return
+        c = min(found)
+        x = c
+        while x > pos and s[x - 1].isspace():  # a match may start on white space before it
+            x -= 1
+        for y in range(x, c + 1):
+            m = _COLLAPSE.match(s, y)
+            if m is not None:
+                yield m.start(), m.end(), m.group("sp") is not None
+                pos = m.end()
+                break
+        else:
+            pos = c + 1
+
+
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching (see the module docstring)."""
+    if not text:
+        return Normalized(text, text, None, None)
     s1, st1, en1 = _char_pass(text)
-    if not _COLLAPSE_FIRST.search(s1):
+    if "<" in s1 or _ODD_SPACE.search(s1):
+        runs = _collapse_runs(s1)
+    elif "  " in s1:
+        runs = ((m.start(), m.end(), True) for m in _SPACES.finditer(s1))
+    else:
         return Normalized(s1, text, st1, en1)
-    if st1 is None or en1 is None:
-        st1 = list(range(len(s1)))
-        en1 = list(range(1, len(s1) + 1))
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    seg_n: list[int] = []
+    seg_a: list[int] = []
+    seg_b: list[int] = []
+    n = 0  # length of the output so far
     pos = 0
-    for m in _COLLAPSE.finditer(s1):
-        a, b = m.start(), m.end()
+    for a, b, space in runs:
         if a > pos:
             pieces.append(s1[pos:a])
-            starts.extend(st1[pos:a])
-            ends.extend(en1[pos:a])
-        if m.group("sp") is not None:
+            seg_n.append(n)
+            seg_a.append(pos)
+            seg_b.append(-1)
+            n += a - pos
+        if space:
             pieces.append(" ")
-            starts.append(st1[a])
-            ends.append(en1[b - 1])
+            seg_n.append(n)
+            seg_a.append(a)
+            seg_b.append(b)
+            n += 1
         pos = b
     if pos < len(s1):
         pieces.append(s1[pos:])
-        starts.extend(st1[pos:])
-        ends.extend(en1[pos:])
-    return Normalized("".join(pieces), text, starts, ends)
+        seg_n.append(n)
+        seg_a.append(pos)
+        seg_b.append(-1)
+    return Normalized("".join(pieces), text, st1, en1, (seg_n, seg_a, seg_b))
 
 
 def normalize_pattern(pattern: str) -> str:

@@ -11,8 +11,10 @@ reaches its threshold. ``Rules`` holds no mutable state: ``score`` is safe from 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -28,12 +30,16 @@ from watcher.rules.normalize import WORD_RE, Normalized, is_word_char, normalize
 from watcher.rules.spec import RulesSpec, parse_spec
 
 SNIPPET = 120
+_WORD_RUN = re.compile(r"\w+")  # is_word_char minus combining marks (not in \w)
+_WORD_START = re.compile(r"(?<!\w)\w")  # where a WORD_RE match starts (sees before pos)
 MAX_MATCHES_PER_TERM = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One place a pattern matched: a field, and normalised and original ranges."""
+class Hit(NamedTuple):
+    """One place a pattern matched: a field, and normalised and original ranges.
+
+    A NamedTuple (immutable) rather than a frozen dataclass: there is one per match found
+    and a frozen dataclass takes several times longer to build."""
 
     pattern: int
     field: int  # index into models.FIELDS
@@ -84,6 +90,17 @@ class _ItemHits:
             self.words[f] = starts
         return bisect.bisect_right(starts, pos)
 
+    def word_gap(self, f: int, p: int, q: int, few: bool) -> int:
+        """How many words apart positions ``p`` and ``q`` of field ``f`` are (the difference
+        of their ``word_index``): for a few pairs, the word starts between them are counted
+        in C; for many, the index of the whole field is built once."""
+        if not few:
+            return abs(self.word_index(f, p) - self.word_index(f, q))
+        lo, hi = (p, q) if p <= q else (q, p)
+        if lo == hi:
+            return 0
+        return len(_WORD_START.findall(self.norms[f].text, lo + 1, hi + 1))
+
     def snippet(self, f: int, start: int, end: int) -> str:
         key = (f, start, end)
         s = self.snippets.get(key)
@@ -115,6 +132,17 @@ class Rules:
                         pattern_uses.setdefault(pid, []).append((t_index, term_index))
         self._pattern_uses = {k: tuple(v) for k, v in pattern_uses.items()}
         self._entity_uses = {k: tuple(v) for k, v in entity_uses.items()}
+        alias_of: dict[int, list[str]] = {}  # pattern -> entities it is an alias of
+        for eid, ent in self._c.entities.items():
+            for pid in ent.aliases:
+                alias_of.setdefault(pid, []).append(eid)
+        self._alias_of = {k: tuple(v) for k, v in alias_of.items()}
+        # The result for an item in which no pattern matched (most items of most feeds): what
+        # the topics give with nothing found, computed once (results are immutable).
+        nothing = _ItemHits(Item("", "", "", ""), ["" for _ in FIELDS], [])
+        self._nothing_found = ScoreResult(
+            tuple(self._topic(t, [], nothing, {}, True) for t in self._c.topics)
+        )
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>") -> Rules:
@@ -140,18 +168,22 @@ class Rules:
         if automaton.kind != ahocorasick.AHOCORASICK:
             return found
         patterns = self._c.patterns
+        by_pattern = found.by_pattern
         for f, norm in enumerate(norms):
             s = norm.text
             n = len(s)
             if not n:
                 continue
+            identity = norm.starts is None and norm.segments is None
             for last, (length, ids) in automaton.iter(s):
                 nend = last + 1
                 nstart = nend - length
                 for pid in ids:
                     p: CompiledPattern = patterns[pid]
-                    if p.left_bound and nstart > 0 and is_word_char(s[nstart - 1]):
-                        continue
+                    if p.left_bound and nstart > 0:
+                        c = s[nstart - 1]  # is_word_char(c), without a call for most c
+                        if c.isalnum() or c == "_" or (c >= "\u0300" and is_word_char(c)):
+                            continue
                     end = nend
                     if p.verify is not None:
                         m = p.verify.match(s, nstart)
@@ -159,12 +191,18 @@ class Rules:
                             continue
                         end = m.end()
                     elif p.prefix:
-                        while end < n and is_word_char(s[end]):
-                            end += 1
-                    elif p.right_bound and end < n and is_word_char(s[end]):
-                        continue
-                    a, b = norm.span(nstart, end)
-                    found.by_pattern.setdefault(pid, []).append(Hit(pid, f, nstart, end, a, b))
+                        end = _word_end(s, end)
+                    elif p.right_bound and end < n:
+                        c = s[end]
+                        if c.isalnum() or c == "_" or (c >= "\u0300" and is_word_char(c)):
+                            continue
+                    a, b = (nstart, end) if identity else norm.span(nstart, end)
+                    hit = Hit(pid, f, nstart, end, a, b)
+                    hits = by_pattern.get(pid)
+                    if hits is None:
+                        by_pattern[pid] = [hit]
+                    else:
+                        hits.append(hit)
         return found
 
     # -- scoring ----------------------------------------------------------------------------
@@ -177,6 +215,8 @@ class Rules:
         topics keep all their matches; building matches and snippets is most of the cost.
         """
         found = self._find(item)
+        if not found.by_pattern:  # no term, entity, proximity or exclusion can count
+            return self._nothing_found
         present = self._entities(found)
         fired: dict[int, set[int]] = {}
         for pid in found.by_pattern:
@@ -194,7 +234,13 @@ class Rules:
 
     def _entities(self, found: _ItemHits) -> dict[str, list[Hit]]:
         out: dict[str, list[Hit]] = {}
+        alias_of = self._alias_of
+        candidates = {eid for pid in found.by_pattern for eid in alias_of.get(pid, ())}
+        if not candidates:
+            return out
         for eid, ent in self._c.entities.items():
+            if eid not in candidates:  # none of its aliases was found
+                continue
             hits = _hits(found, ent.aliases)
             if hits and ent.excepts:
                 masks = _hits(found, ent.excepts)
@@ -333,13 +379,14 @@ class Rules:
         if ignored:
             lhits = [h for h in lhits if not _inside_any(h, ignored)]
         best: tuple[Hit, Hit] | None = None
+        few = len(lhits) * len(rhits) <= 16
         for a in lhits:
             for b in rhits:
                 if a.field != b.field or (a.nstart == b.nstart and a.nend == b.nend):
                     continue
-                wa = found.word_index(a.field, a.nstart)
-                wb = found.word_index(b.field, b.nstart)
-                if abs(wa - wb) <= within and (best is None or fw[a.field] > fw[best[0].field]):
+                if best is not None and fw[a.field] <= fw[best[0].field]:
+                    continue  # could not replace the pair found
+                if found.word_gap(a.field, a.nstart, b.nstart, few) <= within:
                     best = (a, b)
         return best
 
@@ -360,6 +407,21 @@ class Rules:
 
     def _entity_match(self, found: _ItemHits, eid: str, h: Hit) -> Match:
         return self._match(found, h, "@" + eid, 0.0, "entity", eid)
+
+
+def _word_end(s: str, i: int) -> int:
+    """Where the run of word characters (``is_word_char``) starting at ``i`` ends: ``\\w``
+    runs by regex, the combining marks between them one by one."""
+    n = len(s)
+    while i < n:
+        m = _WORD_RUN.match(s, i)
+        if m is not None:
+            i = m.end()
+        elif is_word_char(s[i]):
+            i += 1
+        else:
+            break
+    return i
 
 
 def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
