@@ -52,6 +52,7 @@ _COLLAPSE = re.compile(
     + _INVISIBLE
     + r"]+)"
 )
+_TAG_START = re.compile(r"<[a-zA-Z!/]")
 # White space other than a plain space (what ``\s`` matches; all below U+3001) and invisible
 # characters: when there are none and no "<", ``_COLLAPSE`` can only match runs of spaces, which
 # ``_SPACES`` finds many times faster.
@@ -283,8 +284,9 @@ def _collapse_runs(s: str) -> Iterator[tuple[int, int, bool]]:
     pos = 0
     lt = sp = odd = -2  # next "<", "  ", odd space at or after pos; -1: none; -2: not looked
     while pos < n:
-        if -1 != lt < pos:
-            lt = s.find("<", pos)
+        if -1 != lt < pos:  # a tag starts "<" + letter, "/" or "!": a lone "<" never matches
+            t = _TAG_START.search(s, pos)
+            lt = -1 if t is None else t.start()
         if -1 != sp < pos:
             sp = s.find("  ", pos)
         if -1 != odd < pos:
