@@ -45,3 +45,17 @@ def test_secrets_are_redacted(
 ) -> None:
     text = emit(formatter, record(msg, args, exc))
     assert SECRET not in text and "***" in text
+
+
+def test_a_bad_log_call_does_not_raise_into_the_caller(capsys: pytest.CaptureFixture[str]) -> None:
+    """Arguments that do not fit the format are reported by logging, as without the filter."""
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(Redact([SECRET]))
+    log = logging.getLogger("test_logs.bad")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.error("bad args %s", 1, 2)  # raised TypeError from the filter before
+    finally:
+        log.removeHandler(handler)
+    assert "Logging error" in capsys.readouterr().err

@@ -28,15 +28,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Until the event loop installs its own handlers, SIGTERM means: nothing in flight, exit 0.
     signal.signal(signal.SIGTERM, _exit_quietly)
     settings = settings_from_args(args)
-    setup_logging(
-        settings.log_format,
-        settings.log_level,
-        secrets=(
-            settings.telegram.token,
-            settings.telegram.webhook_secret,
-            settings.smtp.password,
-        ),
-    )
+    telegram = settings.telegram
+    secrets = [telegram.token, telegram.webhook_secret, settings.smtp.password]
+    if telegram.token:  # the webhook secret derived from it is a secret too
+        from watcher.notify.telegram.webhook import webhook_secret
+
+        secrets.append(webhook_secret(telegram.token, telegram.webhook_secret))
+    if "://" in settings.db_target and "@" in settings.db_target:  # a password in the URL
+        credentials = settings.db_target.split("://", 1)[1].rsplit("@", 1)[0]
+        secrets.append(credentials.partition(":")[2])
+    setup_logging(settings.log_format, settings.log_level, secrets=secrets)
     if args.once:
         return asyncio.run(run_once(settings))
     return asyncio.run(run_forever(settings))
