@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from watcher.models import Match
 from watcher.store import Database
 from watcher.store import outbox as ob
+from watcher.store import sources as src
 from watcher.store.alerts import get_alerts, insert_alert, recent_alerts
 
 
@@ -87,3 +88,23 @@ def test_a_claim_is_held_only_while_it_is_ours(store_db: Database) -> None:
     assert not ob.hold(store_db, row.id, "slow", until=1200.0)  # the slow one must skip it
     ob.mark_sent(store_db, taken.id, "7", now=1102.0)
     assert not ob.hold(store_db, row.id, "fast", until=1200.0)  # settled rows are not held
+
+
+def test_failing_and_recovered_notices_are_claimed_once(store_db: Database) -> None:
+    """Of all instances and restarts, one tells operators a source fails, and one that it
+    works again; a success alone does not forget that they were told."""
+    with store_db.transaction() as tx:
+        src.ensure_source(tx, "s", "http://example.org/feed")
+    src.record_failure(store_db, "s", now=10.0, kind="timeout", detail="", next_check_at=20.0)
+    assert src.claim_failing_notice(store_db, "s", now=11.0)
+    assert not src.claim_failing_notice(store_db, "s", now=12.0)  # another instance
+    assert not src.claim_recovered_notice(store_db, "s")  # still failing
+    with store_db.transaction() as tx:
+        src.record_success(
+            tx, "s", now=30.0, next_check_at=40.0, etag=None, last_modified=None, body_hash=None
+        )
+    state = src.get_state(store_db, "s")
+    assert state is not None and state.failing_notified_at == 11.0  # kept until claimed
+    assert src.claim_recovered_notice(store_db, "s")
+    assert not src.claim_recovered_notice(store_db, "s")  # told once
+    assert not src.claim_failing_notice(store_db, "s", now=50.0)  # not failing now

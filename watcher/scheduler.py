@@ -184,7 +184,10 @@ class Scheduler:
             cb(outcome)
         if outcome.ok:
             self._failing_since.pop(source.id, None)
-            if outcome.recovered:
+            # the one success that clears the mark tells them (not every poll that saw it set)
+            if outcome.recovered and await asyncio.to_thread(
+                sources_store.claim_recovered_notice, self.runtime.db, source.id
+            ):
                 await self.runtime.notice(
                     "source_recovered", f"{source.display_name} ({source.id}) works again"
                 )

@@ -97,7 +97,7 @@ def record_success(
         "UPDATE sources SET etag = ?, last_modified = ?, body_hash = COALESCE(?, body_hash),"
         " next_check_at = ?, last_checked_at = ?, last_success_at = ?,"
         " consecutive_failures = 0, first_polled_at = COALESCE(first_polled_at, ?),"
-        " items_seen = items_seen + ?, failing_notified_at = NULL WHERE id = ?",
+        " items_seen = items_seen + ? WHERE id = ?",
         (etag, last_modified, body_hash, next_check_at, now, now, now, new_items, source_id),
     )
 
@@ -125,6 +125,18 @@ def claim_failing_notice(db: Database, source_id: str, now: float) -> bool:
             "UPDATE sources SET failing_notified_at = ?"
             " WHERE id = ? AND failing_notified_at IS NULL AND consecutive_failures > 0",
             (now, source_id),
+        )
+    return claimed == 1
+
+
+def claim_recovered_notice(db: Database, source_id: str) -> bool:
+    """True for the one caller that should tell operators the source works again (after a
+    "failing" notice); clears the mark, so the next failure streak is told anew."""
+    with db.transaction() as tx:
+        claimed = tx.execute(
+            "UPDATE sources SET failing_notified_at = NULL"
+            " WHERE id = ? AND failing_notified_at IS NOT NULL AND consecutive_failures = 0",
+            (source_id,),
         )
     return claimed == 1
 
