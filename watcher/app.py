@@ -259,17 +259,21 @@ async def supervise(service: Service, stop: asyncio.Event, failed: list[BaseExce
         started = time.monotonic()
         try:
             await service.run(stop)
-            return
+            if stop.is_set():
+                return
+            problem = "ended early"  # a service runs until stop: one that returns is restarted
         except ConfigError as exc:
             failed.append(exc)
             stop.set()
             return
         except Exception as exc:  # any failure of one service is logged and retried, not fatal
             if stop.is_set():
+                log.warning("service %s failed while stopping: %r", service.name, exc)
                 return
-            if time.monotonic() - started > RESTART_MAX_S:
-                delay = RESTART_FIRST_S  # it ran a good while: start the back-off again
-            log.error("service %s failed, restarting in %.0f s: %r", service.name, delay, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, RESTART_MAX_S)
+            problem = f"failed: {exc!r}"
+        if time.monotonic() - started > RESTART_MAX_S:
+            delay = RESTART_FIRST_S  # it ran a good while: start the back-off again
+        log.error("service %s %s; restarting in %.0f s", service.name, problem, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, RESTART_MAX_S)

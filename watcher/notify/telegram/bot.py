@@ -144,6 +144,7 @@ class TelegramBot:
         self.admins = frozenset(settings.admins)
         self.application = self._build()
         self.ready = asyncio.Event()
+        self._runs = 0
 
     def _build(self) -> Application:  # type: ignore[type-arg]
         app = (
@@ -174,6 +175,9 @@ class TelegramBot:
         consumer per bot); the others stay connected for admin notices and take over within
         ``leader_retry_s`` when the holder dies.
         """
+        if self._runs:  # restarted after a failure: a fresh Application, not one left half-stopped
+            self.application = self._build()
+        self._runs += 1
         if not await self._initialize(stop):
             return
         try:
