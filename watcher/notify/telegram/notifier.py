@@ -83,9 +83,6 @@ class TelegramNotifier(Notifier):
         self.clock = clock
         self.limiter = FloodLimiter()
         self.paused_until = 0.0  # set by a 429: nothing is sent before this (monotonic)
-        self.sent = 0
-        self.retried = 0
-        self.dead = 0
         self.flood_waits = 0
 
     def describe(self) -> str:
@@ -183,8 +180,7 @@ class TelegramNotifier(Notifier):
 
     async def _send_row(self, bot: Bot, row: outbox.OutboxRow, alert: Alert | None) -> None:
         if alert is None:
-            await asyncio.to_thread(outbox.mark_dead, self.db, row.id, "alert gone", self.clock())
-            self.count_delivery("dead")
+            await self._dead(row, "alert gone")
             return
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         text = format_alert(alert)
@@ -203,10 +199,7 @@ class TelegramNotifier(Notifier):
                 )
                 return
             if status != outbox.SENT or ref is None or not ref.isdigit():
-                await asyncio.to_thread(
-                    outbox.mark_dead, self.db, row.id, "no message to edit", self.clock()
-                )
-                self.count_delivery("dead")
+                await self._dead(row, "no message to edit")
                 return
             edit_of = int(ref)
         for _ in range(5):  # 429s are waited out here, other failures go back to the outbox
@@ -242,41 +235,37 @@ class TelegramNotifier(Notifier):
                 return
             except BadRequest as exc:
                 if edit_of is not None and NOT_MODIFIED in str(exc).lower():
-                    self.sent += 1  # the message already says it (an earlier edit or the send)
-                    await asyncio.to_thread(
-                        outbox.mark_sent, self.db, row.id, str(edit_of), self.clock()
-                    )
-                    self.count_delivery("sent")
+                    # the message already says it (an earlier edit or the send)
+                    await self._sent(row, str(edit_of))
                 elif any(m in str(exc).lower() for m in GONE_MARKERS):
                     await self._gone(row, str(exc))
                 else:  # the message itself was refused: retrying would not help
-                    self.dead += 1
-                    await asyncio.to_thread(
-                        outbox.mark_dead, self.db, row.id, str(exc), self.clock()
-                    )
-                    self.count_delivery("dead")
+                    await self._dead(row, str(exc))
                 return
             except (NetworkError, TelegramError) as exc:  # 5xx, time-outs, dropped connections
-                self.retried += 1
                 backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 10))
-                await asyncio.to_thread(
-                    outbox.mark_retry, self.db, row.id, str(exc), self.clock() + backoff
-                )
-                self.count_delivery("retry")
+                await self._retry(row, str(exc), self.clock() + backoff)
                 return
-            self.sent += 1
-            await asyncio.to_thread(outbox.mark_sent, self.db, row.id, ref_out, self.clock())
-            self.count_delivery("sent")
+            await self._sent(row, ref_out)
             return
-        await asyncio.to_thread(
-            outbox.mark_retry, self.db, row.id, "flood control", self.clock() + 1.0
-        )
+        await self._retry(row, "flood control", self.clock() + 1.0)
+
+    # Each row ends in one of these: marked in the store, counted for /metrics.
+
+    async def _sent(self, row: outbox.OutboxRow, ref: str) -> None:
+        await asyncio.to_thread(outbox.mark_sent, self.db, row.id, ref, self.clock())
+        self.count_delivery("sent")
+
+    async def _retry(self, row: outbox.OutboxRow, error: str, at: float) -> None:
+        await asyncio.to_thread(outbox.mark_retry, self.db, row.id, error, at)
         self.count_delivery("retry")
 
-    async def _gone(self, row: outbox.OutboxRow, reason: str) -> None:
-        self.dead += 1
-        now = self.clock()
-        if row.target.lstrip("-").isdigit():
-            await asyncio.to_thread(subscribers.deactivate, self.db, int(row.target), reason, now)
-        await asyncio.to_thread(outbox.mark_dead, self.db, row.id, reason, now)
+    async def _dead(self, row: outbox.OutboxRow, reason: str) -> None:
+        await asyncio.to_thread(outbox.mark_dead, self.db, row.id, reason, self.clock())
         self.count_delivery("dead")
+
+    async def _gone(self, row: outbox.OutboxRow, reason: str) -> None:
+        if row.target.lstrip("-").isdigit():
+            chat = int(row.target)
+            await asyncio.to_thread(subscribers.deactivate, self.db, chat, reason, self.clock())
+        await self._dead(row, reason)
