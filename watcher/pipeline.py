@@ -81,13 +81,6 @@ class _Slot:
             self.held = False
             self.sem.release()
 
-    async def __aenter__(self) -> _Slot:
-        await self.acquire()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release()
-
 
 @dataclass
 class Pipeline:
@@ -157,6 +150,7 @@ class Pipeline:
                     selectors=source.selectors,
                     language=source.language,
                     now=datetime.fromtimestamp(now, UTC),
+                    executor=self._threads(),
                 )
             else:
                 parsed = await parse_feed_async(

@@ -7,6 +7,7 @@ import asyncio
 import signal
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from watcher.cli import EXIT_OK, settings_from_args
 from watcher.errors import ConfigError
@@ -34,9 +35,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from watcher.notify.telegram.webhook import webhook_secret
 
         secrets.append(webhook_secret(telegram.token, telegram.webhook_secret))
-    if "://" in settings.db_target and "@" in settings.db_target:  # a password in the URL
-        credentials = settings.db_target.split("://", 1)[1].rsplit("@", 1)[0]
-        secrets.append(credentials.partition(":")[2])
+    if "://" in settings.db_target:  # a postgresql:// URL may carry a password
+        secrets.append(urlsplit(settings.db_target).password or "")
     setup_logging(settings.log_format, settings.log_level, secrets=secrets)
     if args.once:
         return asyncio.run(run_once(settings))

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import re
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -380,9 +382,11 @@ async def parse_page_async(
     selectors: PageSelectors | Mapping[str, str] | object,
     language: str = "",
     now: datetime | None = None,
+    executor: Executor | None = None,
 ) -> ParsedPage:
-    """``parse_page`` in a worker thread (parsing a big page must not stall the loop)."""
-    return await asyncio.to_thread(
+    """``parse_page`` in a worker thread (parsing a big page must not stall the loop): the
+    default executor's, or ``executor`` (the pipeline's stage threads, as for feeds)."""
+    parse = functools.partial(
         parse_page,
         body,
         headers=headers,
@@ -392,3 +396,4 @@ async def parse_page_async(
         language=language,
         now=now,
     )
+    return await asyncio.get_running_loop().run_in_executor(executor, parse)
