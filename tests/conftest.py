@@ -1,4 +1,5 @@
-"""Shared fixtures: the store on SQLite (in memory) and on PostgreSQL (a fresh schema)."""
+"""Shared fixtures: the store on SQLite (in memory) and on PostgreSQL (a fresh schema), the
+fake Telegram Bot API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.fake_telegram import FakeTelegram
 from watcher.store import Database, open_database
 
 TESTS = Path(__file__).parent
@@ -76,3 +78,10 @@ def store_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    """A fake Telegram Bot API on 127.0.0.1 (token ``123:TEST``), for the Telegram tests."""
+    with FakeTelegram("123:TEST") as server:
+        yield server

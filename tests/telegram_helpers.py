@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from watcher.models import Alert, Match
@@ -64,3 +65,12 @@ def record_alert(
         assert alert is not None
         enqueue(tx, alert.id, notifier.kind, notifier.targets(tx, alert), now)
     return alert
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``check()`` holds, at most ``timeout`` seconds."""
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")

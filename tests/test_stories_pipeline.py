@@ -59,12 +59,6 @@ def rules() -> Rules:
 
 
 @pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=tg.base_url) as b:
         yield b

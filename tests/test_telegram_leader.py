@@ -5,13 +5,13 @@ over, and every update is answered once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
+from tests.telegram_helpers import until
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.wiring import UPDATES_LOCK
 from watcher.rules.score import load_rules
@@ -21,20 +21,6 @@ from watcher.store.leases import SingletonLock, lock_key
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123:TEST"
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TOKEN) as server:
-        yield server
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 def kill_lock_session(url: str, name: str) -> int:

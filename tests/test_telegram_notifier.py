@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
@@ -17,12 +17,6 @@ from watcher.store import outbox, subscribers
 from watcher.store.db import Database
 
 TOKEN = "123:TEST"
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TOKEN) as server:
-        yield server
 
 
 @pytest.fixture

@@ -34,12 +34,6 @@ SECOND = "Russia deports North Korean workers who fled a construction site in Vl
 
 
 @pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server

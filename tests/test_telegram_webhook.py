@@ -4,13 +4,12 @@ only with Telegram's secret token and only on the webhook's path; it never calls
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
+from tests.telegram_helpers import until
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.webhook import SECRET_HEADER, webhook_secret
 from watcher.rules.score import load_rules
@@ -21,20 +20,6 @@ from watcher.store.db import open_database
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123:TEST"
 HOOK = "https://bot.example.org/tg/hook"
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(TOKEN) as server:
-        yield server
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def test_webhook_mode(tg: FakeTelegram, tmp_path: Path) -> None:
