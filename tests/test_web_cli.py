@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import DATA
 from tests.servers import FeedServer
-from watcher.cli.sources_test import cmd_sources_test
+from watcher.cli.source_trial import cmd_sources_test
 
 WEB = DATA / "web"
 

@@ -302,10 +302,12 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        headers: Mapping[str, str] | None = None,
         allow_private: bool = True,
         before_body: BodyGate | None = None,
     ) -> FetchResult:
-        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given), with
+        ``headers`` (an ``Accept`` of the source's kind, say) added to the client's.
 
         Returns a 2xx or 304 ``FetchResult``; raises ``FetchError`` for everything else.
         ``before_body`` is awaited when a body is about to be read (not for a 304, a redirect
@@ -316,7 +318,12 @@ class Fetcher:
             await self.open()
         started = time.monotonic()
         try:
-            return await self._fetch(url, etag, last_modified, allow_private, started, before_body)
+            extra = dict(headers or {})
+            if etag:
+                extra["If-None-Match"] = etag
+            if last_modified:
+                extra["If-Modified-Since"] = last_modified
+            return await self._fetch(url, extra, allow_private, started, before_body)
         except TimeoutError as exc:
             raise classify.deadline_exceeded(url, self.settings.deadline) from exc
         except FetchError:
@@ -327,8 +334,7 @@ class Fetcher:
     async def _fetch(
         self,
         url: str,
-        etag: str | None,
-        last_modified: str | None,
+        conditional: dict[str, str],
         allow_private: bool,
         started: float,
         before_body: BodyGate | None = None,
@@ -339,11 +345,8 @@ class Fetcher:
         deadline_at: float | None = None  # starts with the first request, not in the queue
         current = url
         seen = [url]
-        conditional: dict[str, str] = {}
-        if etag:
-            conditional["If-None-Match"] = etag
-        if last_modified:
-            conditional["If-Modified-Since"] = last_modified
+        etag = conditional.get("If-None-Match")
+        last_modified = conditional.get("If-Modified-Since")
         while True:
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -1,0 +1,50 @@
+"""``type: page``: a listing page without a feed, read with CSS selectors by
+``watcher.parse.page`` (docs/web.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from watcher.parse.page import PageSelectors, ParsedPage, parse_page
+from watcher.sources.base import FetchRequest, SourceConfig
+
+HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}
+
+
+class PageSource(SourceConfig):
+    type: Literal["page"] = "page"
+    selectors: PageSelectors
+
+
+class PageKind:
+    name = "page"
+    config = PageSource
+    opml_type = "link"
+
+    def request(self, source: SourceConfig) -> FetchRequest:
+        return FetchRequest(source.url, HTML)
+
+    def parse(
+        self,
+        body: bytes,
+        *,
+        headers: Mapping[str, str],
+        base_url: str,
+        source: SourceConfig,
+        now: datetime,
+    ) -> ParsedPage:
+        assert isinstance(source, PageSource)  # kind_of chose this kind by its model
+        return parse_page(
+            body,
+            headers=headers,
+            source_id=source.id,
+            base_url=base_url,
+            selectors=source.selectors,
+            language=source.language,
+            now=now,
+        )
+
+
+KIND = PageKind()
