@@ -134,7 +134,11 @@ def _problems(model: type[BaseModel], node: Any, name: str) -> list[Problem]:
     try:
         model.model_validate(node if node is not None else {})
     except ValidationError as exc:
-        return problems_from(exc, node, name, model)
+        problems = problems_from(exc, node, name, model)
+        # a problem of the whole part (no field of it) is pointed at the part itself
+        lc = getattr(node, "lc", None)
+        line, col = (lc.line + 1, lc.col + 1) if lc is not None else (0, 0)
+        return [Problem(p.file, line, col, p.message) if p.line <= 0 else p for p in problems]
     return []
 
 

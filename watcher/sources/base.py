@@ -30,6 +30,7 @@ from watcher.durations import parse_duration
 from watcher.models import Item
 
 MIN_INTERVAL_S = 5.0
+HTML_ACCEPT = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}  # for web pages
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

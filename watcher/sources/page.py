@@ -8,9 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from watcher.parse.page import PageSelectors, ParsedPage, parse_page
-from watcher.sources.base import FetchRequest, SourceConfig
-
-HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}
+from watcher.sources.base import HTML_ACCEPT, FetchRequest, SourceConfig
 
 
 class PageSource(SourceConfig):
@@ -24,7 +22,7 @@ class PageKind:
     opml_type = "link"
 
     def request(self, source: SourceConfig) -> FetchRequest:
-        return FetchRequest(source.url, HTML)
+        return FetchRequest(source.url, HTML_ACCEPT)
 
     def parse(
         self,
