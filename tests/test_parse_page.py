@@ -11,8 +11,8 @@ from tests.conftest import DATA
 from tests.servers import FeedServer
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher, FetchSettings
-from watcher.web.guard import AddressPolicy, check_scheme, refusal_reason
 from watcher.parse.page import PageSelectors, parse_date, parse_page
+from watcher.web.guard import AddressPolicy, check_scheme, refusal_reason
 
 WEB = DATA / "web"
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from tests.conftest import DATA
 from tests.servers import FeedServer
-from watcher.sources.page import PageSource
 from watcher.fetch import Fetcher
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
+from watcher.sources.page import PageSource
 from watcher.store import Database
 from watcher.store.sources import get_state
 from watcher.web.fulltext import FullText, article_fetcher
