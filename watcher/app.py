@@ -199,8 +199,8 @@ async def run_once(settings: Settings, console: Console | None = None) -> int:
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         try:
-            for line in app.summary():
-                app.console.print(line)
+            for line in app.summary():  # file:line problems stay whole, never markup
+                app.console.print(line, soft_wrap=True, markup=False)
             sources = app.config.feeds().enabled_sources
             outcomes = await asyncio.gather(*(app.pipeline.poll(s) for s in sources))
             report_outcomes(outcomes, app.console)
@@ -226,8 +226,8 @@ async def run_forever(settings: Settings, console: Console | None = None) -> int
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, runtime.stop.set)
-        for line in app.summary():
-            app.console.print(line)
+        for line in app.summary():  # file:line problems stay whole, never markup
+            app.console.print(line, soft_wrap=True, markup=False)
         failed: list[BaseException] = []
         tasks = [
             asyncio.create_task(supervise(s, runtime.stop, failed), name=s.name)

@@ -10,7 +10,7 @@ once decompressed (gzip bombs stop at the limit), redirects followed one by one 
 ``max_redirects`` (loops are caught at once), ``concurrency`` requests at once in all and
 ``per_host`` per host. Every failure is a ``FetchError`` (see ``classify.py``).
 
-Address guard hook (for untrusted links, issue 7): ``fetch(..., allow_private=False)`` resolves
+Address guard hook (for untrusted links): ``fetch(..., allow_private=False)`` resolves
 the host of the URL and of every redirect target and calls the guard with ``(host, [ip, ...])``
 before connecting; the guard raises ``FetchError(BLOCKED_ADDRESS)`` to refuse. The connection
 then goes to the address that was checked (no second lookup: no DNS rebinding), with the
