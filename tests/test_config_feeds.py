@@ -155,5 +155,8 @@ def test_opml_exports_a_page_as_a_link_not_a_feed() -> None:
     )
     opml = write_opml(cfg.sources)
     assert '<outline type="rss" text="f" title="f" xmlUrl="http://a.example/rss"/>' in opml
-    assert '<outline type="link" text="NGO news" title="NGO news" url="http://b.example/news/"/>' in opml
+    assert (
+        '<outline type="link" text="NGO news" title="NGO news" url="http://b.example/news/"/>'
+        in opml
+    )
     assert [f.url for f in read_opml(opml)] == ["http://a.example/rss"]  # feed readers' view

@@ -4,6 +4,7 @@ parser on a real saved preview page, and a poll on 127.0.0.1 that behaves like a
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,10 +19,11 @@ from watcher.fetch import Fetcher
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
 from watcher.sources import kinds
-from watcher.sources.telegram import KIND, TelegramSource, parse_channel
+from watcher.sources.telegram import KIND, TelegramSource, parse_preview
 from watcher.store import Database
 from watcher.store.sources import get_state
 
+ROOT = DATA.parent.parent
 PAGE = DATA / "sources" / "telegram" / "clashreport.html"
 NOW = datetime(2026, 8, 24, 8, 0, tzinfo=UTC).timestamp()  # the page's posts are of that morning
 KEYWORDS = """version: 1
@@ -43,12 +45,37 @@ POSTS = [
 ]
 
 
+def test_the_architecture_example_is_this_change() -> None:
+    """docs/architecture.md's "add a source kind" lists the files of this kind: they exist,
+    and the kind is one new module (no other module of watcher/ names it)."""
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = doc.split("### Worked example: add a source kind", 1)[1]
+    listed = re.findall(r"^    ([\w/.-]+\.\w+)", section, flags=re.M)
+    assert {"watcher/sources/telegram.py", "tests/test_source_telegram.py"} <= set(listed)
+    assert all((ROOT / path).exists() for path in listed), listed
+    naming = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "watcher").rglob("*.py")
+        if re.search(
+            r"TelegramSource|TelegramKind|sources\.telegram|parse_preview", p.read_text("utf-8")
+        )
+    ]
+    assert naming == ["watcher/sources/telegram.py"], naming
+
+
+def test_the_feeds_md_example_loads() -> None:
+    doc = (ROOT / "docs" / "feeds.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "telegram" in b]
+    (source,) = parse_feeds("sources:\n" + example, "docs/feeds.md").sources
+    assert isinstance(source, TelegramSource) and source.url == "https://t.me/s/sudpress53"
+
+
 def test_the_kind_is_found_by_its_module() -> None:
     assert kinds()["telegram"] is KIND and KIND.config is TelegramSource
 
 
 def test_each_post_with_text_is_an_item_linking_to_the_post() -> None:
-    parsed = parse_channel(
+    parsed = parse_preview(
         PAGE.read_bytes(), headers={}, source_id="clash", language="en", channel="ClashReport"
     )
     assert not parsed.bozo and parsed.skipped == 0

@@ -43,7 +43,9 @@ def test_sources_test_prints_items_text_and_scores(
         assert "Court in Vladivostok hears case of a worker" in out
         assert "ALERT" in out and "repatriation" in out
         # the site forbids the articles: each says why it has no text
-        srv.route("/robots.txt", b"User-agent: *\nDisallow: /news/2026/\n", content_type="text/plain")
+        srv.route(
+            "/robots.txt", b"User-agent: *\nDisallow: /news/2026/\n", content_type="text/plain"
+        )
         assert cmd_sources_test(args) == 0
     out = capsys.readouterr().out
     assert "text 0 chars (disallowed by robots.txt)" in out

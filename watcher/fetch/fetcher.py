@@ -93,6 +93,38 @@ def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
+def _result(
+    url: str,
+    final: str,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    started: float,
+    seen: list[str],
+    conditional: Mapping[str, str] | None = None,
+) -> FetchResult:
+    """A fetch's result; a 304 keeps the request's validators (``conditional``) when its own
+    headers do not repeat them."""
+    not_modified = status == 304
+    etag, last_modified = headers.get("etag"), headers.get("last-modified")
+    if not_modified and conditional:
+        etag = etag or conditional.get("If-None-Match")
+        last_modified = last_modified or conditional.get("If-Modified-Since")
+    return FetchResult(
+        url=url,
+        final_url=final,
+        status=status,
+        body=body,
+        headers=headers,
+        etag=etag,
+        last_modified=last_modified,
+        not_modified=not_modified,
+        body_hash="" if not_modified else hashlib.sha256(body).hexdigest(),
+        elapsed=time.monotonic() - started,
+        redirects=tuple(seen[1:]),
+    )
+
+
 def default_guard(host: str, addresses: list[str]) -> None:
     """Refuse hosts resolving to loopback, private, link-local, multicast or reserved IPs."""
     for a in addresses:
@@ -339,14 +371,10 @@ class Fetcher:
         started: float,
         before_body: BodyGate | None = None,
     ) -> FetchResult:
-        assert self._client is not None
-        s = self.settings
         loop = asyncio.get_running_loop()
         deadline_at: float | None = None  # starts with the first request, not in the queue
         current = url
         seen = [url]
-        etag = conditional.get("If-None-Match")
-        last_modified = conditional.get("If-Modified-Since")
         while True:
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -358,71 +386,57 @@ class Fetcher:
             # hold no global slot, so they never delay other hosts.
             async with self._host_slot(key), self._all:
                 if deadline_at is None:
-                    deadline_at = loop.time() + s.deadline
+                    deadline_at = loop.time() + self.settings.deadline
                 async with asyncio.timeout_at(deadline_at) as timeout:
-                    if allow_private:
-                        request = self._client.build_request("GET", current, headers=conditional)
-                    else:
-                        address = await self._check_address(
-                            current, parts.hostname, parts.port, parts.scheme
-                        )
-                        request = self._pinned_request(current, address, conditional)
+                    request = await self._request(current, conditional, allow_private)
                     response = await self._pool(key).send(request, stream=True)
                     try:
                         status = response.status_code
                         headers = _lower_headers(response.headers)
                         if status in REDIRECT_STATUSES and "location" in headers:
-                            target = urljoin(current, headers["location"].strip())
-                            if target in seen:
-                                raise classify.too_many_redirects(
-                                    url, s.max_redirects, f"redirect loop back to {target}"
-                                )
-                            if len(seen) > s.max_redirects:
-                                raise classify.too_many_redirects(url, s.max_redirects)
-                            seen.append(target)
-                            current = target
+                            current = self._redirect(url, current, headers["location"], seen)
                             await _drain(response)
                             continue
                         error = classify.classify_status(status, headers, current)
-                        if error is not None:
+                        if error is not None or status == 304:
                             await _drain(response)
+                        if error is not None:
                             raise error
                         if status == 304:
-                            await _drain(response)
-                            return FetchResult(
-                                url=url,
-                                final_url=current,
-                                status=304,
-                                body=b"",
-                                headers=headers,
-                                etag=headers.get("etag") or etag,
-                                last_modified=headers.get("last-modified") or last_modified,
-                                not_modified=True,
-                                body_hash="",
-                                elapsed=time.monotonic() - started,
-                                redirects=tuple(seen[1:]),
-                            )
-                        if before_body is not None:
+                            return _result(url, current, 304, b"", headers, started, seen,
+                                           conditional)  # fmt: skip
+                        if before_body is not None:  # waiting on the caller is not fetching
                             waited = loop.time()
-                            timeout.reschedule(None)  # waiting on the caller is not fetching
+                            timeout.reschedule(None)
                             await before_body()
                             timeout.reschedule(deadline_at + loop.time() - waited)
                         body = await self._read_body(response, headers, current)
                     finally:
                         await response.aclose()
-            return FetchResult(
-                url=url,
-                final_url=current,
-                status=status,
-                body=body,
-                headers=headers,
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
-                not_modified=False,
-                body_hash=hashlib.sha256(body).hexdigest(),
-                elapsed=time.monotonic() - started,
-                redirects=tuple(seen[1:]),
-            )
+            return _result(url, current, status, body, headers, started, seen)
+
+    async def _request(
+        self, url: str, headers: dict[str, str], allow_private: bool
+    ) -> httpx.Request:
+        assert self._client is not None
+        if allow_private:
+            return self._client.build_request("GET", url, headers=headers)
+        parts = urlsplit(url)
+        assert parts.hostname is not None
+        address = await self._check_address(url, parts.hostname, parts.port, parts.scheme)
+        return self._pinned_request(url, address, headers)
+
+    def _redirect(self, url: str, current: str, location: str, seen: list[str]) -> str:
+        """The next URL of a redirect from ``current`` (appended to ``seen``); a loop or one
+        redirect too many is ``TOO_MANY_REDIRECTS``."""
+        target = urljoin(current, location.strip())
+        limit = self.settings.max_redirects
+        if target in seen:
+            raise classify.too_many_redirects(url, limit, f"redirect loop back to {target}")
+        if len(seen) > limit:
+            raise classify.too_many_redirects(url, limit)
+        seen.append(target)
+        return target
 
     async def _read_body(
         self, response: httpx.Response, headers: Mapping[str, str], url: str

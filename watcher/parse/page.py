@@ -223,8 +223,8 @@ def parse_page(
         raise FetchError(FetchErrorKind.EMPTY, "empty page", url=base_url)
     text, codec = decode_html(body[:MAX_PAGE_BYTES], headers)
     tree = LexborHTMLParser(text)
-    base = base_url
     base_node = tree.css_first("base[href]")
+    base = base_url
     if base_node is not None:
         base = canonical_url(base_node.attributes.get("href") or "", base_url) or base_url
     nodes = _select(tree, sel.item, "item")
@@ -237,37 +237,17 @@ def parse_page(
         )
     items: list[Item] = []
     seen: set[str] = set()
-    skipped = 0
-    with_link = 0
+    skipped = with_link = 0
     for node in nodes:
-        link = _link_node(node, sel.link)
-        href = (link.attributes.get("href") or "").strip() if link is not None else ""
-        url = canonical_url(href, base) if href else ""
-        if not url.startswith(("http://", "https://")):
-            skipped += 1
-            continue
-        with_link += 1
+        url, item = _entry(node, sel, base, source_id, language, now)
+        with_link += bool(url)
         if url in seen:
             continue
-        title = _node_text(_first(node, sel.title, "title")) if sel.title else ""
-        title = (title or _node_text(link) or link_title(link))[:MAX_TITLE_CHARS]
-        if not title:
+        if item is None:  # no http(s) link, or no title
             skipped += 1
             continue
         seen.add(url)
-        whole = _node_text(node)
-        summary = whole if whole != title and len(whole) > len(title) + 20 else ""
-        items.append(
-            Item(
-                source_id=source_id,
-                guid=url,
-                url=url,
-                title=title,
-                summary=summary[:MAX_SUMMARY_CHARS],
-                published=_date_of(node, sel.date, now),
-                language=language,
-            )
-        )
+        items.append(item)
     if not with_link:
         what = f"link selector {sel.link!r}" if sel.link else "the default link selector a[href]"
         raise FetchError(
@@ -278,6 +258,33 @@ def parse_page(
         )
     page_title = _node_text(tree.css_first("title"))
     return ParsedPage(tuple(items), page_title, codec, len(nodes), skipped)
+
+
+def _entry(
+    node: LexborNode, sel: PageSelectors, base: str, source_id: str, language: str, now: datetime
+) -> tuple[str, Item | None]:
+    """One matched element: (its article URL, "" without an http(s) link; its item, None
+    without a link or a title)."""
+    link = _link_node(node, sel.link)
+    href = (link.attributes.get("href") or "").strip() if link is not None else ""
+    url = canonical_url(href, base) if href else ""
+    if not url.startswith(("http://", "https://")):
+        return "", None
+    title = _node_text(_first(node, sel.title, "title")) if sel.title else ""
+    title = (title or _node_text(link) or link_title(link))[:MAX_TITLE_CHARS]
+    if not title:
+        return url, None
+    whole = _node_text(node)
+    summary = whole if whole != title and len(whole) > len(title) + 20 else ""
+    return url, Item(
+        source_id=source_id,
+        guid=url,
+        url=url,
+        title=title,
+        summary=summary[:MAX_SUMMARY_CHARS],
+        published=_date_of(node, sel.date, now),
+        language=language,
+    )
 
 
 def link_title(link: LexborNode | None) -> str:

@@ -107,7 +107,7 @@ class TelegramKind:
         now: datetime,
     ) -> ParsedChannel:
         assert isinstance(source, TelegramSource)  # kind_of chose this kind by its model
-        return parse_channel(
+        return parse_preview(
             body,
             headers=headers,
             source_id=source.id,
@@ -116,7 +116,7 @@ class TelegramKind:
         )
 
 
-def parse_channel(
+def parse_preview(
     body: bytes, *, headers: Mapping[str, str], source_id: str, language: str, channel: str
 ) -> ParsedChannel:
     """The posts of a channel's web preview page, as items (see the module docstring)."""
