@@ -75,9 +75,7 @@ def test_the_kind_is_found_by_its_module() -> None:
 
 
 def test_each_post_with_text_is_an_item_linking_to_the_post() -> None:
-    parsed = parse_preview(
-        PAGE.read_bytes(), headers={}, source_id="clash", language="en", channel="ClashReport"
-    )
+    parsed = parse_preview(PAGE.read_bytes(), {}, "clash", "en", "ClashReport")
     assert not parsed.bozo and parsed.skipped == 0
     assert [i.url for i in parsed.items] == [f"https://t.me/ClashReport/{p[0]}" for p in POSTS]
     assert parsed.items[0].published == datetime(2026, 8, 24, 3, 46, 52, tzinfo=UTC)

@@ -32,7 +32,7 @@ from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchResult
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
-from watcher.sources import kind_of, parse_body
+from watcher.sources import Fetched, kind_of, parse_body
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
 from watcher.store import outbox
@@ -200,14 +200,10 @@ class Pipeline:
         self, source: SourceConfig, result: FetchResult, now: float
     ) -> tuple[Item, ...]:
         """The source's kind reads the body, on the stage threads (never on the event loop)."""
-        parse = functools.partial(
-            parse_body,
-            source,
-            result.body,
-            result.headers,
-            result.final_url,
-            datetime.fromtimestamp(now, UTC),
+        fetched = Fetched(
+            result.body, result.headers, result.final_url, datetime.fromtimestamp(now, UTC)
         )
+        parse = functools.partial(parse_body, source, fetched)
         parsed = await asyncio.get_running_loop().run_in_executor(self._threads(), parse)
         return parsed.items
 

@@ -29,13 +29,14 @@ async def fetch_source_items(source: SourceConfig) -> list[tuple[Item, str]]:
     """The source's items (full text added when it asks for it), each with a note on its
     text: its length, and why there is none when the article could not be had."""
     from watcher.fetch import Fetcher
-    from watcher.sources import kind_of, parse_body
+    from watcher.sources import Fetched, kind_of, parse_body
     from watcher.web.fulltext import FullText, article_fetcher
 
     request = kind_of(source).request(source)
     async with Fetcher() as fetcher:
         result = await fetcher.fetch(request.url, headers=request.headers)
-    parsed = parse_body(source, result.body, result.headers, result.final_url, datetime.now(UTC))
+    now = datetime.now(UTC)
+    parsed = parse_body(source, Fetched(result.body, result.headers, result.final_url, now))
     if not source.fulltext:
         return [(i, text_note(i, None)) for i in parsed.items]
     async with article_fetcher() as afetcher:

@@ -12,13 +12,13 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Mapping
-from datetime import datetime
 
 from watcher.errors import FetchError, FetchErrorKind
-from watcher.sources.base import FetchRequest, Parsed, SourceConfig, SourceKind
+from watcher.sources.base import Fetched, FetchRequest, Parsed, SourceConfig, SourceKind
 
 __all__ = [
     "FetchRequest",
+    "Fetched",
     "Parsed",
     "SourceConfig",
     "SourceKind",
@@ -46,11 +46,9 @@ def kind_of(source: SourceConfig) -> SourceKind:
     return kinds()[source.type]
 
 
-def parse_body(
-    source: SourceConfig, body: bytes, headers: Mapping[str, str], base_url: str, now: datetime
-) -> Parsed:
+def parse_body(source: SourceConfig, fetched: Fetched) -> Parsed:
     """The items of a fetched body; a body that gives none and is unusable is ``EMPTY``."""
-    parsed = kind_of(source).parse(body, headers=headers, base_url=base_url, source=source, now=now)
+    parsed = kind_of(source).parse(fetched, source)
     if not parsed.items and parsed.bozo:
         raise FetchError(FetchErrorKind.EMPTY, parsed.bozo_reason, url=source.url)
     return parsed

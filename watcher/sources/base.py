@@ -8,7 +8,7 @@ module-level ``KIND`` that satisfies ``SourceKind``:
   reported as ``file:line:col`` by ``watcher check`` like every other;
 - ``request(source)``: the HTTP request that fetches it (the pipeline adds conditional GET,
   bounds, back-off and health, the same for every kind);
-- ``parse(body, ...)``: the body to ``Item``s, pure and synchronous (it runs on the
+- ``parse(fetched, source)``: the body to ``Item``s, pure and synchronous (it runs on the
   pipeline's stage threads); trouble is a ``FetchError`` with a kind operators can act on.
 
 Nothing else names a kind: the pipeline, ``watcher sources test``, the OPML export and the
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from watcher.durations import parse_duration
 from watcher.models import Item
@@ -61,15 +61,11 @@ class SourceConfig(BaseModel):
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
-    def _duration(cls, v: Any) -> float:
-        return parse_duration(v)
-
-    @field_validator("interval")
-    @classmethod
-    def _min_interval(cls, v: float) -> float:
-        if v < MIN_INTERVAL_S:
+    def _duration(cls, v: Any, info: ValidationInfo) -> float:
+        seconds = parse_duration(v)
+        if info.field_name == "interval" and seconds < MIN_INTERVAL_S:
             raise ValueError(f"interval must be at least {MIN_INTERVAL_S:g}s")
-        return v
+        return seconds
 
     @field_validator("id")
     @classmethod
@@ -96,6 +92,17 @@ class FetchRequest:
 
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A fetched body, for a kind's parser: its HTTP headers (the charset), the URL it came
+    from after redirects (for relative links) and the poll's time (for dates)."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    base_url: str
+    now: datetime
 
 
 class Parsed(Protocol):
@@ -130,13 +137,5 @@ class SourceKind(Protocol):
     def request(self, source: SourceConfig) -> FetchRequest:
         """The request that fetches ``source``."""
 
-    def parse(
-        self,
-        body: bytes,
-        *,
-        headers: Mapping[str, str],
-        base_url: str,
-        source: SourceConfig,
-        now: datetime,
-    ) -> Parsed:
-        """``body`` (fetched from ``base_url``) as items of ``source``."""
+    def parse(self, fetched: Fetched, source: SourceConfig) -> Parsed:
+        """The fetched body as items of ``source``."""

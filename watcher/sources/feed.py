@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-
 from watcher.parse.feed import ParsedFeed, parse_feed
-from watcher.sources.base import FetchRequest, SourceConfig
+from watcher.sources.base import Fetched, FetchRequest, SourceConfig
 
 
 class FeedKind:
@@ -17,22 +14,14 @@ class FeedKind:
     def request(self, source: SourceConfig) -> FetchRequest:
         return FetchRequest(source.url)
 
-    def parse(
-        self,
-        body: bytes,
-        *,
-        headers: Mapping[str, str],
-        base_url: str,
-        source: SourceConfig,
-        now: datetime,
-    ) -> ParsedFeed:
+    def parse(self, fetched: Fetched, source: SourceConfig) -> ParsedFeed:
         return parse_feed(
-            body,
-            headers=headers,
+            fetched.body,
+            headers=fetched.headers,
             source_id=source.id,
             language=source.language,
-            base_url=base_url,
-            now=now,
+            base_url=fetched.base_url,
+            now=fetched.now,
         )
 
 

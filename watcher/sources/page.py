@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Literal
 
 from watcher.parse.page import PageSelectors, ParsedPage, parse_page
-from watcher.sources.base import HTML_ACCEPT, FetchRequest, SourceConfig
+from watcher.sources.base import HTML_ACCEPT, Fetched, FetchRequest, SourceConfig
 
 
 class PageSource(SourceConfig):
@@ -24,24 +22,16 @@ class PageKind:
     def request(self, source: SourceConfig) -> FetchRequest:
         return FetchRequest(source.url, HTML_ACCEPT)
 
-    def parse(
-        self,
-        body: bytes,
-        *,
-        headers: Mapping[str, str],
-        base_url: str,
-        source: SourceConfig,
-        now: datetime,
-    ) -> ParsedPage:
+    def parse(self, fetched: Fetched, source: SourceConfig) -> ParsedPage:
         assert isinstance(source, PageSource)  # kind_of chose this kind by its model
         return parse_page(
-            body,
-            headers=headers,
+            fetched.body,
+            headers=fetched.headers,
             source_id=source.id,
-            base_url=base_url,
+            base_url=fetched.base_url,
             selectors=source.selectors,
             language=source.language,
-            now=now,
+            now=fetched.now,
         )
 
 

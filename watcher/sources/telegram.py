@@ -29,7 +29,7 @@ from watcher.models import Item
 from watcher.parse.charset import decode_html
 from watcher.parse.text import html_to_text
 from watcher.parse.urls import canonical_url
-from watcher.sources.base import HTML_ACCEPT, FetchRequest, SourceConfig
+from watcher.sources.base import HTML_ACCEPT, Fetched, FetchRequest, SourceConfig
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 MIN_TITLE_CHARS = 20  # a shorter first line ("Putin:") says nothing alone: the text is used
@@ -97,27 +97,15 @@ class TelegramKind:
     def request(self, source: SourceConfig) -> FetchRequest:
         return FetchRequest(source.url, HTML_ACCEPT)
 
-    def parse(
-        self,
-        body: bytes,
-        *,
-        headers: Mapping[str, str],
-        base_url: str,
-        source: SourceConfig,
-        now: datetime,
-    ) -> ParsedChannel:
+    def parse(self, fetched: Fetched, source: SourceConfig) -> ParsedChannel:
         assert isinstance(source, TelegramSource)  # kind_of chose this kind by its model
         return parse_preview(
-            body,
-            headers=headers,
-            source_id=source.id,
-            language=source.language,
-            channel=source.channel,
+            fetched.body, fetched.headers, source.id, source.language, source.channel
         )
 
 
 def parse_preview(
-    body: bytes, *, headers: Mapping[str, str], source_id: str, language: str, channel: str
+    body: bytes, headers: Mapping[str, str], source_id: str, language: str, channel: str
 ) -> ParsedChannel:
     """The posts of a channel's web preview page, as items (see the module docstring)."""
     text, _ = decode_html(body[:MAX_PAGE_BYTES], headers)
