@@ -424,7 +424,10 @@ class Fetcher:
                             await before_body()
                             timeout.reschedule(deadline_at + loop.time() - waited)
                         body, cut = await self._read_body(response, headers, current, capture)
-                        raw = tuple(response.headers.multi_items())
+                        raw = tuple(
+                            (k.decode("latin-1"), v.decode("latin-1"))
+                            for k, v in response.headers.raw
+                        )
                         version, reason = response.http_version, response.reason_phrase
                     finally:
                         await response.aclose()
