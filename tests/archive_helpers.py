@@ -29,7 +29,9 @@ def changed(page: bytes) -> bytes:
     html = page.decode("utf-8")
     paragraphs = re.findall(r"<p>.*?</p>", html, flags=re.S)
     for p in paragraphs[3:9]:
-        html = html.replace(p, "<p>This paragraph was replaced by the editors after complaints.</p>")
+        html = html.replace(
+            p, "<p>This paragraph was replaced by the editors after complaints.</p>"
+        )
     return html.encode("utf-8")
 
 
@@ -113,10 +115,12 @@ def enqueue_all(db: Database, now: float) -> None:
         store.enqueue_reports(tx, 0, now)
 
 
-async def run_due(arch: Archiver, db: Database, now: float, owner: str = "test") -> list[str]:
-    """Claim what is due at ``now`` and process it; the outcomes."""
+async def run_due(
+    arch: Archiver, db: Database, now: float, owner: str = "test", limit: int = 50
+) -> list[str]:
+    """Claim what is due at ``now`` (up to ``limit``) and process it; the outcomes."""
     out = []
-    for row in store.claim(db, owner, now, limit=50):
+    for row in store.claim(db, owner, now, limit=limit):
         out.append(await arch.process(row))
     return out
 
