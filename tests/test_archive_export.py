@@ -119,8 +119,10 @@ async def test_warc_export_reads_back(case: tuple[Database, Path, dict], tmp_pat
                 rid = record.rec_headers.get_header("WARC-Record-ID")
                 digests[rid] = hashlib.sha256(body).hexdigest()
     with db.transaction() as tx:
-        indexed = {r[0]: r[1] for r in tx.fetchall(
-            "SELECT record_id, payload_sha256 FROM archive_snapshots WHERE kind = 'response'")}  # fmt: skip
+        rows = tx.fetchall(
+            "SELECT record_id, payload_sha256 FROM archive_snapshots WHERE kind = 'response'"
+        )
+    indexed = {r[0]: r[1] for r in rows}
     assert digests == indexed  # all 4 responses (3 articles, the 404), hashes as recorded
 
 
@@ -199,7 +201,7 @@ def _assert_inert(html: str) -> None:
                 "<template><script>x",
                 "<noscript><p title='</noscript><img src=x onerror=alert(1)>'>",
             ]
-        ),  # fmt: skip
+        ),
         max_size=12,
     ),
     st.text(max_size=40),

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from watcher.archive import warc
-from watcher.archive.watch import changed_materially, gone_reason, should_retry, watch_offsets
+from watcher.archive.watch import (
+    changed_materially,
+    gone_reason,
+    reserved_host,
+    should_retry,
+    watch_offsets,
+)
 from watcher.config.feeds import FeedsConfig
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher, FetchResult, backoff_delay
@@ -105,6 +111,8 @@ class Archiver:
         """Capture (phase ``capture``) or re-check (phase ``watch``) one leased row."""
         source = self._source(cap.source_id)
         allow_private = bool(source.allow_private) if source is not None else False
+        if reserved_host(cap.url):
+            return await self._give_up(cap, store.BLOCKED, "a reserved name (RFC 2606/6761)")
         try:
             check_scheme(cap.url)
             robots = cap.phase == store.CAPTURE and self.settings.robots

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from watcher.archive.capture import LEASE_S, Archiver, capture_fetcher
 from watcher.archive.warc import sweep_partials
@@ -74,7 +75,7 @@ class ArchiveService:
             )
             while not stop.is_set():
                 self.wake.clear()
-                done = await self.run_once(archiver)
+                done = await _unless_stopped(self.run_once(archiver), stop)
                 if done:
                     continue  # more may be due
                 await self._sleep(stop)
@@ -110,6 +111,7 @@ class ArchiveService:
             self._alerts_seen, self._reports_seen = seen, reports
 
     async def _sleep(self, stop: asyncio.Event) -> None:
+        """Until the next row is due, alerts are recorded, or stop; a minute at most."""
         due = await asyncio.to_thread(store.next_due, self.db)
         wait = self.idle_s if due is None else min(self.idle_s, max(1.0, due - time.time()))
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
@@ -119,3 +121,21 @@ class ArchiveService:
         finally:
             for w in waiters:
                 w.cancel()
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, int], stop: asyncio.Event) -> int:
+    """``work``'s result, or 0 when stop comes first: captures in flight are dropped (their
+    leases run out and another pass takes them; a file being written is finished by its
+    thread or left as a ``.part``), so stopping never waits for a slow site."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when="FIRST_COMPLETED")
+    finally:
+        stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return 0

@@ -34,6 +34,22 @@ def watch_offsets(schedule: Sequence[float], horizon: float | None = None) -> li
     return out
 
 
+# Names that never belong to a real outlet (RFC 2606, RFC 6761): documentation and tests.
+_RESERVED = re.compile(
+    r"(^|\.)(example\.(com|net|org)|example|invalid|test|localhost)\.?$", re.IGNORECASE
+)
+
+
+def reserved_host(url: str) -> bool:
+    """True for a URL on a documentation or test name: nothing to archive, nothing to ask
+    DNS about."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return bool(_RESERVED.search(host))
+
+
 def is_front_page(url: str) -> bool:
     """True for a site's home page (``/``, ``/index.html``, ``/en/``, ``/news``)."""
     try:
