@@ -277,11 +277,12 @@ def _open(root: Path, rel: str) -> Iterator[IO[bytes]]:
         yield f
 
 
-def read_record(root: Path, rel: str, offset: int) -> Record:
-    """The record at ``offset`` of ``root/rel`` (digests checked while reading)."""
+def read_record(root: Path, rel: str, offset: int, *, check: bool = True) -> Record:
+    """The record at ``offset`` of ``root/rel`` (digests checked while reading unless
+    ``check`` is off: ``digest_ok`` is then None)."""
     with _open(root, rel) as f:
         f.seek(offset)
-        record = next(iter(ArchiveIterator(f, check_digests=True)))
+        record = next(iter(ArchiveIterator(f, check_digests=check)))
         content = record.raw_stream.read()
         headers = {k: v for k, v in record.rec_headers.headers}
         status = 0
