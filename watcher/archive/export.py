@@ -22,11 +22,10 @@ import csv
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +49,6 @@ COLUMNS = (
 # (capture, snapshot to show, snapshot holding its payload): one page of the folder
 _Job = tuple[Capture, Snapshot, Snapshot]
 WRITERS = 4  # threads writing the folder's files
-PARALLEL_FROM = 200  # pages: below this, starting worker processes costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +184,8 @@ def _with_state(row: CaseRow, state: CaptureState | None) -> CaseRow:
     return replace(row, state=state, development_title=title)
 
 
-def export(
-    db: Database,
-    root: Path,
-    rows: Sequence[CaseRow],
-    fmt: str,
-    out: Path,
-    *,
-    parallel_from: int = PARALLEL_FROM,
-) -> int:
-    """Write the case file; returns how many rows. ``parallel_from``: pages from which the
-    HTML folder is rendered on every core."""
+def export(db: Database, root: Path, rows: Sequence[CaseRow], fmt: str, out: Path) -> int:
+    """Write the case file; returns how many rows."""
     if fmt not in FORMATS:
         raise WatcherError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "csv":
@@ -208,7 +197,7 @@ def export(
     elif fmt == "warc":
         _warc(db, root, rows, out)
     else:
-        _html(db, root, rows, out, parallel_from)
+        _html(db, root, rows, out)
     return len(rows)
 
 
@@ -305,22 +294,10 @@ def _render_pages(root: Path, out: Path, jobs: Sequence[_Job]) -> dict[str, str]
     return written
 
 
-def _render_all(root: Path, out: Path, jobs: list[_Job], parallel_from: int) -> dict[str, str]:
-    """The pages, on every core when there are many (parsing and sanitizing is CPU work)."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(jobs) < parallel_from or workers < 2:
-        return _render_pages(root, out, jobs)
-    chunks = [jobs[i::workers] for i in range(workers)]
-    context = multiprocessing.get_context("spawn")  # no fork of the store's connections
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        parts = pool.map(_render_pages, [root] * workers, [out] * workers, chunks)
-        return {k: v for part in parts for k, v in part.items()}
-
-
-def _html(db: Database, root: Path, rows: Sequence[CaseRow], out: Path, parallel_from: int) -> None:
+def _html(db: Database, root: Path, rows: Sequence[CaseRow], out: Path) -> None:
     (out / "pages").mkdir(parents=True, exist_ok=True)
     (out / "text").mkdir(exist_ok=True)
-    written = _render_all(root, out, _jobs(db, rows), parallel_from)
+    written = _render_pages(root, out, _jobs(db, rows))
     groups: dict[str, list[CaseRow]] = {}
     for r in rows:
         groups.setdefault(r.development, []).append(r)
