@@ -98,3 +98,22 @@ async def test_build_app_wires_the_archive(tmp_path: Path) -> None:
     assert "archive" not in [s.name for s in off.services]
     app.runtime.db.close()
     off.runtime.db.close()
+
+
+async def test_an_unwritable_folder_stops_with_the_setting_named(tmp_path: Path) -> None:
+    from watcher.errors import ConfigError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    db = open_database(tmp_path / "w.db")
+    settings = Settings(config_dir=tmp_path, archive=ArchiveSettings(dir=blocker / "archive"))
+    runtime = Runtime(settings=settings, db=db)
+    try:
+        await ArchiveService(runtime).run(runtime.stop)
+    except ConfigError as exc:
+        text = str(exc.problems[0])
+        assert "WATCHER_ARCHIVE_DIR" in text and "WATCHER_ARCHIVE=false" in text
+    else:
+        raise AssertionError("no ConfigError")
+    finally:
+        db.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from watcher.archive.capture import LEASE_S, Archiver, capture_fetcher
 from watcher.archive.warc import sweep_partials
 from watcher.config.feeds import FeedsConfig
+from watcher.errors import ConfigError, Problem
 from watcher.runtime import Runtime
 from watcher.store import archive as store
 from watcher.store.db import Database
@@ -60,6 +62,7 @@ class ArchiveService:
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.runtime.settings.archive
+        await asyncio.to_thread(check_folder, self.root)
         swept = await asyncio.to_thread(sweep_partials, self.root)
         if swept:
             log.info("archive: removed %d partial files left by a crash", swept)
@@ -121,6 +124,26 @@ class ArchiveService:
         finally:
             for w in waiters:
                 w.cancel()
+
+
+def check_folder(root: Path) -> None:
+    """Raise ``ConfigError`` naming the setting when the archive folder cannot be written
+    (waiting will not fix it: ``watcher run`` stops and says what to do)."""
+    probe = root / f".probe-{os.getpid()}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            Problem(
+                "environment",
+                0,
+                0,
+                f"WATCHER_ARCHIVE_DIR: cannot write to {root} ({exc.strerror or exc}): set it to"
+                " a writable folder, or WATCHER_ARCHIVE=false to keep no archived copies",
+            )
+        ) from exc
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, int], stop: asyncio.Event) -> int:
