@@ -322,3 +322,20 @@ async def test_each_capture_done_once_by_two_instances(
     assert all(server.hits(p) == 1 for p in paths)
     assert len(warc.warc_files(tmp_path)) == 12
     assert verify(store_db, tmp_path).ok
+
+
+async def test_gone_before_capture(server: FeedServer, store_db: Database, tmp_path: Path) -> None:
+    server.route("/a/1", b"<h1>Not found</h1>", status=404, content_type=HTML)
+    alert_id = add_alert(store_db, server.url("/a/1"), title="Deleted at once")
+    clock = Clock(T0.timestamp())
+    enqueue_all(store_db, clock.now)
+    told: list[tuple[str, str]] = []
+    async with fetcher() as f:
+        arch = archiver(store_db, tmp_path, f, clock=clock, told=told)
+        assert await run_due(arch, store_db, clock.now) == ["removed"]
+    state = capture_state(store_db, alert_id)
+    assert state is not None and state.status == "removed" and state.capture.phase == "done"
+    assert "removed before it could be captured (HTTP 404" in state.line()
+    assert told == [("article_removed", told[0][1])]
+    assert told[0][1].startswith("removed before it could be archived: Deleted at once")
+    assert verify(store_db, tmp_path).ok

@@ -64,6 +64,9 @@ class CaptureState:
                 tries = f", {c.attempts} failed tries, last: {c.last_error}" if c.attempts else ""
                 return f"archive: capture pending{tries}"
             return f"archive: no copy ({c.state}: {c.last_error or 'no reason recorded'})"
+        if snap.outcome == "removed":  # gone before the first capture: only its answer kept
+            return (f"archive: removed before it could be captured (HTTP {snap.http_status}"
+                    f" on {_when(snap.fetched_at)}, the answer kept)")  # fmt: skip
         text = f"archived {_when(snap.fetched_at)} (sha256 {snap.payload_sha256[:12]}…)"
         if snap.truncated:
             text += ", cut"
