@@ -78,8 +78,9 @@ class ArchiveSettings(_Model):
     @field_validator("watch", mode="before")
     @classmethod
     def _watch(cls, v: object) -> object:
-        """``1d,7d,30d`` (the one duration syntax of feeds.yaml); ``off`` or empty: none."""
-        from watcher.config.feeds import parse_duration
+        """``1d,7d,30d`` (the one duration syntax; a bare number is seconds); ``off`` or
+        empty: none."""
+        from watcher.durations import parse_duration
 
         if isinstance(v, str):
             parts = [p.strip() for p in v.split(",") if p.strip()]

@@ -27,9 +27,10 @@ from watcher.archive.watch import (
     should_retry,
     watch_offsets,
 )
+from watcher.backoff import backoff_delay
 from watcher.config.feeds import FeedsConfig
 from watcher.errors import FetchError, FetchErrorKind
-from watcher.fetch import Fetcher, FetchResult, backoff_delay
+from watcher.fetch import Fetcher, FetchResult
 from watcher.settings import ArchiveSettings
 from watcher.store import archive as store
 from watcher.store.archive import Capture, Snapshot

@@ -52,7 +52,7 @@ def _error(text: str) -> int:
 
 def parse_when(value: str, name: str, now: float) -> float:
     """``2026-11-20``, ``2026-11-20T09:00`` (UTC unless a zone is given) or ``30d`` (ago)."""
-    from watcher.config.feeds import parse_duration
+    from watcher.durations import parse_duration
 
     try:
         moment = datetime.fromisoformat(value)

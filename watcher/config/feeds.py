@@ -15,27 +15,14 @@ from pydantic import (
     model_validator,
 )
 
+from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.yamlconf import load_yaml, position, validate
 
 MIN_INTERVAL_S = 5.0
 DEFAULT_RETENTION_S = 30 * 86400.0  # items are pruned this long after they were first seen
 MIN_RETENTION_S = 86400.0
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def parse_duration(value: Any) -> float:
-    """``90s``, ``10m``, ``1h``, ``2d`` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if m is None:
-        raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 10m, 1h)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 class _Model(BaseModel):

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from watcher.archive.view import archived_links
+from watcher.backoff import backoff_delay
 from watcher.errors import ConfigError, DeliveryError
 from watcher.notify.email.message import build_message, new_message_id
 from watcher.notify.email.render import RenderedDigest, render_digest
@@ -32,7 +33,8 @@ from watcher.store.stories import one_per_story
 
 log = logging.getLogger(__name__)
 
-BACKOFF = (60.0, 300.0, 900.0, 1800.0, 3600.0)  # seconds after the 1st, 2nd, ... failure
+RETRY_FIRST_S = 60.0  # a failed digest is tried again after about this, doubling
+RETRY_MAX_S = 3600.0  # up to this
 CLAIM_HOLD = 120.0  # a claimed digest is not picked again for this long (a crashed sender's)
 
 
@@ -41,11 +43,6 @@ class RunResult:
     recorded: int = 0
     delivered: int = 0
     failed: int = 0
-
-
-def backoff_after(attempts: int) -> float:
-    """Delay before the next try once ``attempts`` tries have failed."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
 def local_now(now: float, tz: str) -> datetime:
@@ -186,7 +183,7 @@ class DigestService:
             )
             await self.sender.send(message)
         except DeliveryError as exc:
-            delay = backoff_after(digest.attempts + 1)
+            delay = backoff_delay(digest.attempts + 1, base=RETRY_FIRST_S, cap=RETRY_MAX_S)
             await asyncio.to_thread(store.mark_failed, self.db, digest.id, str(exc), now + delay)
             if self.metrics is not None:
                 self.metrics.delivery("email", "retry")

@@ -36,6 +36,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from watcher.durations import parse_duration
 from watcher.models import Item
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
 from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
@@ -70,8 +71,8 @@ NOTICE_KINDS = {
     "article_removed": "🗑 Article removed",
     "article_changed": "✏️ Article changed",
 }
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd]?)$", re.IGNORECASE)
-_UNIT_S = {"m": 60.0, "h": 3600.0, "d": 86400.0, "": 3600.0}
+MUTE_DEFAULT_S = 8 * 3600.0
+MUTE_MAX_S = 365 * 86400.0
 
 HELP_TEXT = (
     "I send alerts about North Koreans in Russia and China: arrests and forced returns, "
@@ -82,16 +83,16 @@ HELP_TEXT = (
 )
 
 
-def parse_duration(text: str, default_s: float = 8 * 3600.0) -> float | None:
-    """Seconds in "8h", "30m", "2d", "3" (hours); None when unreadable or out of range."""
-    text = text.strip()
-    if not text:
-        return default_s
-    m = _DURATION.match(text)
-    if m is None:
+def mute_seconds(text: str) -> float | None:
+    """Seconds in "8h", "30m", "2d", "3" (hours: people mute for hours); none given: 8 h;
+    None when unreadable or out of range."""
+    if not text.strip():
+        return MUTE_DEFAULT_S
+    try:
+        seconds = parse_duration(text, bare="h")
+    except ValueError:
         return None
-    seconds = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
-    return seconds if 0 < seconds <= 365 * 86400 else None
+    return seconds if 0 < seconds <= MUTE_MAX_S else None
 
 
 def topics_keyboard(
@@ -356,7 +357,7 @@ class TelegramBot:
         sub = await self._subscriber(update)
         if sub is None:
             return
-        seconds = parse_duration(" ".join(ctx.args or []))
+        seconds = mute_seconds(" ".join(ctx.args or []))
         if seconds is None:
             await self._reply(update, "Use /mute 8h (or 30m, 2d).")
             return
