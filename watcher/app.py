@@ -133,8 +133,13 @@ def build_app(
                 settings.smtp,
                 titles=lambda: scheduler_config(runtime, config).rules.topic_titles,
                 metrics=runtime.metrics,
+                archive_url=settings.archive.url if settings.archive.enabled else "",
             )
         )
+    if settings.archive.enabled:  # an archived copy of every alerted article (docs/archive.md)
+        from watcher.archive.service import ArchiveService
+
+        services.append(ArchiveService(runtime, lambda: scheduler_config(runtime, config).feeds))
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
     if http is not None:
         services.append(http)

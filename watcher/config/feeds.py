@@ -46,11 +46,17 @@ class Defaults(_Model):
     fulltext: bool = False
     allow_private: bool = False
     tags: tuple[str, ...] = ()
+    archive_watch: float | None = None  # how long the archive re-checks articles; 0 = never
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
+
+    @field_validator("archive_watch", mode="before")
+    @classmethod
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
 
 class SourceConfig(_Model):
@@ -66,11 +72,19 @@ class SourceConfig(_Model):
     fulltext: bool = False
     allow_private: bool = False
     selectors: Selectors | None = None
+    # how long the archive re-checks this source's articles (docs/archive.md); 0 = never,
+    # None = the WATCHER_ARCHIVE_WATCH schedule as it is
+    archive_watch: float | None = None
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
+
+    @field_validator("archive_watch", mode="before")
+    @classmethod
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
     @field_validator("interval")
     @classmethod
