@@ -67,7 +67,7 @@ def test_a_bare_number_is_in_the_unit_the_caller_names(
 
 @pytest.mark.parametrize("bad", ["soon", "1 week", "", "-3h", "3x"])
 def test_an_unreadable_duration_says_what_to_write(bad: str) -> None:
-    with pytest.raises(ValueError, match="use e.g. 90s"):
+    with pytest.raises(ValueError, match=r"use e\.g\. 90s"):
         parse_duration(bad)
 
 
