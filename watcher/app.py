@@ -122,17 +122,34 @@ def build_app(
         *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
         Pruner(db, live.retention),
         *bots,
+        *_optional_services(runtime, live, scheduler),
     ]
+    return App(runtime, live, notifiers, pipeline, services, console or Console(stderr=True))
+
+
+def _optional_services(runtime: Runtime, live: LiveConfig, scheduler: Scheduler) -> list[Service]:
+    """The services the settings turn on: digests, the archive, /healthz and /metrics."""
+    settings, services = runtime.settings, list[Service]()
     if settings.smtp.enabled:  # daily email digests (docs/email.md)
         from watcher.notify.email.service import DigestService
 
         services.append(
-            DigestService(db, settings.smtp, titles=live.topic_titles, metrics=runtime.metrics)
+            DigestService(
+                runtime.db,
+                settings.smtp,
+                titles=live.topic_titles,
+                metrics=runtime.metrics,
+                archive_url=settings.archive.url if settings.archive.enabled else "",
+            )
         )
+    if settings.archive.enabled:  # an archived copy of every alerted article (docs/archive.md)
+        from watcher.archive.service import ArchiveService
+
+        services.append(ArchiveService(runtime, live.feeds))
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
     if http is not None:
         services.append(http)
-    return App(runtime, live, notifiers, pipeline, services, console or Console(stderr=True))
+    return services
 
 
 @dataclass

@@ -25,6 +25,7 @@ from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.sources import kinds
 from watcher.sources.base import SourceConfig
+from watcher.yamlconf import load_yaml, position, problems_from, validate
 
 __all__ = [
     "DEFAULT_RETENTION_S",
@@ -34,7 +35,6 @@ __all__ = [
     "load_feeds",
     "parse_feeds",
 ]
-from watcher.yamlconf import load_yaml, position, problems_from, validate
 
 DEFAULT_RETENTION_S = 30 * 86400.0  # items are pruned this long after they were first seen
 MIN_RETENTION_S = 86400.0
@@ -52,11 +52,17 @@ class Defaults(_Model):
     fulltext: bool = False
     allow_private: bool = False
     tags: tuple[str, ...] = ()
+    archive_watch: float | None = None  # how long the archive re-checks articles; 0 = never
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
+
+    @field_validator("archive_watch", mode="before")
+    @classmethod
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
 
 def _type_of(value: Any) -> str:

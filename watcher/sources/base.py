@@ -51,6 +51,9 @@ class SourceConfig(BaseModel):
     backfill: float = 86400.0
     fulltext: bool = False
     allow_private: bool = False
+    # how long the archive re-checks this source's articles (docs/archive.md); 0 = never,
+    # None = the WATCHER_ARCHIVE_WATCH schedule as it is
+    archive_watch: float | None = None
 
     @field_validator("type")
     @classmethod
@@ -66,6 +69,11 @@ class SourceConfig(BaseModel):
         if info.field_name == "interval" and seconds < MIN_INTERVAL_S:
             raise ValueError(f"interval must be at least {MIN_INTERVAL_S:g}s")
         return seconds
+
+    @field_validator("archive_watch", mode="before")
+    @classmethod
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
     @field_validator("id")
     @classmethod

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from watcher.archive.view import archived_links
 from watcher.backoff import backoff_delay
 from watcher.errors import ConfigError, DeliveryError
 from watcher.notify.email.message import build_message, new_message_id
@@ -90,7 +91,9 @@ class DigestService:
         poll_interval: float = 60.0,
         sender: SmtpSender | None = None,
         metrics: Metrics | None = None,
+        archive_url: str = "",
     ) -> None:
+        self.archive_url = archive_url  # maintainer pages serving archived copies (links)
         self.metrics = metrics  # digests sent/retried, as channel "email" in /metrics
         self.db = db
         self.smtp = smtp
@@ -152,6 +155,7 @@ class DigestService:
         alerts = [by_id[i] for i in digest.alert_ids if i in by_id]
         alerts = one_per_story(self.db, alerts)  # one entry per story, with all its outlets
         day = date.fromisoformat(digest.digest_date[:10])
+        links = archived_links(self.db, {a.id: a.url for a in alerts}, self.archive_url)
         return render_digest(
             alerts,
             day=day,
@@ -159,6 +163,7 @@ class DigestService:
             topic_titles=self.titles,
             tz=tz,
             unsubscribe=f"mailto:{self.smtp.from_addr}?subject=unsubscribe",
+            archived=links,
         )
 
     async def deliver(self, digest: store.Digest, now: float) -> bool:
