@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -129,11 +130,12 @@ class ArchiveService:
 def check_folder(root: Path) -> None:
     """Raise ``ConfigError`` naming the setting when the archive folder cannot be written
     (waiting will not fix it: ``watcher run`` stops and says what to do)."""
-    probe = root / f".probe-{os.getpid()}"
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        # a probe of its own (mkstemp): several apps in one process check the folder at once
+        handle, probe = tempfile.mkstemp(prefix=".probe-", dir=root)
+        os.close(handle)
+        os.unlink(probe)
     except OSError as exc:
         raise ConfigError(
             Problem(

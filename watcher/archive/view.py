@@ -20,10 +20,10 @@ from pathlib import Path
 
 from watcher.archive import warc
 from watcher.archive.sanitize import CSP, sanitize_html, text_page
+from watcher.parse.charset import decode_html
 from watcher.store import archive as store
 from watcher.store.archive import Capture, Snapshot
 from watcher.store.db import Database
-from watcher.web.pages import decode_html
 
 PAGE_HEADERS = {
     "Content-Security-Policy": CSP,

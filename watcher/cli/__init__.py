@@ -27,12 +27,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 2 with our wording (it already does) and no traceback."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = argparse.ArgumentParser(
         prog="watcher",
         description="Watches news sources and alerts advocates to new developments.",
     )

@@ -46,16 +46,18 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from watcher.scheduler import LiveConfig
+    from watcher.config.live import LiveConfig
 
     settings = settings_from_args(args)
     config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
-    feeds = config.feeds
+    feeds = config.feeds()
     print(
         f"{settings.feeds_path}: {len(feeds.sources)} sources"
         f" ({len(feeds.enabled_sources)} enabled)"
     )
-    print(f"{settings.keywords_path}: {len(config.rules.topic_ids)} topics")
+    for warning in config.warnings:
+        print(warning)
+    print(f"{settings.keywords_path}: {len(config.rules().topic_ids)} topics")
     if not settings.telegram.enabled and not settings.smtp.enabled:
         print("alerts go to the console (no Telegram or email configured)")
     return EXIT_OK

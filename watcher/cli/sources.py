@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's commands to the `watcher` parser."""
     p = sub.add_parser("sources", help="each source's health: last success, errors, next poll")
     p.set_defaults(func=cmd_sources)
-    from watcher.cli.sources_test import add_test_parser  # `watcher sources test ID` (issue 7)
+    from watcher.cli.source_trial import add_trial_parser  # `watcher sources test ID`
 
-    add_test_parser(p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND"))
+    add_trial_parser(p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND"))
 
 
 def _ago(ts: float | None, now: float) -> str:
