@@ -123,6 +123,7 @@ def record(key: str, result: ScoreResult) -> dict[str, Any]:
                 "alerted": t.alerted,
                 "vetoed_by": _match(t.vetoed_by),
                 "missing": list(t.missing),
+                "too_far": t.too_far,
                 "matches": [_match(m) for m in t.matches],
             }
             for t in result.topics

@@ -65,6 +65,8 @@ class TopicScore:
     matches: tuple[Match, ...] = ()
     vetoed_by: Match | None = None  # the exclusion that vetoed the topic
     missing: tuple[str, ...] = ()  # required entities not found, as human text
+    # the required entities are there, but not close enough to the evidence (any_of_within)
+    too_far: str = ""
 
 
 @dataclass(frozen=True, slots=True)

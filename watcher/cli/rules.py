@@ -282,6 +282,8 @@ def _print_report(report: dict[str, Any], outcomes: list[Outcome], rules: Rules)
             if ts.missing
             else f"vetoed by {ts.vetoed_by.term}"
             if ts.vetoed_by
+            else f"not near the terms: {ts.too_far}"
+            if ts.too_far
             else f"score {ts.score:g} < {ts.threshold:g}"
         )
         print(f"  {o.id} {t} ({reason}): {o.title[:70]}")
