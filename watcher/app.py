@@ -23,6 +23,7 @@ from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
 from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
+from watcher.relevance.files import describe
 from watcher.runtime import Runtime, Service
 from watcher.scheduler import LiveConfig, Scheduler
 from watcher.settings import Settings
@@ -55,6 +56,7 @@ class App:
             f" {self.config.feeds_path}), {len(self.config.rules.topic_ids)} topics from"
             f" {self.config.keywords_path}",
             f"alerts go to: {channels}",
+            describe(self.config.scorer),
             f"state: {_describe_db(self.runtime.db)}",
         ]
 
@@ -86,7 +88,7 @@ def build_app(
 ) -> App:
     """Everything ``watcher run`` runs; ``articles`` fetches full text (sources with
     ``fulltext: true``) behind the address guard, None leaves items as their feeds give them."""
-    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    config = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
     db = open_database(settings.db_target)
     runtime = Runtime(settings=settings, db=db)
     if settings.instance_id:
@@ -112,7 +114,7 @@ def build_app(
     pipeline = Pipeline(
         db=db,
         fetcher=fetcher,
-        scorer=lambda: scheduler_config(runtime, config).rules,
+        scorer=lambda: scheduler_config(runtime, config).scorer,
         notifiers=lambda: notifiers,
         on_alerts=runtime.alerts_recorded,
         fulltext=FullText(articles, db=db) if articles is not None else None,

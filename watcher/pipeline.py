@@ -26,6 +26,7 @@ from watcher.fetch import Fetcher, backoff_delay
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
 from watcher.parse.feed import ParsedFeed, parse_feed_async
+from watcher.relevance import record as opinion
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
 from watcher.store import outbox
@@ -281,6 +282,9 @@ class Pipeline:
                 result = None if quiet else scorer.score(it, explain=False)
                 scores = {t.topic: round(t.score, 3) for t in result.topics} if result else {}
                 if result is None or not result.alerted:
+                    if result is not None and opinion.held_only(result):
+                        new_count += self._held_back(tx, scorer, it, result, scores, now)
+                        continue
                     plain.append((it, scores))  # stored in one batch below
                     continue
                 item_id = items_store.insert_item(tx, it, now=now, scores=scores)
@@ -300,6 +304,7 @@ class Pipeline:
                     )
                     if not placed.alert:
                         continue
+                note = opinion.opinion_note(scorer, it, result)
                 alert = alerts_store.insert_alert(
                     tx,
                     dedupe_key=it.url or f"{it.source_id} {it.guid}",
@@ -316,9 +321,20 @@ class Pipeline:
                     matches=[m for t in result.alerted for m in t.matches],
                     now=now,
                     story_id=placed.story_id if placed is not None else None,
+                    model_note=note if opinion.possible(result) else "",
                 )
                 if alert is None:
                     continue
+                if note:
+                    opinion.record_opinion(
+                        tx,
+                        scorer,
+                        item_id=item_id,
+                        alert_id=alert.id,
+                        result=result,
+                        note=note,
+                        now=now,
+                    )
                 if story is not None and placed is not None:
                     story.alerted(tx, placed, alert.id)
                 for hook in self.alert_hooks:
@@ -340,6 +356,20 @@ class Pipeline:
                 new_items=new_count,
             )
         return new_count, alerts
+
+    @staticmethod
+    def _held_back(
+        tx: Tx, scorer: Scorer, it: Item, result: ScoreResult, scores: dict[str, float], now: float
+    ) -> int:
+        """Store an item whose every rule hit the relevance model held back, and why."""
+        item_id = items_store.insert_item(tx, it, now=now, scores=scores)
+        if item_id is None:
+            return 0
+        note = opinion.opinion_note(scorer, it, result)
+        opinion.record_opinion(
+            tx, scorer, item_id=item_id, alert_id=None, result=result, note=note, now=now
+        )
+        return 1
 
     @staticmethod
     def _within_backfill(item: Item, source: SourceConfig, now: float) -> bool:

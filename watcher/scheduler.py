@@ -24,6 +24,8 @@ from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds
 from watcher.errors import ConfigError, FetchErrorKind
 from watcher.ops.source_leases import SourceLeases
 from watcher.pipeline import Pipeline, PollOutcome
+from watcher.relevance import MODEL_FILE, Relevance
+from watcher.relevance.files import describe, load_relevance, model_path
 from watcher.rules import Rules, load_rules
 from watcher.runtime import Runtime
 from watcher.store import sources as sources_store
@@ -48,10 +50,22 @@ class LiveConfig:
     rules: Rules
     feeds_path: Path
     keywords_path: Path
-    stamps: tuple[float, float] = (0.0, 0.0)
+    stamps: tuple[float, ...] = (0.0, 0.0)
+    relevance: Relevance | None = None  # the rules and the relevance model (watcher.relevance)
+    model_setting: str = ""  # WATCHER_MODEL: a model file, "off", or "" (beside keywords.yaml)
+
+    @property
+    def scorer(self) -> Relevance:
+        """What items are scored with: the rules, and the model when there is one."""
+        return self.relevance if self.relevance is not None else Relevance(self.rules)
+
+    @property
+    def watched(self) -> tuple[Path, ...]:
+        """The files whose edits reload the configuration."""
+        return (self.feeds_path, self.keywords_path, _model_watch(self))
 
     @classmethod
-    def load(cls, feeds_path: Path, keywords_path: Path) -> LiveConfig:
+    def load(cls, feeds_path: Path, keywords_path: Path, model: str = "") -> LiveConfig:
         problems = []
         feeds: FeedsConfig | None = None
         rules: Rules | None = None
@@ -65,10 +79,20 @@ class LiveConfig:
             problems.extend(exc.problems)
         if problems or feeds is None or rules is None:
             raise ConfigError(problems)
-        return cls(feeds, rules, feeds_path, keywords_path, _stamps(feeds_path, keywords_path))
+        relevance = load_relevance(rules, model_path(keywords_path.parent, model))
+        config = cls(feeds, rules, feeds_path, keywords_path, (), relevance, model)
+        config.stamps = _stamps(*config.watched)
+        return config
 
 
-def _stamps(*paths: Path) -> tuple[float, float]:
+def _model_watch(config: LiveConfig) -> Path:
+    """The model file a reload looks at: the one set, else the one beside keywords.yaml
+    (absent until `watcher model train` writes it; the shipped model never changes)."""
+    path = model_path(config.keywords_path.parent, config.model_setting)
+    return path if path is not None else config.keywords_path.parent / MODEL_FILE
+
+
+def _stamps(*paths: Path) -> tuple[float, ...]:
     out = []
     for p in paths:
         try:
@@ -76,7 +100,7 @@ def _stamps(*paths: Path) -> tuple[float, float]:
             out.append(st.st_mtime + st.st_size * 1e-9)
         except OSError:
             out.append(-1.0)
-    return (out[0], out[1])
+    return tuple(out)
 
 
 @dataclass
@@ -224,12 +248,14 @@ class Scheduler:
 
     async def _check_reload(self, force: bool = False) -> str:
         cfg = self.config
-        stamps = _stamps(cfg.feeds_path, cfg.keywords_path)
+        stamps = _stamps(*cfg.watched)
         edited = stamps != cfg.stamps
         if not edited and not force:
             return "unchanged"
         try:
-            fresh = await asyncio.to_thread(LiveConfig.load, cfg.feeds_path, cfg.keywords_path)
+            fresh = await asyncio.to_thread(
+                LiveConfig.load, cfg.feeds_path, cfg.keywords_path, cfg.model_setting
+            )
         except ConfigError as exc:
             cfg.stamps = stamps  # tell once per edit
             text = "; ".join(str(p) for p in exc.problems[:5])
@@ -241,6 +267,7 @@ class Scheduler:
         if self._scheduler is not None:  # /reload can come before the schedule starts
             self._sync_jobs()
         summary = f"{len(fresh.feeds.enabled_sources)} sources, {len(fresh.rules.topic_ids)} topics"
+        summary += f"; {describe(fresh.scorer)}"
         if edited:
             await self.runtime.notice("config_reloaded", summary)
         return f"configuration reloaded: {summary}"

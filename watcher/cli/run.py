@@ -51,13 +51,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     from watcher.scheduler import LiveConfig
 
     settings = settings_from_args(args)
-    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    config = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
     feeds = config.feeds
     print(
         f"{settings.feeds_path}: {len(feeds.sources)} sources"
         f" ({len(feeds.enabled_sources)} enabled)"
     )
     print(f"{settings.keywords_path}: {len(config.rules.topic_ids)} topics")
+    from watcher.relevance.files import describe
+
+    print(describe(config.scorer))
     if not settings.telegram.enabled and not settings.smtp.enabled:
         print("alerts go to the console (no Telegram or email configured)")
     return EXIT_OK

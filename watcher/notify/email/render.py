@@ -38,6 +38,7 @@ class Entry:
     score: float
     snippets: tuple[tuple[Segment, ...], ...]
     also_reported_by: tuple[str, ...]
+    model_note: str = ""  # a possible match sent by the relevance model, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ def group_alerts(
                 score=a.score,
                 snippets=_snippets(a),
                 also_reported_by=a.also_reported_by,
+                model_note=a.model_note,
             )
             for a in items
         )
