@@ -29,6 +29,7 @@ class Judged:
     model: frozenset[str]
     combined: ScoreResult  # the rules' result with the model's decisions applied
     probs: Mapping[str, float]
+    title: str = ""
 
     @property
     def alerted(self) -> frozenset[str]:
@@ -61,6 +62,7 @@ def judge(
         model=model_only(result, probs),
         combined=combined,
         probs=probs,
+        title=li.item.title,
     )
 
 
@@ -84,24 +86,26 @@ def figures(judged: Sequence[Judged], topics: Sequence[str]) -> dict[str, Any]:
 
 
 def table(fig: Mapping[str, Any], topics: Sequence[str]) -> list[str]:
-    """Precision / recall / F1 of each mode, per topic and overall, as text lines."""
-    head = f"{'':<22}" + "".join(f" {m + ' P/R/F1':>20}" for m in MODES)
-    lines = [head]
-    for topic in [*topics, "overall"]:
-        cells = []
-        for mode in MODES:
-            m = fig[mode]["overall"] if topic == "overall" else fig[mode]["topics"][topic]
-            cells.append(f" {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f}")
-        lines.append(
-            f"{topic if topic != 'overall' else 'overall (any topic)':<22}" + "".join(cells)
+    """Precision / recall / F1 of each mode, per topic, overall and per language, as text."""
+    titles = {"rules": "rules only", "model": "model only", "combined": "combined (sent)"}
+    lines = [
+        f"{'':<22}" + "".join(f" {titles[m]:^23}" for m in MODES),
+        f"{'topic':<22}" + " precision recall     f1" * len(MODES),
+    ]
+
+    def row(name: str, per_mode: Mapping[str, Any]) -> str:
+        cells = "".join(
+            f" {m['precision']:>9.3f} {m['recall']:>6.3f} {m['f1']:>6.3f}"
+            for m in (per_mode[mode] for mode in MODES)
         )
+        return f"{name:<22}{cells}"
+
+    for topic in topics:
+        lines.append(row(topic, {mode: fig[mode]["topics"][topic] for mode in MODES}))
+    lines.append(row("overall (any topic)", {mode: fig[mode]["overall"] for mode in MODES}))
     for lang, per in fig.get("by_language", {}).items():
-        cells = []
-        for mode in MODES:
-            m = per[mode]["overall"]
-            cells.append(f" {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f}")
         n = per["rules"]["items"]
-        lines.append(f"{f'  {lang} ({n} items)':<22}" + "".join(cells))
+        lines.append(row(f"  {lang} ({n} items)", {m: per[m]["overall"] for m in MODES}))
     return lines
 
 

@@ -172,14 +172,19 @@ def load_model(path: Path | str) -> RelevanceModel:
             arrays = {
                 n: np.load(io.BytesIO(z.read(f"{n}.npy")), allow_pickle=False) for n in _ARRAYS
             }
+        return _build(name, header, vocab, arrays, bad)
     except ConfigError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError, UnicodeError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, UnicodeError, ValueError) as exc:
         raise bad(
             f"not a readable model file ({exc.__class__.__name__}: {exc});"
             " rebuild it with `watcher model train` or delete it"
         ) from exc
-    return _build(name, header, vocab, arrays, bad)
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:  # a part or field missing
+        raise bad(
+            f"the model file lacks a part ({exc.__class__.__name__}: {exc});"
+            " rebuild it with `watcher model train` or delete it"
+        ) from exc
 
 
 def _check_header(header: Any, bad: Any) -> None:

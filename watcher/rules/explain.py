@@ -31,6 +31,10 @@ def _match_line(m: Match) -> str:
 
 
 def _topic_status(t: TopicScore) -> str:
+    if t.decision == "possible":
+        return f"POSSIBLE MATCH (relevance model {t.model:.2f})"
+    if t.decision == "held":
+        return f"held back (rules alerted, relevance model {t.model:.2f})"
     if t.alerted:
         return "ALERT"
     if t.vetoed_by is not None:
