@@ -49,7 +49,8 @@ def per_item(rules: Rules, relevance: Relevance, items: list[Item], repeat: int)
     per_asked = extra / asked * 1e3 if asked else 0.0
     return (
         f"{len(items):5d} items, model asked for {asked:4d}:"
-        f" rules {rules_s / len(items) * 1e3:6.3f} ms/item, rules+model {both_s / len(items) * 1e3:6.3f} ms/item"
+        f" rules {rules_s / len(items) * 1e3:6.3f} ms/item,"
+        f" rules+model {both_s / len(items) * 1e3:6.3f} ms/item"
         f" ({both_s / rules_s:4.2f}x); the model {per_asked:5.2f} ms per item asked"
     )
 
