@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,11 @@ def save_model(model: RelevanceModel, path: Path | str) -> None:
             info = zipfile.ZipInfo(name, _EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data, compresslevel=9)
-    Path(path).write_bytes(out.getvalue())
+    # a file at once: `watcher run` reloads it the moment it changes, never half written
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(out.getvalue())
+    os.replace(partial, target)
 
 
 def load_model(path: Path | str) -> RelevanceModel:
