@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from watcher.cli import main
-from watcher.config.feeds import load_feeds, parse_duration, parse_feeds
+from watcher.config.feeds import load_feeds, parse_feeds
 from watcher.config.opml import read_opml, write_opml
+from watcher.durations import parse_duration
 from watcher.errors import ConfigError
 
 ROOT = Path(__file__).parent.parent
@@ -46,6 +47,28 @@ def test_defaults_apply_and_source_overrides() -> None:
     assert (a.interval, a.language, a.backfill, a.type) == (90.0, "ru", 7200.0, "feed")
     assert b.interval == 3600.0 and [s.id for s in cfg.enabled_sources] == ["a"]
     assert (a.fulltext, a.allow_private) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "bare", "seconds"),
+    [
+        ("3", "h", 10800.0),
+        ("3", "s", 3.0),
+        (3, "h", 10800.0),
+        ("30M", "h", 1800.0),
+        ("1.5d", "s", 129600.0),
+    ],
+)
+def test_a_bare_number_is_in_the_unit_the_caller_names(
+    text: object, bare: str, seconds: float
+) -> None:
+    assert parse_duration(text, bare=bare) == seconds  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["soon", "1 week", "", "-3h", "3x"])
+def test_an_unreadable_duration_says_what_to_write(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"use e\.g\. 90s"):
+        parse_duration(bad)
 
 
 def test_durations() -> None:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from watcher.backoff import backoff_delay
 from watcher.config import feeds as feeds_config
 from watcher.errors import ConfigError
 from watcher.fetch import Fetcher
+from watcher.logs import redact_url
 from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
 from watcher.ops.http import http_service
@@ -62,11 +64,7 @@ class App:
 
 
 def _describe_db(db: Database) -> str:
-    url = db.url
-    if "@" in url:  # hide a password in a postgresql:// URL
-        scheme, rest = url.split("://", 1)
-        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return f"{db.dialect} {url}"
+    return f"{db.dialect} {redact_url(db.url)}"
 
 
 def build_notifiers(
@@ -137,8 +135,13 @@ def build_app(
                 settings.smtp,
                 titles=lambda: scheduler_config(runtime, config).rules.topic_titles,
                 metrics=runtime.metrics,
+                archive_url=settings.archive.url if settings.archive.enabled else "",
             )
         )
+    if settings.archive.enabled:  # an archived copy of every alerted article (docs/archive.md)
+        from watcher.archive.service import ArchiveService
+
+        services.append(ArchiveService(runtime, lambda: scheduler_config(runtime, config).feeds))
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
     if http is not None:
         services.append(http)
@@ -256,7 +259,7 @@ async def supervise(service: Service, stop: asyncio.Event, failed: list[BaseExce
     ``watcher run``: the other services go on and this one comes back. A ``ConfigError`` will
     not heal by waiting: it stops everything, and ``watcher run`` exits 2 saying why.
     """
-    delay = RESTART_FIRST_S
+    restarts = 0
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -274,8 +277,9 @@ async def supervise(service: Service, stop: asyncio.Event, failed: list[BaseExce
                 return
             problem = f"failed: {exc!r}"
         if time.monotonic() - started > RESTART_MAX_S:
-            delay = RESTART_FIRST_S  # it ran a good while: start the back-off again
+            restarts = 0  # it ran a good while: start the back-off again
+        restarts += 1
+        delay = backoff_delay(restarts, base=RESTART_FIRST_S, cap=RESTART_MAX_S)
         log.error("service %s %s; restarting in %.0f s", service.name, problem, delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, RESTART_MAX_S)

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from watcher.backoff import backoff_delay
 from watcher.config.feeds import SourceConfig
 from watcher.errors import FetchError, FetchErrorKind
-from watcher.fetch import Fetcher, backoff_delay
+from watcher.fetch import Fetcher
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
 from watcher.parse.feed import ParsedFeed, parse_feed_async

@@ -21,7 +21,7 @@ from watcher.store.db import Database
 log = logging.getLogger(__name__)
 
 # A listener for operator notices: (kind, text). Kinds: "source_failing", "source_recovered",
-# "config_invalid", "config_reloaded".
+# "config_invalid", "config_reloaded", "article_removed", "article_changed".
 NoticeListener = Callable[[str, str], Awaitable[None]]
 
 

@@ -49,6 +49,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     try:
         states = all_states(db)
         counts = item_counts(db)
+        archive = _archive_line(db, settings.archive.max_day_bytes)
     finally:
         db.close()
     now = time.time()
@@ -75,4 +76,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
             nxt,
         )
     Console().print(table)
+    print(archive)
     return EXIT_OK
+
+
+def _archive_line(db: Any, max_day_bytes: int) -> str:
+    from watcher.archive.view import health_line
+
+    return health_line(db, time.time(), max_day_bytes)

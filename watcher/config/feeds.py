@@ -15,27 +15,14 @@ from pydantic import (
     model_validator,
 )
 
+from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.yamlconf import load_yaml, position, validate
 
 MIN_INTERVAL_S = 5.0
 DEFAULT_RETENTION_S = 30 * 86400.0  # items are pruned this long after they were first seen
 MIN_RETENTION_S = 86400.0
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def parse_duration(value: Any) -> float:
-    """``90s``, ``10m``, ``1h``, ``2d`` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if m is None:
-        raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 10m, 1h)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 class _Model(BaseModel):
@@ -59,11 +46,17 @@ class Defaults(_Model):
     fulltext: bool = False
     allow_private: bool = False
     tags: tuple[str, ...] = ()
+    archive_watch: float | None = None  # how long the archive re-checks articles; 0 = never
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
+
+    @field_validator("archive_watch", mode="before")
+    @classmethod
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
 
 class SourceConfig(_Model):
@@ -79,11 +72,19 @@ class SourceConfig(_Model):
     fulltext: bool = False
     allow_private: bool = False
     selectors: Selectors | None = None
+    # how long the archive re-checks this source's articles (docs/archive.md); 0 = never,
+    # None = the WATCHER_ARCHIVE_WATCH schedule as it is
+    archive_watch: float | None = None
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
+
+    @field_validator("archive_watch", mode="before")
+    @classmethod
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
     @field_validator("interval")
     @classmethod

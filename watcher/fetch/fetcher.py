@@ -17,6 +17,10 @@ then goes to the address that was checked (no second lookup: no DNS rebinding), 
 name kept for ``Host`` and TLS. The default guard refuses loopback, private, link-local,
 multicast and reserved addresses. Sources from
 ``feeds.yaml`` use the default ``allow_private=True`` and may be anywhere, loopback included.
+
+Capture mode (``fetch(..., capture=True)``, for the archive): the final answer is returned
+whatever its status (a 404 page is evidence too), and a body over ``max_body_bytes`` is cut
+there (``truncated``) instead of refused; ``raw_headers`` keep the names, order and repeats.
 """
 
 from __future__ import annotations
@@ -83,6 +87,10 @@ class FetchResult:
     body_hash: str  # sha256 hex of body ("" when not modified)
     elapsed: float  # seconds, whole fetch
     redirects: tuple[str, ...] = field(default=())  # the URLs redirected through
+    raw_headers: tuple[tuple[str, str], ...] = field(default=())  # as sent: case, order, repeats
+    http_version: str = "HTTP/1.1"
+    reason: str = ""  # the status line's reason phrase
+    truncated: bool = False  # capture mode: the body was cut at max_body_bytes
 
 
 def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -132,10 +140,12 @@ async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
 class _Decoder:
     """Content-Encoding decoding with the output bounded (gzip bombs stop at the limit)."""
 
-    def __init__(self, encoding: str, limit: int, url: str) -> None:
+    def __init__(self, encoding: str, limit: int, url: str, cut: bool = False) -> None:
         self.limit = limit
         self.url = url
         self.size = 0
+        self.cut = cut  # keep the first ``limit`` bytes instead of raising
+        self.truncated = False
         codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
         codings = [c for c in codings if c != "identity"]
         if len(codings) > 1:
@@ -189,10 +199,14 @@ class _Decoder:
         return b"".join(self.parts)
 
     def _add(self, chunk: bytes) -> None:
-        if not chunk:
+        if not chunk or self.truncated:
             return
         self.size += len(chunk)
-        if self.size > self.limit:
+        if self.size > self.limit and self.cut:
+            chunk = chunk[: len(chunk) - (self.size - self.limit)]
+            self.size = self.limit
+            self.truncated = True
+        elif self.size > self.limit:
             what = "decompressed body" if self.z is not None else "body"
             raise classify.too_large(self.url, self.limit, what)
         self.parts.append(chunk)
@@ -304,19 +318,23 @@ class Fetcher:
         last_modified: str | None = None,
         allow_private: bool = True,
         before_body: BodyGate | None = None,
+        capture: bool = False,
     ) -> FetchResult:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
 
         Returns a 2xx or 304 ``FetchResult``; raises ``FetchError`` for everything else.
         ``before_body`` is awaited when a body is about to be read (not for a 304, a redirect
         or an error): a caller that cannot take more bodies yet waits there, with the response
-        unread (the time waited does not count against the deadline).
+        unread (the time waited does not count against the deadline). ``capture``: see the
+        module docstring.
         """
         if self._client is None:
             await self.open()
         started = time.monotonic()
         try:
-            return await self._fetch(url, etag, last_modified, allow_private, started, before_body)
+            return await self._fetch(
+                url, etag, last_modified, allow_private, started, before_body, capture
+            )
         except TimeoutError as exc:
             raise classify.deadline_exceeded(url, self.settings.deadline) from exc
         except FetchError:
@@ -332,6 +350,7 @@ class Fetcher:
         allow_private: bool,
         started: float,
         before_body: BodyGate | None = None,
+        capture: bool = False,
     ) -> FetchResult:
         assert self._client is not None
         s = self.settings
@@ -381,7 +400,7 @@ class Fetcher:
                             await _drain(response)
                             continue
                         error = classify.classify_status(status, headers, current)
-                        if error is not None:
+                        if error is not None and not capture:
                             await _drain(response)
                             raise error
                         if status == 304:
@@ -404,7 +423,12 @@ class Fetcher:
                             timeout.reschedule(None)  # waiting on the caller is not fetching
                             await before_body()
                             timeout.reschedule(deadline_at + loop.time() - waited)
-                        body = await self._read_body(response, headers, current)
+                        body, cut = await self._read_body(response, headers, current, capture)
+                        raw = tuple(
+                            (k.decode("latin-1"), v.decode("latin-1"))
+                            for k, v in response.headers.raw
+                        )
+                        version, reason = response.http_version, response.reason_phrase
                     finally:
                         await response.aclose()
             return FetchResult(
@@ -419,23 +443,30 @@ class Fetcher:
                 body_hash=hashlib.sha256(body).hexdigest(),
                 elapsed=time.monotonic() - started,
                 redirects=tuple(seen[1:]),
+                raw_headers=raw,
+                http_version=version,
+                reason=reason,
+                truncated=cut,
             )
 
     async def _read_body(
-        self, response: httpx.Response, headers: Mapping[str, str], url: str
-    ) -> bytes:
+        self, response: httpx.Response, headers: Mapping[str, str], url: str, cut: bool = False
+    ) -> tuple[bytes, bool]:
+        """The decoded body, and whether it was cut at the limit (only when ``cut``)."""
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdigit() and int(declared) > limit and not cut:
             raise classify.too_large(url, limit, f"declared body ({int(declared):,} bytes)")
-        decoder = _Decoder(headers.get("content-encoding", ""), limit, url)
+        decoder = _Decoder(headers.get("content-encoding", ""), limit, url, cut)
         wire = 0
         async for chunk in response.aiter_raw():
             wire += len(chunk)
-            if wire > limit:
+            if wire > limit and not cut:
                 raise classify.too_large(url, limit)
             decoder.feed(chunk)
-        return decoder.finish()
+            if decoder.truncated or wire > 2 * limit:  # cut: stop reading, the rest is dropped
+                return decoder.finish(), True
+        return decoder.finish(), decoder.truncated
 
     async def _check_address(self, url: str, host: str, port: int | None, scheme: str) -> str:
         """Resolve ``host``, let the guard judge every address; the address to connect to."""
