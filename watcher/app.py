@@ -25,6 +25,7 @@ from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
 from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
+from watcher.relevance.files import describe
 from watcher.runtime import Runtime, Service
 from watcher.scheduler import Scheduler
 from watcher.settings import Settings
@@ -58,6 +59,7 @@ class App:
             f" {self.config.keywords_path}",
             *(str(w) for w in self.config.warnings),
             f"alerts go to: {channels}",
+            describe(self.config.scorer()),
             f"state: {_describe_db(self.runtime.db)}",
         ]
 
@@ -86,7 +88,7 @@ def build_app(
     """Everything ``watcher run`` runs; ``articles`` fetches full text (sources with
     ``fulltext: true``) behind the address guard, None leaves items as their feeds give them.
     Every part reads the configuration in force through ``live`` (a hot reload swaps it)."""
-    live = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    live = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
     db = open_database(settings.db_target)
     runtime = Runtime(settings=settings, db=db)
     if settings.instance_id:
@@ -95,7 +97,7 @@ def build_app(
     pipeline = Pipeline(
         db=db,
         fetcher=fetcher,
-        scorer=live.rules,
+        scorer=live.scorer,
         notifiers=notifiers.copy,
         on_alerts=runtime.alerts_recorded,
         fulltext=FullText(articles, db=db) if articles is not None else None,

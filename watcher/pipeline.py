@@ -32,6 +32,7 @@ from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchResult
 from watcher.models import Alert, Item, ScoreResult
 from watcher.notify.base import Notifier
+from watcher.relevance import record as opinion
 from watcher.sources import Fetched, kind_of, parse_body
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
@@ -267,11 +268,25 @@ class Pipeline:
                 scored = self._score_new(it, source, now, first_poll, seen_urls, scorer)
                 scores = {t.topic: round(t.score, 3) for t in scored.topics} if scored else {}
                 if scored is None or not scored.alerted:
-                    plain.append((it, scores))  # stored in one batch below
+                    if scored is not None and opinion.held_only(scored):
+                        new_count += self._held_back(tx, scorer, it, scored, scores, now)
+                    else:
+                        plain.append((it, scores))  # stored in one batch below
                     continue
-                stored, alert = self._store_alert(tx, story, source, it, scored, scores, now)
+                note = opinion.opinion_note(scorer, it, scored)
+                stored, alert = self._store_alert(tx, story, source, it, scored, scores, now, note)
                 new_count += stored
                 if alert is not None:
+                    if note:
+                        opinion.record_opinion(
+                            tx,
+                            scorer,
+                            item_id=alert.item_id,
+                            alert_id=alert.id,
+                            result=scored,
+                            note=note,
+                            now=now,
+                        )
                     alerts.append(alert)
             self._fan_out(tx, alerts, now)
             new_count += items_store.insert_items(tx, plain, now=now)
@@ -328,9 +343,11 @@ class Pipeline:
         result: ScoreResult,
         scores: dict[str, float],
         now: float,
+        model_note: str,
     ) -> tuple[bool, Alert | None]:
         """Store an alerting item and its alert; (whether the item was new, the alert or None
-        when it is not one: already alerted, or a later report of a story already told)."""
+        when it is not one: already alerted, or a later report of a story already told).
+        ``model_note`` says why the relevance model found a possible match (shown with it)."""
         item_id = items_store.insert_item(tx, item, now=now, scores=scores)
         if item_id is None:
             return False, None
@@ -363,10 +380,25 @@ class Pipeline:
             matches=[m for t in result.alerted for m in t.matches],
             now=now,
             story_id=placed.story_id if placed is not None else None,
+            model_note=model_note if opinion.possible(result) else "",
         )
         if alert is not None and story is not None and placed is not None:
             story.alerted(tx, placed, alert.id)
         return True, alert
+
+    @staticmethod
+    def _held_back(
+        tx: Tx, scorer: Scorer, it: Item, result: ScoreResult, scores: dict[str, float], now: float
+    ) -> int:
+        """Store an item whose every rule hit the relevance model held back, and why."""
+        item_id = items_store.insert_item(tx, it, now=now, scores=scores)
+        if item_id is None:
+            return 0
+        note = opinion.opinion_note(scorer, it, result)
+        opinion.record_opinion(
+            tx, scorer, item_id=item_id, alert_id=None, result=result, note=note, now=now
+        )
+        return 1
 
     def _fan_out(self, tx: Tx, alerts: Sequence[Alert], now: float) -> None:
         """The poll's alerts into the outbox, one row per notifier that has targets for each,

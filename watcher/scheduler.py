@@ -24,6 +24,7 @@ from watcher.config.live import LiveConfig
 from watcher.errors import FetchErrorKind
 from watcher.ops.source_leases import SourceLeases
 from watcher.pipeline import Pipeline, PollOutcome
+from watcher.relevance.files import describe
 from watcher.runtime import Runtime
 from watcher.store import sources as sources_store
 
@@ -210,6 +211,7 @@ class Scheduler:
             self._sync_jobs()
         feeds, rules = self.config.feeds(), self.config.rules()
         summary = f"{len(feeds.enabled_sources)} sources, {len(rules.topic_ids)} topics"
+        summary += f"; {describe(self.config.scorer())}"
         if result.edited:
             await self.runtime.notice("config_reloaded", summary)
         return f"configuration reloaded: {summary}"

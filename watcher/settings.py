@@ -96,6 +96,9 @@ class Settings(_Model):
     http_host: str = "127.0.0.1"  # WATCHER_HTTP_HOST
     http_port: int = 0  # WATCHER_HTTP_PORT: /healthz and /metrics; 0 = off
     instance_id: str = ""  # WATCHER_INSTANCE_ID: "" = hostname:pid
+    # WATCHER_MODEL: the relevance model file; "" = relevance-model.zip beside keywords.yaml,
+    # else the shipped one; "off" = rules only (docs/relevance.md)
+    model: str = ""
     telegram: TelegramSettings = TelegramSettings()
     smtp: SmtpSettings = SmtpSettings()
     stories: StorySettings = StorySettings()
@@ -143,6 +146,7 @@ class Settings(_Model):
             ("http_host", "WATCHER_HTTP_HOST"),
             ("http_port", "WATCHER_HTTP_PORT"),
             ("instance_id", "WATCHER_INSTANCE_ID"),
+            ("model", "WATCHER_MODEL"),
         ):
             if (v := get(env_name)) is not None:
                 raw[key] = v

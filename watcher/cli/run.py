@@ -47,9 +47,10 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from watcher.config.live import LiveConfig
+    from watcher.relevance.files import describe
 
     settings = settings_from_args(args)
-    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    config = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
     feeds = config.feeds()
     print(
         f"{settings.feeds_path}: {len(feeds.sources)} sources"
@@ -58,6 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         print(warning)
     print(f"{settings.keywords_path}: {len(config.rules().topic_ids)} topics")
+    print(describe(config.scorer()))
     if not settings.telegram.enabled and not settings.smtp.enabled:
         print("alerts go to the console (no Telegram or email configured)")
     return EXIT_OK

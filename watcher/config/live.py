@@ -1,4 +1,5 @@
-"""The configuration in force in ``watcher run``: feeds.yaml and keywords.yaml, one holder.
+"""The configuration in force in ``watcher run``: feeds.yaml, keywords.yaml and the relevance
+model, one holder.
 
 Every part that reads the configuration is given the holder (or one of its getters, such as
 ``live.rules``) and asks it each time, so a reload reaches all of them at once. ``check``
@@ -6,8 +7,8 @@ re-reads the files when they changed: a good pair replaces the one in force whol
 one is refused and the last good one stays (the scheduler calls it every few seconds and on
 an admin's /reload, and tells the operators).
 
-    live = LiveConfig.load(settings.feeds_path, settings.keywords_path)
-    pipeline = Pipeline(..., scorer=live.rules)
+    live = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
+    pipeline = Pipeline(..., scorer=live.scorer)
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from pathlib import Path
 
 from watcher.config.feeds import FeedsConfig, load_feeds
 from watcher.errors import ConfigError, Problem
+from watcher.relevance import MODEL_FILE, Relevance
+from watcher.relevance.files import load_relevance, model_path
 from watcher.rules import Rules, load_rules
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One good load of both files."""
+    """One good load of the files."""
 
     feeds: FeedsConfig
     rules: Rules
-    stamps: tuple[float, float]  # the files' mtime and size when read
+    relevance: Relevance  # the rules, and the model when one can be used
+    stamps: tuple[float, ...]  # the files' mtime and size when read
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,22 +44,30 @@ class Reload:
 
 
 class LiveConfig:
-    def __init__(self, feeds_path: Path, keywords_path: Path, snapshot: Snapshot) -> None:
+    def __init__(
+        self, feeds_path: Path, keywords_path: Path, model_setting: str, snapshot: Snapshot
+    ) -> None:
         self.feeds_path = feeds_path
         self.keywords_path = keywords_path
+        self.model_setting = model_setting  # WATCHER_MODEL: a file, "off", or "" (the default)
         self._current = snapshot
         self._seen = snapshot.stamps  # the files as last looked at (good or not)
 
     @classmethod
-    def load(cls, feeds_path: Path, keywords_path: Path) -> LiveConfig:
-        """Both files, or ``ConfigError`` with every problem of both."""
-        return cls(feeds_path, keywords_path, _read(feeds_path, keywords_path))
+    def load(cls, feeds_path: Path, keywords_path: Path, model: str = "") -> LiveConfig:
+        """Both files, or ``ConfigError`` with every problem of both; the model never fails
+        the load (a bad model file: rules only, and the relevance note says why)."""
+        return cls(feeds_path, keywords_path, model, _read(feeds_path, keywords_path, model))
 
     def feeds(self) -> FeedsConfig:
         return self._current.feeds
 
     def rules(self) -> Rules:
         return self._current.rules
+
+    def scorer(self) -> Relevance:
+        """What items are scored with: the rules, and the model when there is one."""
+        return self._current.relevance
 
     def retention(self) -> float:
         return self._current.feeds.retention
@@ -71,21 +83,28 @@ class LiveConfig:
     def check(self, force: bool = False) -> Reload:
         """Re-read the files if they changed since the last look (or ``force``); a good pair
         is put in force. Blocking (file reads, compiling the rules): run it in a thread."""
-        stamps = _stamps(self.feeds_path, self.keywords_path)
+        stamps = _stamps(*watched(self.feeds_path, self.keywords_path, self.model_setting))
         edited = stamps != self._seen
         if not edited and not force:
             return Reload("unchanged", False)
         self._seen = stamps  # an invalid edit is reported once, not at every look
         try:
-            fresh = _read(self.feeds_path, self.keywords_path)
+            fresh = _read(self.feeds_path, self.keywords_path, self.model_setting)
         except ConfigError as exc:
             return Reload("invalid", edited, tuple(exc.problems))
         self._current = fresh
         return Reload("reloaded", edited)
 
 
-def _read(feeds_path: Path, keywords_path: Path) -> Snapshot:
-    stamps = _stamps(feeds_path, keywords_path)
+def watched(feeds_path: Path, keywords_path: Path, model_setting: str) -> tuple[Path, ...]:
+    """The files whose edits reload the configuration: both YAML files and the model file in
+    use, else the one ``watcher model train`` would write beside keywords.yaml."""
+    model = model_path(keywords_path.parent, model_setting)
+    return (feeds_path, keywords_path, model or keywords_path.parent / MODEL_FILE)
+
+
+def _read(feeds_path: Path, keywords_path: Path, model_setting: str) -> Snapshot:
+    stamps = _stamps(*watched(feeds_path, keywords_path, model_setting))
     problems: list[Problem] = []
     feeds: FeedsConfig | None = None
     rules: Rules | None = None
@@ -99,10 +118,11 @@ def _read(feeds_path: Path, keywords_path: Path) -> Snapshot:
         problems.extend(exc.problems)
     if problems or feeds is None or rules is None:
         raise ConfigError(problems)
-    return Snapshot(feeds, rules, stamps)
+    model = model_path(keywords_path.parent, model_setting)
+    return Snapshot(feeds, rules, load_relevance(rules, model), stamps)
 
 
-def _stamps(*paths: Path) -> tuple[float, float]:
+def _stamps(*paths: Path) -> tuple[float, ...]:
     out = []
     for p in paths:
         try:
@@ -110,4 +130,4 @@ def _stamps(*paths: Path) -> tuple[float, float]:
             out.append(st.st_mtime + st.st_size * 1e-9)
         except OSError:
             out.append(-1.0)
-    return (out[0], out[1])
+    return tuple(out)

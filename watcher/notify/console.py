@@ -40,6 +40,8 @@ def format_alert(alert: Alert) -> str:
     ]
     if terms:
         lines.append("  matched: " + escape(", ".join(terms)))
+    if alert.model_note:
+        lines.append("  [yellow]possible match[/] (relevance model): " + escape(alert.model_note))
     return "\n".join(lines)
 
 

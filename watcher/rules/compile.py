@@ -68,6 +68,7 @@ class CompiledTopic:
     field_weights: tuple[float, ...]  # in the order of models.FIELDS
     all_of: tuple[str, ...]
     any_of: tuple[str, ...]
+    within: int | None  # words between each required entity and a counted term
     terms: tuple[CompiledTerm, ...]
     near: tuple[CompiledNear, ...]
     veto: tuple[CompiledTerm, ...]
@@ -178,6 +179,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
                 field_weights=tuple(fw.of(f) for f in FIELDS),
                 all_of=tuple(t.require.all_of),
                 any_of=tuple(t.require.any_of),
+                within=t.require.within,
                 terms=tuple(term(p, w) for p, w in t.terms.items()),
                 near=tuple(
                     CompiledNear(

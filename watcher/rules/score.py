@@ -286,12 +286,15 @@ class Rules:
                 fired_hits.append((term_index, hits))
         if len(fired_hits) > 1:
             fired_hits = _drop_nested(fired_hits, topic.terms)
+        anchors: list[Hit] = []  # where the topic's evidence is (for require.within)
         for term_index, hits in fired_hits:
             term = topic.terms[term_index]
             best = max(hits, key=lambda h: (fw[h.field], -h.start))
             added = term.weight * fw[best.field]
             score += added
             kind = "entity" if term.entity else "term"
+            if not term.entity:
+                anchors.extend(hits)
             ordered = [best, *[h for h in hits if h is not best]]
             for i, h in enumerate(ordered[:MAX_MATCHES_PER_TERM]):
                 pending.append((h, term.label, added if i == 0 else 0.0, kind, term.entity))
@@ -300,6 +303,7 @@ class Rules:
             if pair is None:
                 continue
             a, b = pair
+            anchors.extend(pair)
             added = near.weight * fw[a.field]
             score += added
             span = (a.field, min(a.start, b.start), max(a.end, b.end))
@@ -317,22 +321,9 @@ class Rules:
             if hits:
                 vetoed_by = self._match(found, hits[0], term.label, 0.0, "exclusion")
                 break
-        missing: list[str] = []
-        for eid in topic.all_of:
-            if eid in present:
-                pending.append((present[eid][0], "@" + eid, 0.0, "entity", eid))
-            else:
-                missing.append(self._c.entities[eid].title)
-        if topic.any_of:
-            have = [eid for eid in topic.any_of if eid in present]
-            if have:
-                for eid in have:
-                    pending.append((present[eid][0], "@" + eid, 0.0, "entity", eid))
-            else:
-                titles = [self._c.entities[e].title for e in topic.any_of]
-                missing.append(" or ".join(titles))
+        missing, too_far = self._required(topic, found, present, anchors, pending)
         score = round(max(score, 0.0), 6)
-        alerted = vetoed_by is None and not missing and score >= topic.threshold
+        alerted = vetoed_by is None and not missing and not too_far and score >= topic.threshold
         matches = [self._built(found, p) for p in pending] if explain or alerted else []
         return TopicScore(
             topic=topic.id,
@@ -343,7 +334,51 @@ class Rules:
             matches=tuple(_dedupe(matches)),
             vetoed_by=vetoed_by,
             missing=tuple(missing),
+            too_far=too_far,
         )
+
+    def _required(
+        self,
+        topic: CompiledTopic,
+        found: _ItemHits,
+        present: dict[str, list[Hit]],
+        anchors: list[Hit],
+        pending: list[_Pending],
+    ) -> tuple[list[str], str]:
+        """The required entities that are missing (as text), and, when they are all there but
+        some are not within ``within`` words of the evidence, which (as text); appends the
+        entity matches to ``pending``."""
+        within = topic.within
+        missing: list[str] = []
+        far: list[str] = []
+
+        def close(eid: str) -> Hit | None:
+            if within is None:
+                return present[eid][0]
+            return _near_any(found, present[eid], anchors, within)
+
+        for eid in topic.all_of:
+            if eid not in present:
+                missing.append(self._c.entities[eid].title)
+                continue
+            h = close(eid)
+            if h is None:
+                far.append(self._c.entities[eid].title)
+            pending.append((h or present[eid][0], "@" + eid, 0.0, "entity", eid))
+        if topic.any_of:
+            titles = " or ".join(self._c.entities[e].title for e in topic.any_of)
+            have = [eid for eid in topic.any_of if eid in present]
+            if not have:
+                missing.append(titles)
+            shown = {eid: h for eid in have if (h := close(eid)) is not None}
+            if have and not shown:
+                far.append(titles)
+            for eid in have:
+                h = shown.get(eid, present[eid][0])
+                pending.append((h, "@" + eid, 0.0, "entity", eid))
+        if missing or not far:
+            return missing, ""
+        return missing, f"{'; '.join(far)} within {within} words of a term"
 
     def _built(self, found: _ItemHits, p: _Pending) -> Match:
         where, term, weight, kind, entity = p
@@ -437,6 +472,16 @@ def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
         out.extend(by[pid])
     out.sort(key=lambda h: (h.field, h.start))
     return out
+
+
+def _near_any(found: _ItemHits, hits: list[Hit], anchors: list[Hit], within: int) -> Hit | None:
+    """The first of ``hits`` within ``within`` words of one of ``anchors`` (same field)."""
+    few = len(hits) * len(anchors) <= 16
+    for h in hits:
+        for a in anchors:
+            if a.field == h.field and found.word_gap(h.field, h.nstart, a.nstart, few) <= within:
+                return h
+    return None
 
 
 def _drop_nested(

@@ -71,6 +71,9 @@ class Require(_Model):
 
     all_of: list[Id] = Field(default_factory=list)
     any_of: list[Id] = Field(default_factory=list)
+    # the required entities must be this close (in words, same field) to a term that
+    # counted: "North Korean workers in Russia", not a dateline and Russia paragraphs away
+    within: int | None = Field(default=None, ge=1, le=100)
 
 
 class NearSpec(_Model):
@@ -169,6 +172,9 @@ def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
         for group in ("all_of", "any_of"):
             for i, eid in enumerate(getattr(topic.require, group)):
                 check_entity(eid, [*base, "require", group, i])
+        req = topic.require
+        if req.within is not None and not (req.all_of or req.any_of):
+            at([*base, "require", "within"], "'within' needs 'all_of' or 'any_of' entities")
         if not topic.terms and not topic.near:
             at(base, f"topic {topic.id!r} is empty: give it 'terms' or 'near'")
         for pattern in topic.terms:

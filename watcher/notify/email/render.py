@@ -39,6 +39,7 @@ class Entry:
     snippets: tuple[tuple[Segment, ...], ...]
     also_reported_by: tuple[str, ...]
     archived: str = ""  # link to the archived copy on the maintainer pages ("" = none)
+    model_note: str = ""  # a possible match sent by the relevance model, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ def group_alerts(
                 snippets=_snippets(a),
                 also_reported_by=a.also_reported_by,
                 archived=(archived or {}).get(a.id, ""),
+                model_note=a.model_note,
             )
             for a in items
         )

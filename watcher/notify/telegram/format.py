@@ -58,6 +58,12 @@ def also_reported_html(names: tuple[str, ...], room: int) -> str:
     return ""
 
 
+def possible_match_html(note: str, room: int) -> str:
+    """ "<i>Possible match</i> (relevance model): why", in at most ``room`` characters."""
+    head = "<i>Possible match</i> (relevance model): "
+    return head + _e(_cut(note, max(1, (room - len(head)) // 2)))
+
+
 def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
     """The HTML text of ``alert``'s message; never longer than ``limit`` characters.
 
@@ -85,6 +91,8 @@ def _format(alert: Alert, limit: int) -> str:
     if len(header) > limit // 2:  # a huge URL: the title without the link
         header = f"<b>{_e(_cut(title, max(1, (limit - 7) // 6)))}</b>"
     blocks = [header, details]
+    if alert.model_note:  # sent by the relevance model: say so before any snippet
+        blocks.append(possible_match_html(alert.model_note, limit // 3))
     seen: set[str] = set()
     for match in alert.matches:
         if match.kind == "exclusion" or match.snippet in seen or len(seen) >= MAX_SNIPPETS:
