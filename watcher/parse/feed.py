@@ -31,6 +31,7 @@ import codecs
 import email.utils
 import functools
 import hashlib
+import html.entities
 import io
 import re
 import zlib
@@ -142,7 +143,7 @@ def parse_feed(
         raise _nothing_usable(raw, skipped, body, lower)
     return ParsedFeed(
         items=tuple(items),
-        title=html_to_text(raw.title),
+        title=html_to_text(raw.title, "the feed's title"),
         bozo=raw.bozo,
         bozo_reason=raw.bozo_reason,
         parser=used,
@@ -243,10 +244,13 @@ def normalise(
     entry: RawEntry, source_id: str, language: str, base_url: str, now: datetime | None = None
 ) -> Item | None:
     """One ``Item`` from a raw entry, or None when it has no title, link or text."""
-    title = clean_text(entry.title)
-    summary = clean_text(entry.summary)
+    which = _which(entry)
+    title = clean_text(entry.title, f"the title of {which}")
+    summary = clean_text(entry.summary, f"the summary of {which}")
     raw_content = " ".join(c for c in entry.content if c)
-    content = summary if raw_content == entry.summary else clean_text(raw_content)
+    content = (
+        summary if raw_content == entry.summary else clean_text(raw_content, f"the text of {which}")
+    )
     if content and _squeeze(content).startswith(_squeeze(summary)):
         # The summary is the content or its beginning (a teaser, or a summary a parser made
         # up from the content): keep the text once, whole, as the summary.
@@ -283,9 +287,15 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def clean_text(value: str) -> str:
-    text = html_to_text(value) if looks_like_html(value) else collapse_whitespace(value)
+def clean_text(value: str, what: str = "HTML") -> str:
+    text = html_to_text(value, what) if looks_like_html(value) else collapse_whitespace(value)
     return text[:MAX_TEXT_CHARS]
+
+
+def _which(entry: RawEntry) -> str:
+    """How an error names an entry: its link or id, else "an entry"."""
+    name = collapse_whitespace(entry.link or entry.id)[:200]
+    return f"entry {name}" if name else "an entry"
 
 
 def fallback_guid(title: str, published: datetime | None, summary: str) -> str:
@@ -337,8 +347,55 @@ def _names(authors: Iterable[Any], fallback: str | None) -> tuple[str, ...]:
 _C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
+# References XML does not define make the fast parser (libxml2 in recover mode) drop the rest
+# of the element's text: "North&nbsp;Korea&rsquo;s" becomes "North". HTML's names become
+# character references (feedparser decodes them so too), unknown names stay text ("&foo;"),
+# &#128;-&#159; are windows-1252 (as in HTML and feedparser), and references to characters
+# XML cannot hold are dropped (C0 controls) or become U+FFFD (surrogates, beyond U+10FFFF),
+# where feedparser would fail on the whole feed. Only these rare references are matched.
+_ODD_REFERENCE = re.compile(
+    rb"&(?:(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{0,31});"
+    rb"|#(0*+(?:[0-9]|[12][0-9]|3[01]|12[89]|1[345][0-9]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    rb"|573[0-3][0-9]|5734[0-3]|6553[45]|111411[2-9]|11141[2-9][0-9]|1114[2-9][0-9]{2}"
+    rb"|111[5-9][0-9]{3}|11[2-9][0-9]{4}|1[2-9][0-9]{5}|[2-9][0-9]{6}|[0-9]{8,})|0++);"
+    rb"|#[xX](0*+(?:[0-9A-Fa-f]|1[0-9A-Fa-f]|[89][0-9A-Fa-f]|[dD][89a-fA-F][0-9A-Fa-f]{2}"
+    rb"|[fF]{3}[eEfF]|1[1-9a-fA-F][0-9A-Fa-f]{4}|[2-9a-fA-F][0-9A-Fa-f]{5}|[0-9A-Fa-f]{7,})|0++);)"
+)
+_CDATA_OR_REFERENCE = re.compile(rb"(<!\[CDATA\[.*?(?:\]\]>|$))|" + _ODD_REFERENCE.pattern, re.S)
+
+
+def xml_safe_references(body: bytes) -> bytes:
+    """``body`` with the references the fast parser would stumble on rewritten (see above),
+    CDATA sections left alone."""
+    if _ODD_REFERENCE.search(body) is None:
+        return body
+    return _CDATA_OR_REFERENCE.sub(_rewrite_reference, body)
+
+
+def _rewrite_reference(m: re.Match[bytes]) -> bytes:
+    cdata, name, decimal, hexadecimal = m.groups()
+    if cdata is not None:
+        return cdata
+    if name is not None:
+        word = name.decode("ascii")  # HTML 4's names first, as feedparser (&lang; is U+2329)
+        code = html.entities.name2codepoint.get(word)
+        text = chr(code) if code is not None else html.entities.html5.get(word + ";")
+        if text is None:
+            return b"&amp;" + name + b";"  # not an entity: the text as written
+        return "".join(f"&#{ord(c)};" for c in text).encode("ascii")
+    value = int(decimal, 10) if decimal is not None else int(hexadecimal, 16)
+    if value in (9, 10, 13):
+        return m.group(0)
+    if value < 32:
+        return b""
+    if 128 <= value <= 159:
+        char = bytes([value]).decode("cp1252", errors="ignore")
+        return f"&#{ord(char)};".encode("ascii") if char else b""
+    return b"&#65533;"
+
+
 def read_fast(body: bytes) -> RawFeed:
-    body = body.translate(None, _C0_CONTROLS)
+    body = xml_safe_references(body.translate(None, _C0_CONTROLS))
     d = fastfeedparser.parse(
         body, include_tags=False, include_media=False, include_enclosures=False
     )
@@ -517,7 +574,12 @@ def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
     http = _http_charset(headers.get("content-type", ""))
     if http is not None and _codec(http) != declared:
         return False
-    return not _has_bare_ampersand(body)
+    return not _has_bare_ampersand(body) and _INTERNAL_DTD.search(body, 0, 4096) is None
+
+
+# A DOCTYPE that declares entities: the fast parser does not expand them (it would drop the
+# text after each), feedparser does.
+_INTERNAL_DTD = re.compile(rb"<!DOCTYPE[^>\[]*\[")
 
 
 # A "&" outside CDATA that starts no entity: invalid XML the fast parser (lxml in recover

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from html import unescape
 
 from selectolax.lexbor import LexborHTMLParser
+
+from watcher.parse.markup import check_markup
 
 # Each block-level tag gets a space before it, so "a</p><p>b" -> "a b".
 _BLOCK = re.compile(
@@ -25,6 +28,21 @@ _NEEDS_PARSER = re.compile(
 _TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _SHORT = 1500  # below this, a regular expression is quicker than building a DOM
 _DROP_TAGS = ["script", "style", "noscript", "template", "iframe", "object", "svg"]
+# What the parser still needs: elements whose content is dropped or read as raw text. Every
+# other tag only separates words (blocks got a space first) and is replaced by a zero-width
+# space (removed with the other invisible characters; it keeps "<<b>div>" from becoming a tag).
+_RAW_TEXT = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes")
+_KEPT = frozenset((*_RAW_TEXT, "plaintext", "noscript", "template", "object", "svg", "html",
+                   "head", "body"))  # fmt: skip
+_NAME_END = r"(?=[\t\n\f\r />])"
+# A tag as the HTML tokenizer reads it: quoted values may hold ">", names may hold "<".
+_ATTRS = r"""(?:[^>=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >]*+))*+>"""
+_KEPT_TAG = re.compile(r"</?(" + "|".join(sorted(_KEPT)) + ")" + _NAME_END, re.I | re.A)
+_ANY_TAG = re.compile(r"</?[A-Za-z][^\t\n\f\r />]*+" + _ATTRS, re.A)
+_ZWSP = "\u200b"
+# Kept tags beyond which the parser's work is checked first (below it is at most ~20,000
+# steps of its stack walks, see watcher.parse.markup).
+_UNCHECKED_TAGS = 200
 
 
 def collapse_whitespace(text: str) -> str:
@@ -39,9 +57,12 @@ def looks_like_html(text: str) -> bool:
     return _MARKUP.search(text) is not None
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, what: str = "HTML") -> str:
     """Plain text of an HTML fragment: scripts and styles dropped, entities decoded, block
-    elements separated by a space, white space collapsed. Plain text passes through."""
+    elements separated by a space, white space collapsed. Plain text passes through.
+
+    Markup that would take the HTML parser far longer than its size warrants raises
+    ``FetchError(MARKUP)`` naming ``what`` (see ``watcher.parse.markup``)."""
     if not html:
         return ""
     if not looks_like_html(html):
@@ -50,7 +71,35 @@ def html_to_text(html: str) -> str:
     if len(html) < _SHORT and _NEEDS_PARSER.search(html) is None:
         # Simple, short markup (most feed summaries): strip tags, decode entities.
         return collapse_whitespace(unescape(_TAG.sub("", spaced)))
-    tree = LexborHTMLParser(spaced)
+    flat, kept = _flatten(spaced)
+    if flat.count("<") > _UNCHECKED_TAGS or "svg" in kept:  # svg: its <style> holds tags
+        check_markup(flat, what)
+    tree = LexborHTMLParser(flat)
     tree.strip_tags(_DROP_TAGS)
     text = tree.text(separator="") if tree.root is not None else ""
     return collapse_whitespace(text or "")
+
+
+def _flatten(html: str) -> tuple[str, frozenset[str]]:
+    """``html`` with the tags that only separate words replaced by a zero-width space (the
+    same text, and a parse that costs nothing whatever their nesting), and the names of the
+    tags kept. The text of raw-text elements (``<script>``, ``<textarea>``...) is kept as is."""
+    last = html.rfind(">")  # no tag ends after it: the tag pattern always finds its ">"
+    head, tail = html[: last + 1], html[last + 1 :]
+    kept = frozenset(m.group(1).lower() for m in _KEPT_TAG.finditer(head))
+    if not kept:
+        return _ANY_TAG.sub(_ZWSP, head) + tail, kept
+    raw = kept.intersection(_RAW_TEXT)
+    return _unkept(kept, frozenset(raw)).sub("\\1" + _ZWSP if raw else _ZWSP, head) + tail, kept
+
+
+@functools.lru_cache(maxsize=128)
+def _unkept(kept: frozenset[str], raw: frozenset[str]) -> re.Pattern[str]:
+    """Tags not in ``kept``, and (group 1, left as is) each ``raw`` element with its text."""
+    names = "|".join(sorted(kept))
+    tag = r"</?(?!(?:" + names + ")" + _NAME_END + r")[A-Za-z][^\t\n\f\r />]*+" + _ATTRS
+    if raw:
+        whole = "|".join(sorted(raw))
+        text = r"(?:[^<]++|<(?!/\2" + _NAME_END + "))*+"
+        tag = "(<(" + whole + ")" + _NAME_END + _ATTRS + text + ")|" + tag
+    return re.compile(tag, re.I | re.A)
