@@ -230,8 +230,11 @@ class Scheduler:
             return "unchanged"
         try:
             fresh = await asyncio.to_thread(LiveConfig.load, cfg.feeds_path, cfg.keywords_path)
-        except ConfigError as exc:
+        except Exception as exc:  # a loader bug too: told once per edit, not every 2 s
             cfg.stamps = stamps  # tell once per edit
+            if not isinstance(exc, ConfigError):
+                log.exception("reading the configuration failed")
+                exc = ConfigError(f"could not be read: {exc.__class__.__name__}: {exc}")
             text = "; ".join(str(p) for p in exc.problems[:5])
             if edited:
                 await self.runtime.notice("config_invalid", f"kept the last good config: {text}")
