@@ -4,10 +4,10 @@
 item); ``validate`` runs a pydantic model over the data and turns each validation error into a
 ``Problem`` at the place it points to, with a did-you-mean for unknown keys.
 
-Before the data is built, the YAML events are screened (one linear pass, no recursion): tags
-(``!!python/object/apply:...``, ``!foo``) are refused, as are nesting deeper than
-``MAX_DEPTH``, aliases that would expand the file beyond ``MAX_VALUES`` values (a "billion
-laughs") and an alias inside the value it names. Each is a ``Problem`` with its place.
+While the file is composed, before any value is built, tags (``!!python/object/apply:...``,
+``!foo``) are refused, as are nesting deeper than ``MAX_DEPTH``, aliases that would expand the
+file beyond ``MAX_VALUES`` values (a "billion laughs") and an alias inside the value it names.
+Each is a ``Problem`` with its place.
 """
 
 from __future__ import annotations
@@ -20,14 +20,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    NodeEvent,
-    ScalarEvent,
-)
+from ruamel.yaml.events import AliasEvent, CollectionStartEvent
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from watcher.errors import ConfigError, Problem
@@ -52,11 +48,12 @@ def load_yaml(path: Path | str, text: str | None = None) -> Any:
             raise ConfigError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from exc
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.Composer = _ScreeningComposer
     try:
-        problems = _screen(yaml, text, name)
-        if problems:
-            raise ConfigError(problems)
         return yaml.load(text)
+    except _Refused as exc:
+        problems = [Problem(name, line, col, msg) for line, col, msg in exc.problems]
+        raise ConfigError(problems) from None
     except MarkedYAMLError as exc:
         raise ConfigError(_syntax_problem(exc, name)) from exc
     except ReaderError as exc:  # a character YAML does not allow (control characters)
@@ -99,49 +96,66 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-def _screen(yaml: YAML, text: str, name: str) -> list[Problem]:
-    """Tags, deep nesting and alias bombs, found in the event stream (see the module doc)."""
-    problems: list[Problem] = []
-    open_counts: list[int] = []  # values inside each open collection, aliases expanded
-    open_anchors: list[str | None] = []
-    sizes: dict[str, int] = {}  # values each anchored node stands for
+class _Refused(Exception):
+    """What the composer refuses: (line, column, message) each."""
 
-    def at(event: NodeEvent, message: str) -> None:
-        mark = event.start_mark
-        problems.append(Problem(name, mark.line + 1, mark.column + 1, message))
+    def __init__(self, problems: list[tuple[int, int, str]]) -> None:
+        self.problems = problems
+        super().__init__(problems)
 
-    for event in yaml.parse(text):
-        if isinstance(event, NodeEvent) and getattr(event, "tag", None):
-            tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")  # type: ignore[attr-defined]
-            at(event, f"YAML tag {tag} is not allowed here: write the plain value (quoted)")
-        size = 0
+
+class _ScreeningComposer(Composer):
+    """ruamel's composer, refusing tags, deep nesting and alias bombs as it goes (the nodes
+    are composed before any value is constructed, so nothing of a refused file is built)."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader=loader)
+        self.refused: list[tuple[int, int, str]] = []
+        self.sizes: dict[int, int] = {}  # values each composed node stands for
+        self.values = 0  # in the whole file, aliases expanded
+        self.open = 0
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if self.refused:
+            raise _Refused(self.refused)
+        return node
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        where = (event.start_mark.line + 1, event.start_mark.column + 1)
         if isinstance(event, AliasEvent):
-            if event.anchor in open_anchors:
-                at(event, f"alias *{event.anchor} is inside the value it names (a loop)")
-                continue
-            size = sizes.get(str(event.anchor), 1)
-        elif isinstance(event, ScalarEvent):
-            size = 1
-            if event.anchor:
-                sizes[str(event.anchor)] = 1
-        elif isinstance(event, CollectionStartEvent):
-            if len(open_counts) == MAX_DEPTH:
-                at(event, f"nested more than {MAX_DEPTH} levels deep")
-                return problems
-            open_counts.append(1)
-            open_anchors.append(event.anchor)
-            continue
-        elif isinstance(event, CollectionEndEvent) and open_counts:
-            size = open_counts.pop()
-            anchor = open_anchors.pop()
-            if anchor:
-                sizes[str(anchor)] = size
-        if open_counts:
-            open_counts[-1] += size
-        if isinstance(event, AliasEvent) and sum(open_counts) > MAX_VALUES:
-            at(event, f"aliases expand the file beyond {MAX_VALUES:,} values: write them out")
-            return problems
-    return problems
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self.sizes:
+                msg = f"alias *{event.anchor} is inside the value it names (a loop)"
+                raise _Refused([*self.refused, (*where, msg)])
+            self.values += self.sizes.get(id(target), 1)
+            if self.values > MAX_VALUES:
+                msg = f"aliases expand the file beyond {MAX_VALUES:,} values: write them out"
+                raise _Refused([*self.refused, (*where, msg)])
+            return super().compose_node(parent, index)
+        if getattr(event, "tag", None):
+            tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
+            msg = f"YAML tag {tag} is not allowed here: write the plain value (quoted)"
+            self.refused.append((*where, msg))
+        if isinstance(event, CollectionStartEvent):
+            self.open += 1
+            if self.open > MAX_DEPTH:
+                msg = f"nested more than {MAX_DEPTH} levels deep"
+                raise _Refused([*self.refused, (*where, msg)])
+        node = super().compose_node(parent, index)
+        self.open -= isinstance(event, CollectionStartEvent)
+        self.sizes[id(node)] = 1 + sum(self.sizes.get(id(c), 1) for c in _children(node))
+        self.values += 1
+        return node
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def position(data: Any, loc: Sequence[int | str], at_key: bool = False) -> tuple[int, int]:

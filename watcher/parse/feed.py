@@ -355,13 +355,13 @@ _C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
 # where feedparser would fail on the whole feed. Only these rare references are matched.
 _ODD_REFERENCE = re.compile(
     rb"&(?:(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{0,31});"
-    rb"|#(0*+(?:[0-9]|[12][0-9]|3[01]|12[89]|1[345][0-9]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    rb"|#(0*+(?:[0-8]|1[124-9]|2[0-9]|3[01]|12[89]|1[345][0-9]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
     rb"|573[0-3][0-9]|5734[0-3]|6553[45]|111411[2-9]|11141[2-9][0-9]|1114[2-9][0-9]{2}"
     rb"|111[5-9][0-9]{3}|11[2-9][0-9]{4}|1[2-9][0-9]{5}|[2-9][0-9]{6}|[0-9]{8,})|0++);"
-    rb"|#[xX](0*+(?:[0-9A-Fa-f]|1[0-9A-Fa-f]|[89][0-9A-Fa-f]|[dD][89a-fA-F][0-9A-Fa-f]{2}"
+    rb"|#[xX](0*+(?:[0-8bBcCeEfF]|1[0-9A-Fa-f]|[89][0-9A-Fa-f]|[dD][89a-fA-F][0-9A-Fa-f]{2}"
     rb"|[fF]{3}[eEfF]|1[1-9a-fA-F][0-9A-Fa-f]{4}|[2-9a-fA-F][0-9A-Fa-f]{5}|[0-9A-Fa-f]{7,})|0++);)"
 )
-_CDATA_OR_REFERENCE = re.compile(rb"(<!\[CDATA\[.*?(?:\]\]>|$))|" + _ODD_REFERENCE.pattern, re.S)
+_CDATA_SECTION = re.compile(rb"(<!\[CDATA\[.*?(?:\]\]>|\Z))", re.S)
 
 
 def xml_safe_references(body: bytes) -> bytes:
@@ -369,13 +369,15 @@ def xml_safe_references(body: bytes) -> bytes:
     CDATA sections left alone."""
     if _ODD_REFERENCE.search(body) is None:
         return body
-    return _CDATA_OR_REFERENCE.sub(_rewrite_reference, body)
+    if b"<![CDATA[" not in body:
+        return _ODD_REFERENCE.sub(_rewrite_reference, body)
+    parts = _CDATA_SECTION.split(body)  # text, CDATA, text, CDATA...
+    parts[::2] = [_ODD_REFERENCE.sub(_rewrite_reference, p) for p in parts[::2]]
+    return b"".join(parts)
 
 
 def _rewrite_reference(m: re.Match[bytes]) -> bytes:
-    cdata, name, decimal, hexadecimal = m.groups()
-    if cdata is not None:
-        return cdata
+    name, decimal, hexadecimal = m.groups()
     if name is not None:
         word = name.decode("ascii")  # HTML 4's names first, as feedparser (&lang; is U+2329)
         code = html.entities.name2codepoint.get(word)
@@ -384,8 +386,6 @@ def _rewrite_reference(m: re.Match[bytes]) -> bytes:
             return b"&amp;" + name + b";"  # not an entity: the text as written
         return "".join(f"&#{ord(c)};" for c in text).encode("ascii")
     value = int(decimal, 10) if decimal is not None else int(hexadecimal, 16)
-    if value in (9, 10, 13):
-        return m.group(0)
     if value < 32:
         return b""
     if 128 <= value <= 159:
