@@ -116,6 +116,7 @@ def run_feed(case: dict[str, Any], tmp_path: Path) -> None:
     assert case.get("parser", parsed.parser) == parsed.parser
     assert case.get("title_is", item.title) == item.title
     assert case.get("summary_contains", "") in item.summary + item.content
+    assert case.get("entries", len(parsed.items)) == len(parsed.items)
 
 
 def run_page(case: dict[str, Any], tmp_path: Path) -> None:
