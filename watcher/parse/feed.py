@@ -257,13 +257,13 @@ def normalise(
     entry: RawEntry, source_id: str, language: str, base_url: str, now: datetime | None = None
 ) -> Item | None:
     """One ``Item`` from a raw entry, or None when it has no title, link or text."""
-    which = _which(entry)
-    title = clean_text(entry.title, f"the title of {which}")
-    summary = clean_text(entry.summary, f"the summary of {which}")
-    raw_content = " ".join(c for c in entry.content if c)
-    content = (
-        summary if raw_content == entry.summary else clean_text(raw_content, f"the text of {which}")
-    )
+    try:
+        title = clean_text(entry.title)
+        summary = clean_text(entry.summary)
+        raw_content = " ".join(c for c in entry.content if c)
+        content = summary if raw_content == entry.summary else clean_text(raw_content)
+    except FetchError as exc:  # markup too costly to parse: say which entry
+        raise FetchError(exc.kind, f"{_which(entry)}: {exc.detail}") from exc
     if content and _squeeze(content).startswith(_squeeze(summary)):
         # The summary is the content or its beginning (a teaser, or a summary a parser made
         # up from the content): keep the text once, whole, as the summary.
@@ -300,15 +300,15 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def clean_text(value: str, what: str = "HTML") -> str:
-    text = html_to_text(value, what) if looks_like_html(value) else collapse_whitespace(value)
+def clean_text(value: str) -> str:
+    text = html_to_text(value) if looks_like_html(value) else collapse_whitespace(value)
     return text[:MAX_TEXT_CHARS]
 
 
 def _which(entry: RawEntry) -> str:
     """How an error names an entry: its link or id, else "an entry"."""
     name = collapse_whitespace(entry.link or entry.id)[:200]
-    return f"entry {name}" if name else "an entry"
+    return f"the entry {name}" if name else "an entry"
 
 
 def fallback_guid(title: str, published: datetime | None, summary: str) -> str:
