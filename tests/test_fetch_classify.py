@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from watcher.backoff import backoff_delay
 from watcher.errors import FetchError, FetchErrorKind
-from watcher.fetch import backoff_delay, classify_exception, classify_status, parse_retry_after
+from watcher.fetch import classify_exception, classify_status, parse_retry_after
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 

@@ -24,21 +24,23 @@ from rich.console import Console
 from ruamel.yaml import YAML
 
 from tests.servers import FeedServer
-from watcher.app import build_app, scheduler_config
+from watcher.app import build_app
 from watcher.cli import main
 from watcher.cli.db import backup_sqlite
-from watcher.config.feeds import SourceConfig, parse_feeds
+from watcher.config.feeds import parse_feeds
 from watcher.errors import ConfigError, FetchError
 from watcher.fetch import Fetcher
 from watcher.models import Item
 from watcher.parse import html_to_text, parse_feed
+from watcher.parse.page import PageSelectors, parse_page
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.rules import Rules, load_rules
 from watcher.scheduler import RELOAD_CHECK_S
 from watcher.settings import Settings
+from watcher.sources.base import SourceConfig
+from watcher.sources.page import PageSource
 from watcher.store.db import open_database
 from watcher.web.fulltext import extract_text
-from watcher.web.pages import parse_page
 
 DATA = Path(__file__).parent / "data"
 CASES: list[dict[str, Any]] = YAML(typ="safe").load(
@@ -241,10 +243,10 @@ NORMAL = [f"China deports North Korean defectors back to Pyongyang, report {n}" 
 
 
 def _source(srv: FeedServer, name: str, kind: str = "feed") -> SourceConfig:
-    extra: dict[str, Any] = {}
     if kind == "page":
-        extra = {"type": "page", "selectors": {"item": "li", "link": "a"}}
-    return SourceConfig(id=name, url=srv.url(f"/{name}"), language="en", **extra)
+        selectors = PageSelectors(item="li", link="a")
+        return PageSource(id=name, url=srv.url(f"/{name}"), language="en", selectors=selectors)
+    return SourceConfig(id=name, url=srv.url(f"/{name}"), language="en")
 
 
 async def _poll(
@@ -342,7 +344,7 @@ async def test_hot_reload_of_hostile_keywords_is_one_notice_each(
                     kind, text = notices[-1]
                     assert kind == "config_invalid", notices[-1]
                     assert rows[name]["problems"][0].partition(": ")[0] in text, text
-                    rules = scheduler_config(runtime, app.config).rules
+                    rules = app.config.rules()
                     assert "repatriation" in rules.topic_ids  # the last good rules
             finally:
                 runtime.stop.set()

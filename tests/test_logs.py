@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from watcher.logs import JsonFormatter, Redact
+from watcher.logs import JsonFormatter, Redact, redact_url
 
 SECRET = "999:REVOKED-SECRET-xyz"
 
@@ -59,3 +59,19 @@ def test_a_bad_log_call_does_not_raise_into_the_caller(capsys: pytest.CaptureFix
     finally:
         log.removeHandler(handler)
     assert "Logging error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:s3cret@db:5432/w", "postgresql://u:***@db:5432/w"),
+        ("postgresql://:s3cret@db/w", "postgresql://:***@db/w"),
+        ("postgresql://u@db/w", "postgresql://u@db/w"),
+        ("postgresql://db/w?sslmode=require", "postgresql://db/w?sslmode=require"),
+        ("state/watcher.db", "state/watcher.db"),
+        ("postgresql://u:p@[::1/w", "[::1/w"),  # unreadable: nothing before the @
+    ],
+)
+def test_redact_url_hides_only_the_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    assert "s3cret" not in redact_url(url)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, record_alert
-from watcher.notify.telegram.bot import BotHooks, TelegramBot, parse_duration
+from watcher.notify.telegram.bot import BotHooks, TelegramBot, mute_seconds
 from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.rules.score import Rules, load_rules
 from watcher.settings import TelegramSettings
@@ -160,8 +160,8 @@ async def test_admins_get_operator_notices(bot: TelegramBot, tg: FakeTelegram) -
         ("9999d", None),
     ],
 )
-def test_parse_duration(text: str, seconds: float | None) -> None:
-    assert parse_duration(text) == seconds
+def test_mute_seconds(text: str, seconds: float | None) -> None:
+    assert mute_seconds(text) == seconds
 
 
 async def test_wiring_builds_notifier_and_bot_and_forwards_notices(

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from watcher.config import feeds as feeds_config
+from watcher.backoff import backoff_delay
+from watcher.config.live import LiveConfig
 from watcher.errors import ConfigError
 from watcher.fetch import Fetcher
+from watcher.logs import redact_url
 from watcher.notify.base import Notifier
 from watcher.notify.console import ConsoleNotifier
 from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.runtime import Runtime, Service
-from watcher.scheduler import LiveConfig, Scheduler
+from watcher.scheduler import Scheduler
 from watcher.settings import Settings
+from watcher.store.articles import prune_articles
 from watcher.store.db import Database, open_database
 from watcher.store.items import prune_items
 from watcher.stories.hook import build_story_hook
@@ -33,7 +36,6 @@ from watcher.web.fulltext import FullText, article_fetcher
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_S = feeds_config.DEFAULT_RETENTION_S  # feeds.yaml `retention:` overrides it
 PRUNE_EVERY_S = 3600.0
 
 
@@ -47,24 +49,21 @@ class App:
     console: Console
 
     def summary(self) -> list[str]:
-        feeds = self.config.feeds
+        feeds = self.config.feeds()
         enabled = feeds.enabled_sources
         channels = ", ".join(n.describe() for n in self.notifiers) or "nowhere"
         return [
             f"watcher: {len(enabled)} sources enabled ({len(feeds.sources)} in"
-            f" {self.config.feeds_path}), {len(self.config.rules.topic_ids)} topics from"
+            f" {self.config.feeds_path}), {len(self.config.rules().topic_ids)} topics from"
             f" {self.config.keywords_path}",
+            *(str(w) for w in self.config.warnings),
             f"alerts go to: {channels}",
             f"state: {_describe_db(self.runtime.db)}",
         ]
 
 
 def _describe_db(db: Database) -> str:
-    url = db.url
-    if "@" in url:  # hide a password in a postgresql:// URL
-        scheme, rest = url.split("://", 1)
-        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return f"{db.dialect} {url}"
+    return f"{db.dialect} {redact_url(db.url)}"
 
 
 def build_notifiers(
@@ -85,68 +84,72 @@ def build_app(
     articles: Fetcher | None = None,
 ) -> App:
     """Everything ``watcher run`` runs; ``articles`` fetches full text (sources with
-    ``fulltext: true``) behind the address guard, None leaves items as their feeds give them."""
-    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    ``fulltext: true``) behind the address guard, None leaves items as their feeds give them.
+    Every part reads the configuration in force through ``live`` (a hot reload swaps it)."""
+    live = LiveConfig.load(settings.feeds_path, settings.keywords_path)
     db = open_database(settings.db_target)
     runtime = Runtime(settings=settings, db=db)
     if settings.instance_id:
         runtime.instance_id = settings.instance_id
-    runtime.extras["config"] = config
+    notifiers: list[Notifier] = []  # filled below, before anything runs
+    pipeline = Pipeline(
+        db=db,
+        fetcher=fetcher,
+        scorer=live.rules,
+        notifiers=notifiers.copy,
+        on_alerts=runtime.alerts_recorded,
+        fulltext=FullText(articles, db=db) if articles is not None else None,
+        # one story, one alert: later reports edit the first message (docs/stories.md)
+        stories=build_story_hook(settings.stories, db, time.time()),
+    )
+    scheduler = Scheduler(runtime, pipeline, live)
     channels: list[Notifier] = []
     bots: list[Service] = []
     if settings.telegram.enabled:  # alerts to subscribers and channels, the bot (docs/telegram.md)
         from watcher.notify.telegram.wiring import telegram_parts
 
         tg_notifier, tg_bot = telegram_parts(
-            runtime,
-            lambda: scheduler_config(runtime, config).rules,
-            reload=lambda: scheduler.reload(),
-            feeds=lambda: scheduler_config(runtime, config).feeds,
+            runtime, live.rules, reload=scheduler.reload, feeds=live.feeds
         )
         channels.append(tg_notifier)
         bots.append(tg_bot)
-    notifiers = build_notifiers(settings, db, runtime.instance_id, channels)
+    notifiers.extend(build_notifiers(settings, db, runtime.instance_id, channels))
     runtime.wakers.extend(n.wake for n in notifiers)
     for n in notifiers:  # deliveries by channel and outcome, for /metrics
         n.metrics = runtime.metrics
-    pipeline = Pipeline(
-        db=db,
-        fetcher=fetcher,
-        scorer=lambda: scheduler_config(runtime, config).rules,
-        notifiers=lambda: notifiers,
-        on_alerts=runtime.alerts_recorded,
-        fulltext=FullText(articles, db=db) if articles is not None else None,
-    )
-    # one story, one alert: later reports edit the first message (docs/stories.md)
-    pipeline.stories = build_story_hook(settings.stories, db, time.time())
-    scheduler = Scheduler(runtime, pipeline, config)
     services: list[Service] = [
         scheduler,
         *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
+        Pruner(db, live.retention),
+        *bots,
+        *_optional_services(runtime, live, scheduler),
     ]
-    services.append(Pruner(db, lambda: scheduler_config(runtime, config).feeds.retention))
-    services.extend(bots)
+    return App(runtime, live, notifiers, pipeline, services, console or Console(stderr=True))
+
+
+def _optional_services(runtime: Runtime, live: LiveConfig, scheduler: Scheduler) -> list[Service]:
+    """The services the settings turn on: digests, the archive, /healthz and /metrics."""
+    settings, services = runtime.settings, list[Service]()
     if settings.smtp.enabled:  # daily email digests (docs/email.md)
         from watcher.notify.email.service import DigestService
 
         services.append(
             DigestService(
-                db,
+                runtime.db,
                 settings.smtp,
-                titles=lambda: scheduler_config(runtime, config).rules.topic_titles,
+                titles=live.topic_titles,
                 metrics=runtime.metrics,
+                archive_url=settings.archive.url if settings.archive.enabled else "",
             )
         )
+    if settings.archive.enabled:  # an archived copy of every alerted article (docs/archive.md)
+        from watcher.archive.service import ArchiveService
+
+        services.append(ArchiveService(runtime, live.feeds))
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
     if http is not None:
         services.append(http)
-    return App(runtime, config, notifiers, pipeline, services, console or Console(stderr=True))
-
-
-def scheduler_config(runtime: Runtime, initial: LiveConfig) -> LiveConfig:
-    """The configuration in force (the scheduler swaps it on a good reload)."""
-    current = runtime.extras.get("config", initial)
-    return current if isinstance(current, LiveConfig) else initial
+    return services
 
 
 @dataclass
@@ -162,20 +165,33 @@ class NotifierService:
 
 @dataclass
 class Pruner:
-    """Deletes items older than the retention period, once an hour."""
+    """Once an hour, forgets what is older than the retention period: seen items, and the
+    cached article text of full-text fetches (that table would otherwise grow for ever)."""
 
     db: Database
-    retention_s: float | Callable[[], float] = DEFAULT_RETENTION_S  # a callable: hot reload
+    retention_s: Callable[[], float]  # the configuration in force (a reload changes it)
     name: str = "pruner"
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            keep = self.retention_s() if callable(self.retention_s) else self.retention_s
-            removed = await asyncio.to_thread(prune_items, self.db, time.time() - keep)
-            if removed:
-                log.info("pruned %d items older than %.0f days", removed, keep / 86400)
+            keep = self.retention_s()
+            items, articles = await asyncio.to_thread(self.prune, time.time() - keep)
+            if items or articles:
+                log.info(
+                    "pruned %d items and %d articles older than %.0f days",
+                    items,
+                    articles,
+                    keep / 86400,
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), PRUNE_EVERY_S)
+
+    def prune(self, older_than: float) -> tuple[int, int]:
+        """(items, articles) removed that were first seen / fetched before ``older_than``."""
+        items = prune_items(self.db, older_than)
+        with self.db.transaction() as tx:
+            articles = prune_articles(tx, older_than)
+        return items, articles
 
 
 def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
@@ -191,14 +207,18 @@ def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
             console.print(f"  [yellow]{o.source_id}[/]: {o.error_kind}: {o.error}"[:300])
 
 
+EXIT_ALL_FAILED = 1  # `run --once`: every source polled failed (docs/operations.md)
+
+
 async def run_once(settings: Settings, console: Console | None = None) -> int:
-    """One pass over every enabled source, deliver what is due, exit."""
+    """One pass over every enabled source, deliver what is due, exit: 0, or
+    ``EXIT_ALL_FAILED`` when there were sources and every one of them failed."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         try:
-            for line in app.summary():
-                app.console.print(line)
-            sources = app.config.feeds.enabled_sources
+            for line in app.summary():  # file:line problems stay whole, never markup
+                app.console.print(line, soft_wrap=True, markup=False)
+            sources = app.config.feeds().enabled_sources
             outcomes = await asyncio.gather(*(app.pipeline.poll(s) for s in sources))
             report_outcomes(outcomes, app.console)
             for n in app.notifiers:
@@ -210,11 +230,12 @@ async def run_once(settings: Settings, console: Console | None = None) -> int:
                     await n.run(stop)
         finally:
             app.runtime.db.close()
-    return 0
+    return EXIT_ALL_FAILED if outcomes and not any(o.ok for o in outcomes) else 0
 
 
 async def run_forever(settings: Settings, console: Console | None = None) -> int:
-    """Run every service until SIGTERM/SIGINT; finish the work in flight."""
+    """Run every service until SIGTERM/SIGINT. Stopping is prompt: polls waiting on the
+    network are abandoned (they run at the next start), writes under way are finished."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         runtime = app.runtime
@@ -222,8 +243,8 @@ async def run_forever(settings: Settings, console: Console | None = None) -> int
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, runtime.stop.set)
-        for line in app.summary():
-            app.console.print(line)
+        for line in app.summary():  # file:line problems stay whole, never markup
+            app.console.print(line, soft_wrap=True, markup=False)
         failed: list[BaseException] = []
         tasks = [
             asyncio.create_task(supervise(s, runtime.stop, failed), name=s.name)
@@ -254,7 +275,7 @@ async def supervise(service: Service, stop: asyncio.Event, failed: list[BaseExce
     ``watcher run``: the other services go on and this one comes back. A ``ConfigError`` will
     not heal by waiting: it stops everything, and ``watcher run`` exits 2 saying why.
     """
-    delay = RESTART_FIRST_S
+    restarts = 0
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -272,8 +293,9 @@ async def supervise(service: Service, stop: asyncio.Event, failed: list[BaseExce
                 return
             problem = f"failed: {exc!r}"
         if time.monotonic() - started > RESTART_MAX_S:
-            delay = RESTART_FIRST_S  # it ran a good while: start the back-off again
+            restarts = 0  # it ran a good while: start the back-off again
+        restarts += 1
+        delay = backoff_delay(restarts, base=RESTART_FIRST_S, cap=RESTART_MAX_S)
         log.error("service %s %s; restarting in %.0f s", service.name, problem, delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, RESTART_MAX_S)

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,6 +23,28 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (``postgresql://user:***@host/db``), for messages."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL we can read: show nothing of what may be credentials
+        return url.rsplit("@", 1)[-1] if "@" in url else url
+    if not password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def url_password(url: str) -> str:
+    """The password inside ``url`` ("" when none): a secret for ``Redact``."""
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
 
 
 class Redact(logging.Filter):

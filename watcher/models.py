@@ -133,10 +133,6 @@ def matches_from_json(text: str) -> tuple[Match, ...]:
     return tuple(Match(**m) for m in raw)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def to_epoch(dt: datetime | None) -> float | None:
     return None if dt is None else dt.timestamp()
 

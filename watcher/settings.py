@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from watcher.errors import ConfigError, Problem
 
@@ -63,6 +63,31 @@ class StorySettings(_Model):
     encoder: bool = True  # WATCHER_STORY_ENCODER: use the crosslingual extra when installed
 
 
+class ArchiveSettings(_Model):
+    """The evidence archive (docs/archive.md)."""
+
+    enabled: bool = True  # WATCHER_ARCHIVE: keep a copy of every alerted article
+    dir: Path | None = None  # WATCHER_ARCHIVE_DIR: the WARC folder; None = CONFIG/state/archive
+    max_page_bytes: int = Field(default=5 * 1024 * 1024, gt=0)  # WATCHER_ARCHIVE_MAX_PAGE_BYTES
+    max_day_bytes: int = Field(default=500 * 1024 * 1024, gt=0)  # WATCHER_ARCHIVE_MAX_DAY_BYTES
+    watch: tuple[float, ...] = (86400.0, 7 * 86400.0, 30 * 86400.0)  # WATCHER_ARCHIVE_WATCH
+    robots: bool = True  # WATCHER_ARCHIVE_ROBOTS: honour robots.txt as full-text fetches do
+    url: str = ""  # WATCHER_ARCHIVE_URL: where the maintainer pages serve archived copies
+    concurrency: int = Field(default=4, ge=1, le=64)  # WATCHER_ARCHIVE_CONCURRENCY
+
+    @field_validator("watch", mode="before")
+    @classmethod
+    def _watch(cls, v: object) -> object:
+        """``1d,7d,30d`` (the one duration syntax; a bare number is seconds); ``off`` or
+        empty: none."""
+        from watcher.durations import parse_duration
+
+        if isinstance(v, str):
+            parts = [p.strip() for p in v.split(",") if p.strip()]
+            return () if parts in ([], ["off"]) else tuple(parse_duration(p) for p in parts)
+        return v
+
+
 class Settings(_Model):
     config_dir: Path = Path(".")  # WATCHER_CONFIG_DIR / --config
     db: str = ""  # WATCHER_DB / --db: a file path or postgresql:// URL; "" = state/watcher.db
@@ -74,6 +99,7 @@ class Settings(_Model):
     telegram: TelegramSettings = TelegramSettings()
     smtp: SmtpSettings = SmtpSettings()
     stories: StorySettings = StorySettings()
+    archive: ArchiveSettings = ArchiveSettings()
 
     @property
     def feeds_path(self) -> Path:
@@ -86,6 +112,10 @@ class Settings(_Model):
     @property
     def db_target(self) -> str:
         return self.db or str(self.config_dir / "state" / "watcher.db")
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.archive.dir or self.config_dir / "state" / "archive"
 
     @classmethod
     def from_env(
@@ -152,6 +182,20 @@ class Settings(_Model):
                 ("realert_new_topic", "WATCHER_STORY_REALERT_NEW_TOPIC"),
                 ("realert_score_factor", "WATCHER_STORY_REALERT_SCORE_FACTOR"),
                 ("encoder", "WATCHER_STORY_ENCODER"),
+            )
+            if (v := get(env_name)) is not None
+        }
+        raw["archive"] = {
+            key: v
+            for key, env_name in (
+                ("enabled", "WATCHER_ARCHIVE"),
+                ("dir", "WATCHER_ARCHIVE_DIR"),
+                ("max_page_bytes", "WATCHER_ARCHIVE_MAX_PAGE_BYTES"),
+                ("max_day_bytes", "WATCHER_ARCHIVE_MAX_DAY_BYTES"),
+                ("watch", "WATCHER_ARCHIVE_WATCH"),
+                ("robots", "WATCHER_ARCHIVE_ROBOTS"),
+                ("url", "WATCHER_ARCHIVE_URL"),
+                ("concurrency", "WATCHER_ARCHIVE_CONCURRENCY"),
             )
             if (v := get(env_name)) is not None
         }

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.errors import StoreError
+from watcher.logs import redact_url
 from watcher.store.db import available_migrations, open_database, private_file
 
 SKIP_TABLES = frozenset({"schema_migrations"})
@@ -130,7 +131,7 @@ def _copy_into_postgres(
     try:
         conn = psycopg.connect(url)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to {_redact(url)}: {exc}") from exc
+        raise StoreError(f"cannot connect to {redact_url(url)}: {exc}") from exc
     try:
         with conn.transaction(), conn.cursor() as cur:
             target_columns = _pg_columns(cur)
@@ -168,7 +169,7 @@ def _copy_into_postgres(
             _reset_identities(cur)
         return copied
     except psycopg.Error as exc:
-        raise StoreError(f"copy into {_redact(url)} failed, nothing was changed: {exc}") from exc
+        raise StoreError(f"copy into {redact_url(url)} failed, nothing was changed: {exc}") from exc
     finally:
         conn.close()
 
@@ -250,15 +251,6 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
-    return url
-
-
 def backup_sqlite(source: Path, target: Path) -> int:
     """A consistent copy of a live SQLite store (SQLite's online backup); returns its pages."""
     if target.exists():
@@ -289,7 +281,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     for c in copied:
         print(f"{c.table:<{width}}  {c.rows:>9} rows")
     total = sum(c.rows for c in copied)
-    print(f"copied {total} rows in {len(copied)} tables to {_redact(args.target)}")
+    print(f"copied {total} rows in {len(copied)} tables to {redact_url(args.target)}")
     return 0
 
 
@@ -304,7 +296,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     finally:
         db.close()
     done = ", ".join(str(v) for v in applied) if applied else "none needed"
-    print(f"{_redact(target)}: schema version {version} (applied: {done})")
+    print(f"{redact_url(target)}: schema version {version} (applied: {done})")
     return 0
 
 

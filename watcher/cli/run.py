@@ -7,7 +7,6 @@ import asyncio
 import signal
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from watcher.cli import EXIT_OK, settings_from_args
 from watcher.errors import ConfigError
@@ -24,7 +23,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from watcher.app import run_forever, run_once
-    from watcher.logs import setup_logging
+    from watcher.logs import setup_logging, url_password
 
     # Until the event loop installs its own handlers, SIGTERM means: nothing in flight, exit 0.
     signal.signal(signal.SIGTERM, _exit_quietly)
@@ -35,8 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from watcher.notify.telegram.webhook import webhook_secret
 
         secrets.append(webhook_secret(telegram.token, telegram.webhook_secret))
-    if "://" in settings.db_target:  # a postgresql:// URL may carry a password
-        secrets.append(urlsplit(settings.db_target).password or "")
+    secrets.append(url_password(settings.db_target))  # a postgresql:// URL may carry one
     setup_logging(settings.log_format, settings.log_level, secrets=secrets)
     if args.once:
         return asyncio.run(run_once(settings))
@@ -48,16 +46,18 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from watcher.scheduler import LiveConfig
+    from watcher.config.live import LiveConfig
 
     settings = settings_from_args(args)
     config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
-    feeds = config.feeds
+    feeds = config.feeds()
     print(
         f"{settings.feeds_path}: {len(feeds.sources)} sources"
         f" ({len(feeds.enabled_sources)} enabled)"
     )
-    print(f"{settings.keywords_path}: {len(config.rules.topic_ids)} topics")
+    for warning in config.warnings:
+        print(warning)
+    print(f"{settings.keywords_path}: {len(config.rules().topic_ids)} topics")
     if not settings.telegram.enabled and not settings.smtp.enabled:
         print("alerts go to the console (no Telegram or email configured)")
     return EXIT_OK

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds, parse_duration
+from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds
 
-__all__ = ["FeedsConfig", "SourceConfig", "load_feeds", "parse_duration"]
+__all__ = ["FeedsConfig", "SourceConfig", "load_feeds"]

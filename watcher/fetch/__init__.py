@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from watcher.fetch.backoff import backoff_delay
 from watcher.fetch.classify import classify_exception, classify_status, parse_retry_after
 from watcher.fetch.fetcher import (
     USER_AGENT,
@@ -19,7 +18,6 @@ __all__ = [
     "FetchResult",
     "FetchSettings",
     "Fetcher",
-    "backoff_delay",
     "classify_exception",
     "classify_status",
     "default_guard",

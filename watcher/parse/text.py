@@ -54,6 +54,7 @@ def _alternatives(names: frozenset[str] | tuple[str, ...]) -> str:
 _KEPT_TAG = re.compile(r"</?(" + _alternatives(_KEPT) + ")" + _NAME_END, re.I | re.A)
 _ANY_TAG = re.compile(r"</?[A-Za-z][^\t\n\f\r />]*+" + _ATTRS, re.A)
 _STAND_IN = "\x00"
+_ZWSP = "\u200b"
 # A tag whose quoted values may hold ">" (a quote left open counts as a character): the same
 # text as the parser's on real markup, quicker than _ANY_TAG where no parser follows.
 _QUOTED_TAG = re.compile(r"""</?[A-Za-z][^>"']*+(?:(?:"[^"]*+"|'[^']*+'|["'])[^>"']*+)*+>""")
@@ -103,17 +104,18 @@ def html_to_text(html: str, what: str = "HTML") -> str:
 
 
 def _flatten(html: str) -> tuple[str, frozenset[str]]:
-    """``html`` with the tags that only separate words replaced by a NUL (the same text, and
-    a parse that costs nothing whatever their nesting), and the names of the tags kept. Raw
-    text elements (``<script>``, ``<textarea>``...) are kept whole, end tag included."""
+    """``html`` with the tags that only separate words replaced by a stand-in the parser drops
+    (the same text, and a parse that costs nothing whatever their nesting), and the names of
+    the tags kept. Raw text elements (``<script>``, ``<title>``...) are kept whole."""
     kept = frozenset(name.lower() for name in _KEPT_TAG.findall(html))
     if not kept:
         return _strip_tags(html, _STAND_IN), kept
     raw = frozenset(kept.intersection(_RAW_TEXT))
+    # In raw text (an unclosed <title>...) a NUL would read as U+FFFD: there a zero-width
+    # space stands in (removed with the other invisible characters), after each raw element.
+    repl = "\\1" + _ZWSP if raw else _STAND_IN
     last = html.rfind(">")
-    head, tail = html[: last + 1], html[last + 1 :]
-    repl = "\\1" + _STAND_IN if raw else _STAND_IN  # after a raw element, not in its text
-    return _unkept(kept, raw).sub(repl, head) + tail, kept
+    return _unkept(kept, raw).sub(repl, html[: last + 1]) + html[last + 1 :], kept
 
 
 def _strip_tags(html: str, replacement: str) -> str:

@@ -418,9 +418,6 @@ class Rules:
             entity=entity,
         )
 
-    def _entity_match(self, found: _ItemHits, eid: str, h: Hit) -> Match:
-        return self._match(found, h, "@" + eid, 0.0, "entity", eid)
-
 
 def _word_end(s: str, i: int) -> int:
     """Where the run of word characters (``is_word_char``) starting at ``i`` ends: ``\\w``

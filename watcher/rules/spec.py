@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from watcher.errors import ConfigError, Problem
+from watcher.rules.patterns import MAX_PATTERNS, pattern_problem
 from watcher.yamlconf import load_yaml, position, validate
 
 MAX_WEIGHT = 100.0
@@ -124,8 +125,6 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
 
 def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
     """Unknown entities, empty topics, duplicate ids, patterns that do not compile."""
-    from watcher.rules.compile import MAX_PATTERNS, pattern_problem  # one definition
-
     out: list[Problem] = []
 
     def at(loc: list[int | str], message: str, at_key: bool = False) -> None:

@@ -38,6 +38,7 @@ class Entry:
     score: float
     snippets: tuple[tuple[Segment, ...], ...]
     also_reported_by: tuple[str, ...]
+    archived: str = ""  # link to the archived copy on the maintainer pages ("" = none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ def group_alerts(
     topics: Sequence[str] = (),
     topic_titles: Mapping[str, str] | None = None,
     tz: str = "UTC",
+    archived: Mapping[int, str] | None = None,
 ) -> tuple[Group, ...]:
     zone = ZoneInfo(tz)
     titles = topic_titles or {}
@@ -136,6 +138,7 @@ def group_alerts(
                 score=a.score,
                 snippets=_snippets(a),
                 also_reported_by=a.also_reported_by,
+                archived=(archived or {}).get(a.id, ""),
             )
             for a in items
         )
@@ -162,9 +165,13 @@ def render_digest(
     topic_titles: Mapping[str, str] | None = None,
     tz: str = "UTC",
     unsubscribe: str = "",
+    archived: Mapping[int, str] | None = None,
 ) -> RenderedDigest:
-    """Subject, HTML and plain text of one recipient's digest for ``day``."""
-    groups = group_alerts(alerts, topics=topics, topic_titles=topic_titles, tz=tz)
+    """Subject, HTML and plain text of one recipient's digest for ``day``; ``archived``: alert
+    id -> link to its archived copy."""
+    groups = group_alerts(
+        alerts, topics=topics, topic_titles=topic_titles, tz=tz, archived=archived
+    )
     env = _environment()
     context = {
         "day": day.strftime("%A %d %B %Y"),

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from watcher.archive.view import archived_links
+from watcher.backoff import backoff_delay
 from watcher.errors import ConfigError, DeliveryError
 from watcher.notify.email.message import build_message, new_message_id
 from watcher.notify.email.render import RenderedDigest, render_digest
@@ -31,7 +33,8 @@ from watcher.store.stories import one_per_story
 
 log = logging.getLogger(__name__)
 
-BACKOFF = (60.0, 300.0, 900.0, 1800.0, 3600.0)  # seconds after the 1st, 2nd, ... failure
+RETRY_FIRST_S = 60.0  # a failed digest is tried again after about this, doubling
+RETRY_MAX_S = 3600.0  # up to this
 CLAIM_HOLD = 120.0  # a claimed digest is not picked again for this long (a crashed sender's)
 
 
@@ -40,11 +43,6 @@ class RunResult:
     recorded: int = 0
     delivered: int = 0
     failed: int = 0
-
-
-def backoff_after(attempts: int) -> float:
-    """Delay before the next try once ``attempts`` tries have failed."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
 def local_now(now: float, tz: str) -> datetime:
@@ -93,7 +91,9 @@ class DigestService:
         poll_interval: float = 60.0,
         sender: SmtpSender | None = None,
         metrics: Metrics | None = None,
+        archive_url: str = "",
     ) -> None:
+        self.archive_url = archive_url  # maintainer pages serving archived copies (links)
         self.metrics = metrics  # digests sent/retried, as channel "email" in /metrics
         self.db = db
         self.smtp = smtp
@@ -155,6 +155,7 @@ class DigestService:
         alerts = [by_id[i] for i in digest.alert_ids if i in by_id]
         alerts = one_per_story(self.db, alerts)  # one entry per story, with all its outlets
         day = date.fromisoformat(digest.digest_date[:10])
+        links = archived_links(self.db, {a.id: a.url for a in alerts}, self.archive_url)
         return render_digest(
             alerts,
             day=day,
@@ -162,6 +163,7 @@ class DigestService:
             topic_titles=self.titles,
             tz=tz,
             unsubscribe=f"mailto:{self.smtp.from_addr}?subject=unsubscribe",
+            archived=links,
         )
 
     async def deliver(self, digest: store.Digest, now: float) -> bool:
@@ -181,7 +183,7 @@ class DigestService:
             )
             await self.sender.send(message)
         except DeliveryError as exc:
-            delay = backoff_after(digest.attempts + 1)
+            delay = backoff_delay(digest.attempts + 1, base=RETRY_FIRST_S, cap=RETRY_MAX_S)
             await asyncio.to_thread(store.mark_failed, self.db, digest.id, str(exc), now + delay)
             if self.metrics is not None:
                 self.metrics.delivery("email", "retry")

@@ -36,6 +36,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from watcher.durations import parse_duration
 from watcher.models import Item
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
 from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
@@ -67,9 +68,11 @@ NOTICE_KINDS = {
     "source_recovered": "✅ Source recovered",
     "config_invalid": "❌ Configuration invalid",
     "config_reloaded": "🔄 Configuration reloaded",
+    "article_removed": "🗑 Article removed",
+    "article_changed": "✏️ Article changed",
 }
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd]?)$", re.IGNORECASE)
-_UNIT_S = {"m": 60.0, "h": 3600.0, "d": 86400.0, "": 3600.0}
+MUTE_DEFAULT_S = 8 * 3600.0
+MUTE_MAX_S = 365 * 86400.0
 
 HELP_TEXT = (
     "I send alerts about North Koreans in Russia and China: arrests and forced returns, "
@@ -80,16 +83,16 @@ HELP_TEXT = (
 )
 
 
-def parse_duration(text: str, default_s: float = 8 * 3600.0) -> float | None:
-    """Seconds in "8h", "30m", "2d", "3" (hours); None when unreadable or out of range."""
-    text = text.strip()
-    if not text:
-        return default_s
-    m = _DURATION.match(text)
-    if m is None:
+def mute_seconds(text: str) -> float | None:
+    """Seconds in "8h", "30m", "2d", "3" (hours: people mute for hours); none given: 8 h;
+    None when unreadable or out of range."""
+    if not text.strip():
+        return MUTE_DEFAULT_S
+    try:
+        seconds = parse_duration(text, bare="h")
+    except ValueError:
         return None
-    seconds = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
-    return seconds if 0 < seconds <= 365 * 86400 else None
+    return seconds if 0 < seconds <= MUTE_MAX_S else None
 
 
 def topics_keyboard(
@@ -354,7 +357,7 @@ class TelegramBot:
         sub = await self._subscriber(update)
         if sub is None:
             return
-        seconds = parse_duration(" ".join(ctx.args or []))
+        seconds = mute_seconds(" ".join(ctx.args or []))
         if seconds is None:
             await self._reply(update, "Use /mute 8h (or 30m, 2d).")
             return
@@ -409,12 +412,17 @@ class TelegramBot:
             return
         title, _, rest = text.strip().partition("\n")
         item = Item(source_id="explain", guid="explain", url="", title=title, summary=rest)
+        archived = ""
+        if re.fullmatch(r"https?://\S+", text.strip()):  # an alerted article: its text, its copy
+            item, archived = await asyncio.to_thread(_explain_url, self.db, text.strip(), item)
         result = self.hooks.rules().score(item)
         rendered = render_html(result, item, all_topics=True)
         if len(rendered) > MAX_LENGTH:  # only the alerting topics, else the plain text cut
             rendered = render_html(result, item, all_topics=False)
         if len(rendered) > MAX_LENGTH:
             rendered = _e(render_text(result, item, all_topics=False)[: MAX_LENGTH - 200])
+        if archived:
+            rendered = (rendered + "\n\n" + _e(archived))[:MAX_LENGTH]
         await self._reply(update, rendered)
 
     async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -430,6 +438,18 @@ class TelegramBot:
             await self._reply(update, f"Reload failed: {_e(str(exc))}"[:MAX_LENGTH])
             return
         await self._reply(update, _e(outcome)[:MAX_LENGTH])
+
+
+def _explain_url(db: Database, url: str, item: Item) -> tuple[Item, str]:
+    """For ``/explain URL``: the stored alert's title and summary, and its capture state."""
+    from watcher.archive.view import capture_states
+
+    with db.transaction() as tx:
+        row = tx.fetchone("SELECT title, summary FROM alerts WHERE url = ?", (url,))
+    if row is not None:
+        item = Item(source_id="explain", guid="explain", url=url, title=row[0], summary=row[1])
+    state = capture_states(db, [url]).get(url)
+    return item, state.line() if state is not None else "archive: no capture of this URL"
 
 
 def _e(text: str) -> str:

@@ -25,6 +25,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from watcher.backoff import backoff_delay
 from watcher.models import Alert
 from watcher.notify.base import Notifier
 from watcher.notify.telegram import ChannelTarget, parse_channel
@@ -243,8 +244,8 @@ class TelegramNotifier(Notifier):
                     await self._dead(row, str(exc))
                 return
             except (NetworkError, TelegramError) as exc:  # 5xx, time-outs, dropped connections
-                backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 10))
-                await self._retry(row, str(exc), self.clock() + backoff)
+                delay = backoff_delay(row.attempts + 1, base=1.0, cap=MAX_BACKOFF_S)
+                await self._retry(row, str(exc), self.clock() + delay)
                 return
             await self._sent(row, ref_out)
             return

@@ -32,7 +32,13 @@ def telegram_parts(
     settings = runtime.settings.telegram
     db = runtime.db
     notifier = TelegramNotifier(db, settings, owner=runtime.instance_id)
-    status = None if feeds is None else (lambda: status_text(db, feeds().enabled_sources))
+    archive = runtime.settings.archive
+    day_cap = archive.max_day_bytes if archive.enabled else None
+    status = (
+        None
+        if feeds is None
+        else (lambda: status_text(db, feeds().enabled_sources, archive_max_day_bytes=day_cap))
+    )
     bot = TelegramBot(
         db,
         settings,

@@ -1,4 +1,8 @@
-"""How long a failing source waits before its next try: pure, for the scheduler."""
+"""How long to wait before trying again: the one back-off policy of the project.
+
+Sources, deliveries (Telegram, email, other notifiers) and restarted services all wait
+this way, so the behaviour under failure is the same everywhere and tested once.
+"""
 
 from __future__ import annotations
 
