@@ -173,6 +173,9 @@ def item_from_input(text: str, name: str = "<stdin>") -> Item:
 def _item_from_html(text: str, name: str) -> Item:
     from selectolax.lexbor import LexborHTMLParser
 
+    from watcher.parse.markup import check_markup
+
+    check_markup(text, name)  # a FetchError: the CLI says why, no minutes-long parse
     tree = LexborHTMLParser(text)
     for node in tree.css("script, style, noscript, template"):
         node.decompose()

@@ -13,6 +13,7 @@ an admin's /reload, and tells the operators).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from watcher.errors import ConfigError, Problem
 from watcher.relevance import MODEL_FILE, Relevance
 from watcher.relevance.files import load_relevance, model_path
 from watcher.rules import Rules, load_rules
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,10 @@ class LiveConfig:
             fresh = _read(self.feeds_path, self.keywords_path, self.model_setting)
         except ConfigError as exc:
             return Reload("invalid", edited, tuple(exc.problems))
+        except Exception as exc:  # a loader bug: told once per edit too, as invalid
+            log.exception("reading the configuration failed")
+            problem = Problem(str(self.keywords_path.parent), 0, 0, f"could not be read: {exc!r}")
+            return Reload("invalid", edited, (problem,))
         self._current = fresh
         return Reload("reloaded", edited)
 

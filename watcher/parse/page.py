@@ -37,6 +37,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.models import Item
 from watcher.parse.charset import decode_html
+from watcher.parse.markup import check_markup
 from watcher.parse.text import collapse_whitespace
 from watcher.parse.urls import canonical_url
 
@@ -214,7 +215,8 @@ def parse_page(
     now: datetime | None = None,
 ) -> ParsedPage:
     """Items of a listing page (see the module docstring). Raises ``FetchError``:
-    ``EMPTY`` for an empty body, ``SELECTORS`` when the selectors find no entries."""
+    ``EMPTY`` for an empty body, ``SELECTORS`` when the selectors find no entries,
+    ``MARKUP`` for markup the HTML parser would take minutes over."""
     sel = selectors if isinstance(selectors, PageSelectors) else PageSelectors(**selectors)
     now = now or datetime.now(UTC)
     if not sel.item.strip():
@@ -222,6 +224,11 @@ def parse_page(
     if not body.strip():
         raise FetchError(FetchErrorKind.EMPTY, "empty page", url=base_url)
     text, codec = decode_html(body[:MAX_PAGE_BYTES], headers)
+    try:
+        check_markup(text, "the page")
+    except FetchError as exc:
+        exc.url = base_url
+        raise
     tree = LexborHTMLParser(text)
     base_node = tree.css_first("base[href]")
     base = base_url

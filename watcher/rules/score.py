@@ -27,11 +27,16 @@ from watcher.rules.compile import (
     compile_rules,
 )
 from watcher.rules.normalize import WORD_RE, Normalized, is_word_char, normalize
+from watcher.rules.spans import first_near_pair, nested_in_other, outside
 from watcher.rules.spec import RulesSpec, parse_spec
 
 SNIPPET = 120
 _WORD_RUN = re.compile(r"\w+")  # is_word_char minus combining marks (not in \w)
 _WORD_START = re.compile(r"(?<!\w)\w")  # where a WORD_RE match starts (sees before pos)
+# Places the automaton reports in one field, at most: real fields have up to ~110 (a
+# 46,000-character article); a hostile feed repeating terms would have the scorer compare
+# tens of thousands (several seconds for one item).
+MAX_HITS_PER_FIELD = 1_000
 MAX_MATCHES_PER_TERM = 3
 
 
@@ -175,7 +180,11 @@ class Rules:
             if not n:
                 continue
             identity = norm.starts is None and norm.segments is None
+            room = MAX_HITS_PER_FIELD
             for last, (length, ids) in automaton.iter(s):
+                room -= 1
+                if room < 0:  # a text stuffed with terms: the first ones decide
+                    break
                 nend = last + 1
                 nstart = nend - length
                 for pid in ids:
@@ -244,7 +253,7 @@ class Rules:
             hits = _hits(found, ent.aliases)
             if hits and ent.excepts:
                 masks = _hits(found, ent.excepts)
-                hits = [h for h in hits if not _inside_any(h, masks)]
+                hits = outside(hits, masks)
             if hits:
                 out[eid] = hits
         return out
@@ -281,7 +290,7 @@ class Rules:
         for term_index in fired:
             hits = self._term_hits(topic.terms[term_index], found, present)
             if ignored:
-                hits = [h for h in hits if not _inside_any(h, ignored)]
+                hits = outside(hits, ignored)
             if hits:
                 fired_hits.append((term_index, hits))
         if len(fired_hits) > 1:
@@ -412,7 +421,11 @@ class Rules:
         if not rhits:
             return None
         if ignored:
-            lhits = [h for h in lhits if not _inside_any(h, ignored)]
+            lhits = outside(lhits, ignored)
+        if len(lhits) * len(rhits) > 256:
+            answered, pair = first_near_pair(lhits, rhits, within, fw, found.word_index)
+            if answered:
+                return pair
         best: tuple[Hit, Hit] | None = None
         few = len(lhits) * len(rhits) <= 16
         for a in lhits:
@@ -490,11 +503,14 @@ def _drop_nested(
     """Within one topic, a hit inside a longer hit of another term does not count again
     ("police" inside "border police"); of terms matching the same words, the heaviest wins
     (the first listed on a tie)."""
-    spans = [(h.field, h.nstart, h.nend, i) for i, hits in fired for h in hits]
 
     def beats(j: int, i: int) -> bool:
         wj, wi = terms[j].weight, terms[i].weight
         return wj > wi or (wj == wi and j < i)
+
+    if sum(len(hits) for _, hits in fired) > 64:
+        return nested_in_other(fired, beats)
+    spans = [(h.field, h.nstart, h.nend, i) for i, hits in fired for h in hits]
 
     out: list[tuple[int, list[Hit]]] = []
     for i, hits in fired:
@@ -513,10 +529,6 @@ def _drop_nested(
         if kept:
             out.append((i, kept))
     return out
-
-
-def _inside_any(h: Hit, spans: list[Hit]) -> bool:
-    return any(s.field == h.field and s.nstart <= h.nstart and h.nend <= s.nend for s in spans)
 
 
 def _dedupe(matches: list[Match]) -> list[Match]:

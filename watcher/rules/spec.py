@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from watcher.errors import ConfigError, Problem
-from watcher.rules.patterns import pattern_problem
+from watcher.rules.patterns import MAX_PATTERNS, pattern_problem
 from watcher.yamlconf import load_yaml, position, validate
 
 MAX_WEIGHT = 100.0
@@ -142,10 +142,13 @@ def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
             msg = f"unknown entity {eid!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             at(loc, msg, at_key)
 
+    distinct: set[str] = set()
+
     def check_pattern(pattern: str, loc: list[int | str], at_key: bool = False) -> None:
         if pattern.startswith("@"):
             check_entity(pattern[1:], loc, at_key)
             return
+        distinct.add(pattern.strip())
         problem = pattern_problem(pattern)
         if problem:
             at(loc, f"pattern {pattern!r}: {problem}", at_key)
@@ -197,6 +200,13 @@ def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
                 f"threshold {topic.threshold:g} can never be reached"
                 f" (all terms together give at most {best:g})",
             )
+    if len(distinct) > MAX_PATTERNS:
+        at(
+            ["topics"],
+            f"{len(distinct):,} different terms: at most {MAX_PATTERNS:,} (each topic needs"
+            " only the words that say it happened)",
+            at_key=True,
+        )
     return out
 
 

@@ -27,6 +27,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from watcher.models import Item
 from watcher.parse.charset import decode_html
+from watcher.parse.markup import check_markup
 from watcher.parse.text import html_to_text
 from watcher.parse.urls import canonical_url
 from watcher.sources.base import HTML_ACCEPT, Fetched, FetchRequest, SourceConfig
@@ -109,6 +110,7 @@ def parse_preview(
 ) -> ParsedChannel:
     """The posts of a channel's web preview page, as items (see the module docstring)."""
     text, _ = decode_html(body[:MAX_PAGE_BYTES], headers)
+    check_markup(text, f"the preview page of t.me/s/{channel}")
     tree = LexborHTMLParser(text)
     posts = tree.css("div.tgme_widget_message[data-post]")
     if not posts and tree.css_first("section.tgme_channel_history") is None:
