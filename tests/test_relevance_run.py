@@ -15,11 +15,11 @@ from tests.relevance_helpers import HELD, PLAIN, PROMOTED, tiny_model
 from tests.servers.feedserver import FeedServer
 from tests.test_run_once import rss
 from watcher.cli import main
+from watcher.config.live import LiveConfig
 from watcher.models import Alert, Match
 from watcher.notify.console import format_alert as console_format
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
 from watcher.relevance import MODEL_FILE
-from watcher.config.live import LiveConfig
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
 from watcher.store.db import Database
