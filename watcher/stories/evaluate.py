@@ -77,8 +77,10 @@ def group(
 ) -> dict[str, int]:
     """Run the index over the items in order of publication; item id -> predicted story."""
     index = StoryIndex(config, encoder=encoder)
+    ordered = sorted(items, key=lambda i: i.report.published)
+    index.embed(i.report for i in ordered)
     predicted: dict[str, int] = {}
-    for item in sorted(items, key=lambda i: i.report.published):
+    for item in ordered:
         predicted[item.report.key] = index.add(item.report).story_id
     return predicted
 
