@@ -13,8 +13,12 @@ each trimmed or padded (entries repeated) to ``--items`` entries (``--items 0``:
 counts); a changed feed has every entry's identity (guid, id, link, href, rdf:about)
 rewritten with a version tag, so each of its entries is new.
 
+``--stories encoder`` groups reports into stories with the multilingual encoder loaded, as
+``watcher run`` does on the default install (``on``: without the encoder; ``off``, the
+default: no grouping, the baseline).
+
     python bench/bench_cycle.py [--content synthetic|real] [--feeds 1000] [--items 50]
-        [--server process|thread] [--slots N]
+        [--server process|thread] [--slots N] [--stories off|on|encoder]
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.parse.feed import parse_feed
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
+from watcher.settings import StorySettings
 from watcher.store.db import open_database
+from watcher.stories.hook import build_story_hook
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = [
@@ -207,7 +213,9 @@ def feed_server(folder: Path, mode: str) -> Iterator[str]:
         proc.wait(10)
 
 
-async def main_async(content: str, n_feeds: int, n_items: int, server: str, slots: int) -> None:
+async def main_async(
+    content: str, n_feeds: int, n_items: int, server: str, slots: int, stories: str
+) -> None:
     rules = load_rules(ROOT / "keywords.yaml")
     body: Callable[[int, int], bytes]
     if content == "real":
@@ -244,6 +252,13 @@ async def main_async(content: str, n_feeds: int, n_items: int, server: str, slot
             for f in range(n_feeds)
         ]
         db = open_database(str(Path(tmp) / "bench.db"))
+        hook = (
+            build_story_hook(StorySettings(encoder=stories == "encoder"), db, time.time())
+            if stories != "off"
+            else None
+        )
+        if hook is not None and stories == "encoder" and hook.encoder is None:
+            raise SystemExit("--stories encoder: the sentence encoder could not be loaded")
         # the defaults (32 at once, 2 per host): all 1,000 feeds are on one host here, so
         # 2 connections carry them all (more connections only cost CPU on loopback)
         settings = FetchSettings()
@@ -254,8 +269,12 @@ async def main_async(content: str, n_feeds: int, n_items: int, server: str, slot
                 scorer=lambda: rules,
                 notifiers=lambda: [],
                 processing_slots=slots,
+                stories=hook,
             )
-            print(f"{what}, {size / 1e6:.1f} MB on loopback; RSS at start {peak_mb():.0f} MB")
+            print(
+                f"{what}, {size / 1e6:.1f} MB on loopback; stories {stories};"
+                f" RSS at start {peak_mb():.0f} MB"
+            )
             results = {}
             wall, cpu, new, failed = await cycle(pipeline, sources)
             results["first poll (all new)"] = (wall, cpu, new, failed, peak_mb(), sum(per_feed))
@@ -299,8 +318,11 @@ def main() -> None:
     )
     ap.add_argument("--server", choices=("process", "thread"), default="process")
     ap.add_argument("--slots", type=int, default=8, help="Pipeline.processing_slots")
+    ap.add_argument("--stories", choices=("off", "on", "encoder"), default="off")
     args = ap.parse_args()
-    asyncio.run(main_async(args.content, args.feeds, args.items, args.server, args.slots))
+    asyncio.run(
+        main_async(args.content, args.feeds, args.items, args.server, args.slots, args.stories)
+    )
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ class Alert:
     language: str = ""
     story_id: int | None = None
     also_reported_by: tuple[str, ...] = field(default=())
+    # what later reports of its story added: "topic forced_labor (RFA)", "600 (SBS)"
+    story_additions: tuple[str, ...] = field(default=())
 
     def matches_json(self) -> str:
         return matches_to_json(self.matches)

@@ -31,7 +31,7 @@ from watcher.store import items as items_store
 from watcher.store import outbox
 from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
-from watcher.stories.hook import StoryHook
+from watcher.stories.hook import StoryHook, StorySession
 from watcher.web.fulltext import FullText
 from watcher.web.pages import ParsedPage, parse_page_async
 
@@ -272,15 +272,18 @@ class Pipeline:
             known = items_store.known_guids(tx, source.id, list(unique))
             fresh = [it for guid, it in unique.items() if guid not in known]
             seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
+            scored = self._score(scorer, source, fresh, seen_urls, first_poll, now)
+            if story is not None:  # encode the reports about to be placed in one batch
+                story.prepare([it for it, result, _ in scored if result and result.alerted], now)
             plain: list[tuple[Item, dict[str, float]]] = []  # new items that do not alert
-            for it in fresh:
-                duplicate_url = bool(it.url) and it.url in seen_urls
-                if it.url:
-                    seen_urls.add(it.url)
-                quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
-                result = None if quiet else scorer.score(it, explain=False)
+            for it, result, duplicate_url in scored:
                 scores = {t.topic: round(t.score, 3) for t in result.topics} if result else {}
                 if result is None or not result.alerted:
+                    if duplicate_url and story is not None:
+                        stored = self._attach_repost(tx, story, it, source, now)
+                        if stored is not None:
+                            new_count += stored
+                            continue
                     plain.append((it, scores))  # stored in one batch below
                     continue
                 item_id = items_store.insert_item(tx, it, now=now, scores=scores)
@@ -340,6 +343,49 @@ class Pipeline:
                 new_items=new_count,
             )
         return new_count, alerts
+
+    def _score(
+        self,
+        scorer: Scorer,
+        source: SourceConfig,
+        fresh: Sequence[Item],
+        seen_urls: set[str],
+        first_poll: bool,
+        now: float,
+    ) -> list[tuple[Item, ScoreResult | None, bool]]:
+        """(item, its score or None when quiet, whether its canonical URL was seen before)."""
+        out: list[tuple[Item, ScoreResult | None, bool]] = []
+        for it in fresh:
+            duplicate_url = bool(it.url) and it.url in seen_urls
+            if it.url:
+                seen_urls.add(it.url)
+            quiet = duplicate_url or (first_poll and not self._within_backfill(it, source, now))
+            out.append((it, None if quiet else scorer.score(it, explain=False), duplicate_url))
+        return out
+
+    @staticmethod
+    def _attach_repost(
+        tx: Tx, story: StorySession, item: Item, source: SourceConfig, now: float
+    ) -> int | None:
+        """A repost (an item whose canonical URL was seen) joins that report's story, which
+        gets "also reported by" it; None when the URL is in no recent story, else 1 (stored)
+        or 0 (already stored)."""
+        story_id = story.repost_story(tx, item, now)
+        if story_id is None:
+            return None
+        item_id = items_store.insert_item(tx, item, now=now, scores={})
+        if item_id is None:
+            return 0
+        story.attach_repost(
+            tx,
+            story_id,
+            item=item,
+            item_id=item_id,
+            source_id=source.id,
+            source_name=source.display_name,
+            now=now,
+        )
+        return 1
 
     @staticmethod
     def _within_backfill(item: Item, source: SourceConfig, now: float) -> bool:

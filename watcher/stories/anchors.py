@@ -26,12 +26,8 @@ _LATIN_DIGRAPHS = (
     ("kh", ""), ("ch", "S"), ("sh", "S"), ("zh", "S"), ("ts", "S"), ("tz", "S"), ("th", "T"),
     ("ph", "P"), ("ck", "K"), ("ce", "Se"), ("ci", "Si"), ("cy", "Sy"),
 )  # fmt: skip
-_LATIN = str.maketrans(
-    "bpfvkgcqxdtszjlrmn", "PPPPKKKKSTTSSSRRMN", "aeiouyhw'’-"
-)
-_CYRILLIC = str.maketrans(
-    "бпфвкгдтжзсцчшщлрмнх", "PPPPKKTTSSSSSSSRRMN-", "аеёиоуыэюяйьъ"
-)
+_LATIN = str.maketrans("bpfvkgcqxdtszjlrmn", "PPPPKKKKSTTSSSRRMN", "aeiouyhw'’-")
+_CYRILLIC = str.maketrans("бпфвкгдтжзсцчшщлрмнх", "PPPPKKTTSSSSSSSRRMN-", "аеёиоуыэюяйьъ")
 # Hangul jamo (initial consonants, then final consonants) to the same classes; "" is silent
 _INITIAL = "KKNTTRMPPSS-SSSKTP-"
 _FINAL = ["", "K", "K", "KS", "N", "NS", "N", "T", "R", "RK", "RM", "RP", "RS", "RT", "RP", "R",
@@ -82,8 +78,7 @@ def _hangul(word: str) -> str:
 # Capitalised words that name no one in particular in this domain: countries, their people,
 # institutions, titles, months and days. A name shared by two reports is evidence only when
 # it is not one of these. Russian ones are stems (inflection).
-_GENERIC = frozenset(
-    """
+_GENERIC_WORDS = """
     north south korea korean koreans dprk rok russia russian russians china chinese ukraine
     ukrainian ukrainians japan japanese america american united states nations un us usa eu
     president minister ministry foreign affairs state council security service police court
@@ -96,17 +91,16 @@ _GENERIC = frozenset(
     interior public justice defense defence intelligence military army forces navy party
     workers commission commissioner high special rapporteur human rights council bureau
     department administration region oblast province city supreme federal deputy chief
-    """.split()
-)
-_GENERIC_STEMS = tuple(
-    """
-    росси кндр китa китай кита кнр украин северн северокор корe корея корей южн японск япони
+"""
+_GENERIC_RUSSIAN_STEMS = """
+    росси кндр китай кита кнр украин северн северокор корея корей южн японск япони
     сеул пхеньян москв пекин президент министр мид оон сша американ январ феврал март апрел
     мая июн июл август сентябр октябр ноябр декабр народн демократ республик федерац
     генеральн прокуратур следствен комитет министерств госдум государствен совет правительств
     арми област центральн агентств телеграф верховн минобороны мвд фсб
-    """.split()
-)
+"""
+_GENERIC = frozenset(_GENERIC_WORDS.split())
+_GENERIC_STEMS = tuple(_GENERIC_RUSSIAN_STEMS.split())
 
 
 def _generic_word(word: str) -> bool:
@@ -267,10 +261,11 @@ _FIGURE = re.compile(
     r"(?<![\w.])(\d{1,3}(?:[,\s]\d{3})+|\d+(?:[.,]\d+)?)((?:[만천백억]\d*)*)(\s*[^\W\d_]*)",
     re.UNICODE,
 )
-_MONTHS = (
+_MONTH_NAMES = (
     "january february march april may june july august september october november december "
     "январ феврал март апрел ма[йя] июн июл август сентябр октябр ноябр декабр"
-).split()
+)
+_MONTHS = _MONTH_NAMES.split()
 _EN_DAY = re.compile(
     r"\b(?:(\d{1,2})\s+(" + "|".join(_MONTHS[:12]) + r")|(" + "|".join(_MONTHS[:12]) +
     r")\s+(\d{1,2}))\b", re.IGNORECASE,
@@ -309,7 +304,7 @@ def figures(text: str) -> Figures:
         value = _value(raw, units)
         if value is None:
             continue
-        if after.startswith("일") and value <= 31 or _YEAR.match(raw) and not units:
+        if (after.startswith("일") and value <= 31) or (_YEAR.match(raw) and not units):
             continue  # a day ("2일") or a year: dates, not counts
         scale = _SCALE.get(after.rstrip("."), 1)
         value = value * scale if scale > 1 and value < 1000 else value
@@ -443,6 +438,8 @@ _STAGE_PATTERNS = {
 _SUBJECT_PATTERNS = {
     subject: tuple(_pattern(p) for p in pats) for subject, pats in SUBJECTS.items()
 }
+
+
 def _korean_token(p: str) -> re.Pattern[str]:
     """A Korean country form: a short one ("러", "北") only as a word of its own or before
     another ("러·북", "北노동자"), a longer one anywhere ("탈북민")."""
@@ -470,7 +467,7 @@ def _implied(found: frozenset[str]) -> frozenset[str]:
 
 def countries(text: str) -> frozenset[str]:
     norm = _words(text)
-    return frozenset(c for c, pats in _COUNTRY_PATTERNS.items() if any(p.search(norm) for p in pats))
+    return frozenset(c for c, ps in _COUNTRY_PATTERNS.items() if any(p.search(norm) for p in ps))
 
 
 def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
@@ -491,7 +488,7 @@ def _words(text: str) -> str:
 
 
 def _subjects(norm: str) -> frozenset[str]:
-    return frozenset(s for s, pats in _SUBJECT_PATTERNS.items() if any(p.search(norm) for p in pats))
+    return frozenset(s for s, ps in _SUBJECT_PATTERNS.items() if any(p.search(norm) for p in ps))
 
 
 def _stages(norm: str) -> dict[str, str]:

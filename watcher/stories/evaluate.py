@@ -14,7 +14,8 @@ from datetime import datetime
 from itertools import combinations
 from pathlib import Path
 
-from watcher.stories.index import Encoder, Report, StoryConfig, StoryIndex
+from watcher.stories.encoder import Encoder
+from watcher.stories.index import Report, StoryConfig, StoryIndex
 
 
 @dataclass(frozen=True, slots=True)

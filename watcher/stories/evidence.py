@@ -42,7 +42,8 @@ class EvidenceWeights:
 
 def conflict(a: Anchors, b: Anchors, day_tolerance: int = 1) -> str:
     """Why ``a`` and ``b`` cannot be one development ("" when nothing contradicts)."""
-    if (a.title_places and b.places or b.title_places and a.places) and not a.places & b.places:
+    headline_place = (a.title_places and b.places) or (b.title_places and a.places)
+    if headline_place and not a.places & b.places:
         return "places"  # a place in a headline, and the other report names only others
     if a.subjects and b.subjects and not a.subjects & b.subjects:
         return "subject"
@@ -137,9 +138,7 @@ def _other_countries(a: Anchors, b: Anchors) -> bool:
     if (a.title_countries - _CORE) - b.countries:
         return True
     only = {"china", "russia"}
-    return any(
-        a.title_countries & only == {x} and b.countries & only == only - {x} for x in only
-    )
+    return any(a.title_countries & only == {x} and b.countries & only == only - {x} for x in only)
 
 
 def _round(x: int) -> bool:

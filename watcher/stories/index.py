@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,11 +28,11 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from watcher.stories.anchors import Anchors, anchors, posting_keys, query_keys
+from watcher.stories.encoder import Encoder
 from watcher.stories.evidence import EvidenceWeights, conflict, support
 from watcher.stories.text import shingles, stems
 
-Encoder = Callable[[Sequence[str]], "np.ndarray[tuple[int, int], np.dtype[np.float32]]"]
-Vector = "np.ndarray[tuple[int], np.dtype[np.float32]]"
+Vector = np.ndarray[tuple[int], np.dtype[np.float32]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ class _Entry:
     stems: frozenset[str]
     anchors: Anchors
     keys: frozenset[str]  # its anchor postings (see _anchor_keys)
-    vector: np.ndarray[tuple[int], np.dtype[np.float32]] | None = None
+    vector: Vector | None = None
 
 
 class StoryIndex:
@@ -120,7 +120,7 @@ class StoryIndex:
         self._by_url: dict[str, str] = {}
         self._postings: dict[str, set[str]] = {}  # stems and anchors -> report keys
         self._order: deque[tuple[datetime, str]] = deque()
-        self._pending: dict[str, np.ndarray[tuple[int], np.dtype[np.float32]]] = {}
+        self._pending: dict[str, Vector] = {}  # report text -> its vector, ahead of add
         self._next_story = first_story_id
         self._newest: datetime | None = None
         self._template = MinHash(num_perm=self.config.num_perm)
@@ -137,13 +137,15 @@ class StoryIndex:
     def embed(self, reports: Iterable[Report]) -> int:
         """Encode these reports in one batch ahead of ``add`` (much cheaper per report than
         one at a time); how many were encoded. Without an encoder, nothing."""
-        todo = [r for r in reports if r.key not in self._pending and r.key not in self._entries]
-        if self._encoder is None or not todo:
+        if self._encoder is None:
             return 0
-        vectors = np.asarray(self._encoder([r.text for r in todo]), dtype=np.float32)
-        for report, vec in zip(todo, vectors, strict=True):
+        todo = list(dict.fromkeys(r.text for r in reports if r.text not in self._pending))
+        if not todo:
+            return 0
+        vectors = np.asarray(self._encoder(todo), dtype=np.float32)
+        for text, vec in zip(todo, vectors, strict=True):
             norm = float(np.linalg.norm(vec))
-            self._pending[report.key] = vec / norm if norm else vec
+            self._pending[text] = vec / norm if norm else vec
         return len(todo)
 
     def add(
@@ -202,10 +204,9 @@ class StoryIndex:
         grams = shingles(text)
         if grams:
             mh.update_batch([g.encode("utf-8") for g in grams])
-        vector = self._pending.get(report.key) if keep else self._pending.pop(report.key, None)
-        if vector is None and self._encoder is not None:
+        if self._encoder is not None and text not in self._pending:
             self.embed([report])
-            vector = self._pending.get(report.key) if keep else self._pending.pop(report.key)
+        vector = self._pending.get(text) if keep else self._pending.pop(text, None)
         found = anchors(report.title, report.summary, report.language)
         return _Entry(report, 0, mh, stems(text), found, posting_keys(found), vector)
 
