@@ -34,6 +34,7 @@ _FINAL = ["", "K", "K", "KS", "N", "NS", "N", "T", "R", "RK", "RM", "RP", "RS", 
           "M", "P", "PS", "S", "S", "NK", "S", "S", "K", "T", "P", ""]  # fmt: skip
 _HANGUL_BASE, _HANGUL_LAST = 0xAC00, 0xD7A3
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
+_LATIN_WORD = re.compile(r"[\"'‘“(]*[A-Za-z]")
 MAX_TEXT = 1200  # characters of a summary looked at (the lead names who and where)
 MIN_NAME = 3  # consonant classes a name needs to count at all ("Kim", "Un" do not)
 
@@ -150,7 +151,10 @@ def names(title: str, summary: str, language: str) -> frozenset[Name]:
     mid_title, first_title = _capitalised(title)
     mid_summary, first_summary = _capitalised(summary[:MAX_TEXT])
     words = [w for w in _WORD.findall(title) if len(w) > 3]
-    title_case = bool(words) and sum(w[0].isupper() for w in words) > len(words) / 2
+    # English headlines In Title Case capitalise every word (other languages do not)
+    title_case = _LATIN_WORD.match(title.lstrip()) is not None and (
+        bool(words) and sum(w[0].isupper() for w in words) > len(words) / 2
+    )
     in_summary = frozenset().union(*mid_summary, *first_summary)
     in_title = frozenset().union(*mid_title, *first_title)
     out.update(mid_summary)
@@ -242,11 +246,11 @@ def names_match(a: str, b: str) -> bool:
 _NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100, "dozens": 24,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100,
     "два": 2, "две": 2, "двое": 2, "двух": 2, "двоих": 2, "трое": 3, "три": 3, "трех": 3,
     "троих": 3, "четыре": 4, "четверо": 4, "четырех": 4, "пять": 5, "пятеро": 5,
     "пятерых": 5, "шесть": 6, "шестеро": 6, "семь": 7, "восемь": 8, "восьмерых": 8,
-    "девять": 9, "десять": 10, "десятки": 24, "двенадцать": 12, "двадцать": 20,
+    "девять": 9, "десять": 10, "двенадцать": 12, "двадцать": 20,
     "тридцать": 30, "сорок": 40, "пятьдесят": 50, "сто": 100, "тысячу": 1000,
     "두": 2, "세": 3, "네": 4, "다섯": 5,
 }  # fmt: skip
@@ -400,6 +404,25 @@ SUBJECTS: dict[str, tuple[str, ...]] = {
     "labour": ("labour migration", "labor migration", "трудов* миграц*", "노동력 파견",
                "인력 파견"),
 }  # fmt: skip
+# What kind of thing happened, as a headline says it: troops killed and troops sent to rebuild
+# a region are two developments even with the same figure and place.
+KINDS: dict[str, tuple[str, ...]] = {
+    "casualties": ("casualt*", "killed", "death toll", "dead", "wounded", "потер*", "погиб*",
+                   "убит*", "ранен*", "사상자", "사망", "전사", "부상"),
+    "rebuilding": ("rebuild*", "restor*", "reconstruct*", "construction", "восстанов*",
+                   "строител*", "재건", "착공", "건설"),
+    "launch": ("launch*", "missile*", "satellite*", "запуск*", "запусти*", "ракет*", "спутник*",
+               "발사", "미사일", "위성"),
+    "meeting": ("meets", "met", "meeting", "talks", "visit*", "arriv*", "встрет*", "встреч*",
+                "переговор*", "визит*", "прибыл*", "посети*", "방문", "회담", "면담", "회동",
+                "방북", "방러", "도착"),
+    "escape": ("defects", "defected", "escapes", "escaped from", "fled", "flee", "flees",
+               "runaway", "prison break", "сбежа*", "бежал*", "побег*", "탈출", "탈옥", "귀순",
+               "망명", "도주"),  # the act, not "defectors"
+    "punishment": ("execut*", "sentenc*", "jailed", "prison term", "казн*", "приговор*",
+                   "처형", "징역", "선고"),
+    "sanctions": ("sanction*", "санкц*", "제재"),
+}  # fmt: skip
 # Countries a headline is about: a report about Vietnam's prosecutors and one about North
 # Korea's are different developments even when the same Russian official is in both.
 COUNTRIES: dict[str, tuple[str, ...]] = {
@@ -456,6 +479,7 @@ def _country_pattern(p: str) -> re.Pattern[str]:
     return _pattern(p)
 
 
+_KIND_PATTERNS = {kind: tuple(_pattern(p) for p in ps) for kind, ps in KINDS.items()}
 _COUNTRY_PATTERNS = {
     country: tuple(_country_pattern(p) for p in pats) for country, pats in COUNTRIES.items()
 }
@@ -481,6 +505,12 @@ def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
     found = _stages(head) or _stages(_words(first))
     subjects = _subjects(head) or _subjects(_words(first))
     return found, subjects
+
+
+def kinds(title: str) -> frozenset[str]:
+    """The kinds of event (``KINDS``) a headline names."""
+    norm = _words(title)
+    return frozenset(k for k, ps in _KIND_PATTERNS.items() if any(p.search(norm) for p in ps))
 
 
 def _words(text: str) -> str:
@@ -522,6 +552,7 @@ class Anchors:
     subjects: frozenset[str]
     countries: frozenset[str]
     title_countries: frozenset[str]
+    kinds: frozenset[str]  # of the headline
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -543,6 +574,8 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         subjects=subjects,
         countries=countries(f"{title}. {summary}") | _implied(body_places),
         title_countries=countries(title) | _implied(head_places),
+        # a process the headline speaks of is a kind of event too (escaped / handed back)
+        kinds=kinds(title) | frozenset(_stages(_words(title))),
     )
 
 

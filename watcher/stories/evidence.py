@@ -33,7 +33,7 @@ class EvidenceWeights:
     count: float = 0.5  # 3 to 19
     small_count: float = 0.3  # 1 or 2: "two soldiers" is in every report on the two POWs
     day: float = 0.5  # the same day of the month
-    place: float = 0.5  # each shared place, at most two
+    place: float = 0.35  # each shared place, at most two (many developments happen at Kursk)
     stage: float = 0.3  # the same stage of a process (both "signed")
     subject: float = 0.5  # the same subject (both about an extradition treaty)
     korean_word: float = 0.35  # Korean to Korean: a word few recent stories use, at most two
@@ -42,11 +42,13 @@ class EvidenceWeights:
 
 def conflict(a: Anchors, b: Anchors, day_tolerance: int = 1) -> str:
     """Why ``a`` and ``b`` cannot be one development ("" when nothing contradicts)."""
-    headline_place = (a.title_places and b.places) or (b.title_places and a.places)
-    if headline_place and not a.places & b.places:
-        return "places"  # a place in a headline, and the other report names only others
+    headline = (a.title_places and b.places) or (b.title_places and a.places)
+    if headline and not a.places & b.places:
+        return "places"  # a headline says where, and the other report names only other places
     if a.subjects and b.subjects and not a.subjects & b.subjects:
         return "subject"
+    if a.kinds and b.kinds and not a.kinds & b.kinds:
+        return "kind"  # the headlines name different kinds of event
     if _other_countries(a, b) or _other_countries(b, a):
         return "countries"
     approx = a.approx | b.approx
@@ -62,26 +64,41 @@ def conflict(a: Anchors, b: Anchors, day_tolerance: int = 1) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class Support:
+    """Positive evidence two reports share: of this development (a name, a figure, a date, a
+    place) and of its kind (the same stage of a process, the same subject), which many
+    developments share and which therefore never merges two reports on its own."""
+
+    instance: float
+    kind: float
+
+    @property
+    def total(self) -> float:
+        return self.instance + self.kind
+
+
 def support(
     a: Anchors,
     b: Anchors,
     weights: EvidenceWeights,
     rarity: Callable[[str], float] = lambda key: 1.0,
-) -> float:
+) -> Support:
     """How much positive evidence ``a`` and ``b`` share (see ``EvidenceWeights``).
 
     ``rarity(posting key)`` scales a shared name, place or figure down when many recent
     stories share it too."""
-    total = _names(a, b, weights, rarity)
-    total += _counts(a, b, weights, rarity)
+    figure = _counts(a, b, weights, rarity)
+    small = figure <= weights.small_count  # "two soldiers": said of many developments
+    instance = _names(a, b, weights, rarity) + (0.0 if small else figure)
     if a.days & b.days:
-        total += weights.day
+        instance += weights.day
     places = sorted((rarity(place_key(p)) for p in a.places & b.places), reverse=True)
-    total += weights.place * sum(places[:2])
-    total += weights.stage * len(set(a.stages) & set(b.stages))
+    instance += weights.place * sum(places[:2])
+    kind = weights.stage * len(set(a.stages) & set(b.stages)) + (figure if small else 0.0)
     if a.subjects & b.subjects:
-        total += weights.subject
-    return total
+        kind += weights.subject
+    return Support(instance, kind)
 
 
 def _names(

@@ -30,7 +30,7 @@ from datasketch import MinHash, MinHashLSH
 from watcher.stories.anchors import Anchors, anchors, posting_keys, query_keys
 from watcher.stories.encoder import Encoder
 from watcher.stories.evidence import EvidenceWeights, conflict, support
-from watcher.stories.text import shingles, stems
+from watcher.stories.text import script_language, shingles, stems
 
 Vector = np.ndarray[tuple[int], np.dtype[np.float32]]
 
@@ -44,13 +44,15 @@ class StoryConfig:
     # A merge needs evidence (EvidenceWeights) of at least evidence_min, similarity over a
     # gate, and the two together over an acceptance level:
     evidence_min: float = 0.7
+    instance_min: float = 0.7  # ... of which this much of this development (not its kind)
+    instance_min_same: float = 0.25  # ... in the same language (its wording is evidence too)
     lexical_gate: float = 0.05  # same language: IDF-weighted Jaccard of word stems
     same_accept: float = 1.6  # ... + cosine + evidence (with the encoder)
     words_accept: float = 1.0  # ... + evidence (without it)
     embedding_gate: float = 0.40  # across languages: cosine
     cross_accept: float = 1.3  # ... + evidence
-    evidence_no_encoder: float = 2.0  # across languages without the encoder
-    min_shared_entities: int = 2  # ... and this many matched entities, and a topic
+    evidence_no_encoder: float = 1.5  # across languages without the encoder
+    min_shared_entities: int = 1  # ... and this many entities the rules matched, and a topic
     common_share: float = 0.05  # stems, names... in more reports than this find no candidates
     idf_prior: int = 200  # pseudo-reports so that early IDF estimates are not extreme
     weights: EvidenceWeights = field(default_factory=EvidenceWeights)
@@ -89,6 +91,7 @@ class Decision:
 @dataclass(slots=True)
 class _Entry:
     report: Report
+    language: str  # as written (``script_language``), whatever the feed said
     story_id: int
     minhash: MinHash
     stems: frozenset[str]
@@ -207,8 +210,9 @@ class StoryIndex:
         if self._encoder is not None and text not in self._pending:
             self.embed([report])
         vector = self._pending.get(text) if keep else self._pending.pop(text, None)
-        found = anchors(report.title, report.summary, report.language)
-        return _Entry(report, 0, mh, stems(text), found, posting_keys(found), vector)
+        language = script_language(text, report.language)
+        found = anchors(report.title, report.summary, language)
+        return _Entry(report, language, 0, mh, stems(text), found, posting_keys(found), vector)
 
     # -- finding a story ------------------------------------------------------------------
 
@@ -252,7 +256,7 @@ class StoryIndex:
         if conflict(entry.anchors, other.anchors, cfg.weights.day_tolerance):
             return None
         a, b = entry.report, other.report
-        same = a.language == b.language
+        same = entry.language == other.language
         cosine = (
             float(entry.vector @ other.vector)
             if entry.vector is not None and other.vector is not None
@@ -263,8 +267,10 @@ class StoryIndex:
             jac = entry.minhash.jaccard(other.minhash)
             if jac >= cfg.jaccard_accept:
                 return Decision(sid, True, "near-duplicate", 2.0 + jac, key)
-        evidence = support(entry.anchors, other.anchors, cfg.weights, self._rarity)
-        if evidence < cfg.evidence_min:
+        found = support(entry.anchors, other.anchors, cfg.weights, self._rarity)
+        evidence = found.total
+        instance_min = cfg.instance_min_same if same else cfg.instance_min
+        if evidence < cfg.evidence_min or found.instance < instance_min:
             return None
         if same:
             lexical = self._weighted_jaccard(entry.stems, other.stems)

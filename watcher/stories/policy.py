@@ -74,7 +74,7 @@ def additions(
     """What later reports added to a first alert (its ``topics`` and ``text``), from
     ``later`` = (outlet, topics, headline) in order: topics it did not have, and headline
     figures it did not give ("600 (SBS)"), each with the first outlet that gave it."""
-    known = figures(text).counts
+    first = figures(text)
     new_topics: dict[str, str] = {}
     new_figures: dict[int, str] = {}
     for outlet, their_topics, headline in later:
@@ -82,8 +82,9 @@ def additions(
             if topic not in topics:
                 new_topics.setdefault(topic, outlet)
         head = figures(headline)
+        approx = head.approx | first.approx
         for count in sorted(head.counts):
-            if count >= 3 and not any(counts_compatible(count, k, head.approx) for k in known):
+            if count >= 3 and not any(counts_compatible(count, k, approx) for k in first.counts):
                 new_figures.setdefault(count, outlet)
     out = [f"topic {t} ({o})" for t, o in new_topics.items()]
     out += [f"{c:,} ({o})" for c, o in list(new_figures.items())[:MAX_FIGURES]]

@@ -90,3 +90,20 @@ def numbers(text: str) -> frozenset[str]:
 def content_words(text: str) -> frozenset[str]:
     """Distinct content words (for an overlap check next to the MinHash estimate)."""
     return frozenset(w[:6] for w in words(text) if len(w) > 1)
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def script_language(text: str, given: str = "") -> str:
+    """The language a report is written in, as far as grouping cares: Korean when it has
+    Hangul, Russian when Cyrillic outweighs Latin letters, else the feed's language (English
+    when that says Korean or Russian): a mixed feed declaring one language must not make a
+    Korean report "English" and keep it from its English twin."""
+    head = text[:300]
+    if _HANGUL.search(head):
+        return "ko"
+    if len(_CYRILLIC.findall(head)) > len(_LATIN.findall(head)):
+        return "ru"
+    return given if given and given not in ("ko", "ru") else "en"
