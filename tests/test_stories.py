@@ -22,8 +22,8 @@ from watcher.stories.policy import (
 from watcher.stories.text import numbers, stems
 
 # floors of pairwise (precision, recall) within and across languages: docs/stories.md
-WITHOUT = {"precision": 0.5, "recall": 0.5}
-WITH = {"labelled": (0.9, 0.6, 0.95, 0.5), "real": (0.5, 0.4, 0.9, 0.4)}
+WITHOUT = {"precision": 0.6, "recall": 0.7}
+WITH = {"labelled": (0.97, 0.68, 0.97, 0.55), "real": (0.97, 0.4, 0.95, 0.45)}
 
 DATA = Path(__file__).parent / "data" / "stories"
 LABELLED = DATA / "labelled.jsonl"
@@ -126,7 +126,9 @@ def test_different_places_keep_similar_stories_apart() -> None:
 def test_without_encoder_across_languages_needs_entities_topic_and_evidence() -> None:
     index = StoryIndex()
     base = dict(topics=frozenset({"repatriation"}), entities=frozenset({"china", "north_korea"}))
-    en = Report("en", "China deports 60 defectors from Shenyang", "", "", "en", T0, **base)  # type: ignore[arg-type]
+    en = Report(
+        "en", "China deports 60 North Korean defectors from Shenyang", "", "", "en", T0, **base
+    )  # type: ignore[arg-type]
     ko = Report("ko", "중국, 선양서 탈북민 60명 강제북송", "", "", "ko", T0, **base)  # type: ignore[arg-type]
     ru = Report("ru", "Китай выслал 60 перебежчиков", "", "", "ru", T0, **base)  # type: ignore[arg-type]
     first = index.add(en)

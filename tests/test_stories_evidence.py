@@ -177,8 +177,8 @@ def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
     [
         (_a("Russian Prosecutor General Krasnov arrives in Pyongyang", "Krasnov arrived."),
          _a("Генпрокурор РФ Краснов прибыл с визитом в Пхеньян", lang="ru")),
-        (_a("Forced mass repatriation of North Korean escapees", "More than 500 were"
-            " forcibly repatriated on 9 October."),
+        (_a("Forced mass repatriation of North Korean escapees", "Chinese authorities"
+            " forcibly repatriated more than 500 on 9 October."),
          _a("중국, 수감 탈북자 600여 명 강제북송", lang="ko")),
         # places in summaries only are no contradiction (where they were sent, from where)
         (_a("North Korean POW wants to go to South Korea", "He was captured in Kursk."),

@@ -43,14 +43,20 @@ class StoryConfig:
     jaccard_accept: float = 0.50  # near-duplicate on shingles alone (MinHash estimate)
     # A merge needs evidence (EvidenceWeights) of at least evidence_min, similarity over a
     # gate, and the two together over an acceptance level:
-    evidence_min: float = 0.7
+    evidence_min: float = 0.5
     instance_min: float = 0.7  # ... of which this much of this development (not its kind)
     instance_min_same: float = 0.25  # ... in the same language (its wording is evidence too)
     lexical_gate: float = 0.05  # same language: IDF-weighted Jaccard of word stems
-    same_accept: float = 1.6  # ... + cosine + evidence (with the encoder)
+    same_accept: float = 1.9  # ... + cosine + evidence (with the encoder)
     words_accept: float = 1.0  # ... + evidence (without it)
     embedding_gate: float = 0.40  # across languages: cosine
     cross_accept: float = 1.3  # ... + evidence
+    # ... or, with less evidence (margin_evidence), a story distinctly closer in meaning than
+    # any other in the window: cosine >= margin_gate, and margin above the runner-up
+    margin_gate: float = 0.50
+    margin: float = 0.10
+    margin_evidence: float = 0.3
+    margin_instance: float = 0.4  # ... of which of this development: more than a date or a place
     evidence_no_encoder: float = 1.5  # across languages without the encoder
     min_shared_entities: int = 1  # ... and this many entities the rules matched, and a topic
     common_share: float = 0.05  # stems, names... in more reports than this find no candidates
@@ -235,7 +241,36 @@ class StoryIndex:
         for decision in sorted(scored, key=lambda d: -d.similarity):
             if self._story_agrees(entry, decision.story_id):
                 return decision
-        return Decision(0, False, "new", 0.0)
+        return self._by_margin(entry) or Decision(0, False, "new", 0.0)
+
+    def _by_margin(self, entry: _Entry) -> Decision | None:
+        """Across languages: the story distinctly closest in meaning, if it agrees and some
+        evidence backs it (another language's report of one development is often worded
+        far apart, but no other story of the day is nearly as close)."""
+        cfg = self.config
+        if entry.vector is None or cfg.margin_gate <= 0:
+            return None
+        best: dict[int, tuple[float, str]] = {}  # story -> (cosine, key), other languages
+        for key, other in self._entries.items():
+            if other.vector is None or other.language == entry.language:
+                continue
+            cos = float(entry.vector @ other.vector)
+            if cos > best.get(other.story_id, (-1.0, ""))[0]:
+                best[other.story_id] = (cos, key)
+        if not best:
+            return None
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+        story_id, (cos, key) = ranked[0]
+        runner_up = ranked[1][1][0] if len(ranked) > 1 else 0.0
+        if cos < cfg.margin_gate or cos - runner_up < cfg.margin:
+            return None
+        other = self._entries[key]
+        if not self._window_ok(entry, other) or not self._story_agrees(entry, story_id):
+            return None
+        found = support(entry.anchors, other.anchors, cfg.weights, self._rarity)
+        if found.total < cfg.margin_evidence or found.instance < cfg.margin_instance:
+            return None
+        return Decision(story_id, True, "embedding-margin", cos + found.total, key)
 
     def _candidates(self, entry: _Entry) -> set[str]:
         found = set(self._lsh.query(entry.minhash))
