@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from watcher.stories.places import COUNTRY_OF, PLACES, places
@@ -446,43 +447,36 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
 _STAGE_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def _pattern(p: str) -> re.Pattern[str]:
+def _source(p: str) -> str:
     """``p*``: words starting with p; Korean: anywhere (words glue: 강제북송); else whole."""
     if _is_hangul_text(p):
-        return re.compile(re.escape(p))
+        return re.escape(p)
     body = re.escape(p).replace(r"\*", r"\w*")
-    return re.compile(rf"(?<!\w){body}(?!\w)")
+    return rf"(?<!\w){body}(?!\w)"
+
+
+def _country_source(p: str) -> str:
+    """A Korean country form: a short one ("러") only as a word of its own or before another
+    ("러·북"), a longer one anywhere ("탈북민"); 北, 中: Korean headlines' abbreviations."""
+    if _is_hangul_text(p) and len(p) == 1:
+        return rf"(?<![\uac00-\ud7a3]){re.escape(p)}(?![\uac00-\ud7a3]{{2,}})"
+    if _is_hangul_text(p) or (len(p) == 1 and "\u4e00" <= p <= "\u9fff"):
+        return re.escape(p)
+    return _source(p)
+
+
+def _regex(patterns: tuple[str, ...], source: Callable[[str], str] = _source) -> re.Pattern[str]:
+    """One regular expression for a list of patterns (one search instead of one each)."""
+    return re.compile("|".join(f"(?:{source(p)})" for p in patterns))
 
 
 _STAGE_PATTERNS = {
-    process: tuple((step, tuple(_pattern(p) for p in pats)) for step, pats in steps)
+    process: tuple((step, _regex(pats)) for step, pats in steps)
     for process, steps in STAGES.items()
 }
-_SUBJECT_PATTERNS = {
-    subject: tuple(_pattern(p) for p in pats) for subject, pats in SUBJECTS.items()
-}
-
-
-def _korean_token(p: str) -> re.Pattern[str]:
-    """A Korean country form: a short one ("러", "北") only as a word of its own or before
-    another ("러·북", "北노동자"), a longer one anywhere ("탈북민")."""
-    if len(p) >= 2:
-        return re.compile(re.escape(p))
-    return re.compile(rf"(?<![\uac00-\ud7a3]){re.escape(p)}(?![\uac00-\ud7a3]{{2,}})")
-
-
-def _country_pattern(p: str) -> re.Pattern[str]:
-    if _is_hangul_text(p):
-        return _korean_token(p)
-    if len(p) == 1 and "\u4e00" <= p <= "\u9fff":  # 北, 中: Korean headlines' abbreviations
-        return re.compile(re.escape(p))
-    return _pattern(p)
-
-
-_KIND_PATTERNS = {kind: tuple(_pattern(p) for p in ps) for kind, ps in KINDS.items()}
-_COUNTRY_PATTERNS = {
-    country: tuple(_country_pattern(p) for p in pats) for country, pats in COUNTRIES.items()
-}
+_SUBJECT_PATTERNS = {subject: _regex(pats) for subject, pats in SUBJECTS.items()}
+_KIND_PATTERNS = {kind: _regex(ps) for kind, ps in KINDS.items()}
+_COUNTRY_PATTERNS = {c: _regex(ps, _country_source) for c, ps in COUNTRIES.items()}
 
 
 def _implied(found: frozenset[str]) -> frozenset[str]:
@@ -491,7 +485,7 @@ def _implied(found: frozenset[str]) -> frozenset[str]:
 
 def countries(text: str) -> frozenset[str]:
     norm = _words(text)
-    return frozenset(c for c, ps in _COUNTRY_PATTERNS.items() if any(p.search(norm) for p in ps))
+    return frozenset(c for c, p in _COUNTRY_PATTERNS.items() if p.search(norm))
 
 
 def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
@@ -510,7 +504,7 @@ def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
 def kinds(title: str) -> frozenset[str]:
     """The kinds of event (``KINDS``) a headline names."""
     norm = _words(title)
-    return frozenset(k for k, ps in _KIND_PATTERNS.items() if any(p.search(norm) for p in ps))
+    return frozenset(k for k, p in _KIND_PATTERNS.items() if p.search(norm))
 
 
 def _words(text: str) -> str:
@@ -518,15 +512,15 @@ def _words(text: str) -> str:
 
 
 def _subjects(norm: str) -> frozenset[str]:
-    return frozenset(s for s, ps in _SUBJECT_PATTERNS.items() if any(p.search(norm) for p in ps))
+    return frozenset(s for s, p in _SUBJECT_PATTERNS.items() if p.search(norm))
 
 
 def _stages(norm: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for process, steps in _STAGE_PATTERNS.items():
         latest = ""
-        for step, patterns in steps:
-            if any(p.search(norm) for p in patterns):
+        for step, pattern in steps:
+            if pattern.search(norm):
                 latest = step
                 if step == "announced":  # a plan to sign is not a signing
                     break

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -130,6 +131,7 @@ class StoryIndex:
         self._postings: dict[str, set[str]] = {}  # stems and anchors -> report keys
         self._order: deque[tuple[datetime, str]] = deque()
         self._pending: dict[str, Vector] = {}  # report text -> its vector, ahead of add
+        self._vectors = VectorRows()
         self._next_story = first_story_id
         self._newest: datetime | None = None
         self._template = MinHash(num_perm=self.config.num_perm)
@@ -250,18 +252,11 @@ class StoryIndex:
         cfg = self.config
         if entry.vector is None or cfg.margin_gate <= 0:
             return None
-        best: dict[int, tuple[float, str]] = {}  # story -> (cosine, key), other languages
-        for key, other in self._entries.items():
-            if other.vector is None or other.language == entry.language:
-                continue
-            cos = float(entry.vector @ other.vector)
-            if cos > best.get(other.story_id, (-1.0, ""))[0]:
-                best[other.story_id] = (cos, key)
-        if not best:
+        ranked = self._closest_stories(entry)
+        if not ranked:
             return None
-        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
-        story_id, (cos, key) = ranked[0]
-        runner_up = ranked[1][1][0] if len(ranked) > 1 else 0.0
+        story_id, cos, key = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if cos < cfg.margin_gate or cos - runner_up < cfg.margin:
             return None
         other = self._entries[key]
@@ -271,6 +266,22 @@ class StoryIndex:
         if found.total < cfg.margin_evidence or found.instance < cfg.margin_instance:
             return None
         return Decision(story_id, True, "embedding-margin", cos + found.total, key)
+
+    def _closest_stories(self, entry: _Entry) -> list[tuple[int, float, str]]:
+        """The two stories with the closest reports in other languages: (story, cosine, key)."""
+        assert entry.vector is not None
+        sims, keys = self._vectors.scores(entry.vector)
+        found: list[tuple[int, float, str]] = []
+        for row in np.argsort(-sims).tolist():
+            key = keys[row]
+            other = self._entries.get(key) if key is not None else None
+            if other is None or other.language == entry.language:
+                continue
+            if not found or other.story_id != found[0][0]:
+                found.append((other.story_id, float(sims[row]), key))
+                if len(found) == 2:
+                    break
+        return found
 
     def _candidates(self, entry: _Entry) -> set[str]:
         found = set(self._lsh.query(entry.minhash))
@@ -364,6 +375,8 @@ class StoryIndex:
         self._entries[key] = entry
         self._stories.setdefault(entry.story_id, set()).add(key)
         self._lsh.insert(key, entry.minhash, check_duplication=False)
+        if entry.vector is not None:
+            self._vectors.add(key, entry.vector)
         if entry.report.url:
             self._by_url[entry.report.url] = key
         for name in entry.stems | entry.keys:
@@ -373,6 +386,7 @@ class StoryIndex:
     def _unlink(self, key: str, entry: _Entry) -> None:
         """Take a report out of the lookups (its entry is already gone from ``_entries``)."""
         self._lsh.remove(key)
+        self._vectors.remove(key)
         url = entry.report.url
         if url and self._by_url.get(url) == key:
             del self._by_url[url]
@@ -399,3 +413,46 @@ class StoryIndex:
                 continue  # removed (and perhaps indexed again later)
             del self._entries[key]
             self._unlink(key, entry)
+
+
+class VectorRows:
+    """The window's sentence vectors as rows of one matrix: one product scores a report
+    against every report in the window (rows of reports that left are reused)."""
+
+    def __init__(self) -> None:
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._keys: list[str | None] = []
+        self._row: dict[str, int] = {}
+        self._free: list[int] = []
+
+    def add(self, key: str, vector: Vector) -> None:
+        if self._matrix.shape[1] != vector.shape[0]:  # the first vector sets the width
+            self._matrix = np.zeros((64, vector.shape[0]), dtype=np.float32)
+            self._keys, self._row, self._free = [], {}, []
+        if self._free:
+            row = self._free.pop()
+        else:
+            row = len(self._keys)
+            self._keys.append(None)
+            if row >= self._matrix.shape[0]:
+                grown = np.zeros((2 * self._matrix.shape[0], self._matrix.shape[1]), np.float32)
+                grown[:row] = self._matrix[:row]
+                self._matrix = grown
+        self._matrix[row] = vector
+        self._keys[row] = key
+        self._row[key] = row
+
+    def remove(self, key: str) -> None:
+        row = self._row.pop(key, None)
+        if row is not None:
+            self._matrix[row] = 0.0
+            self._keys[row] = None
+            self._free.append(row)
+
+    def scores(self, vector: Vector) -> tuple[np.ndarray[tuple[int], Any], list[str | None]]:
+        """Cosine of ``vector`` with every row (rows are unit vectors), and the rows' keys."""
+        n = len(self._keys)
+        if n == 0:
+            return np.zeros(0, dtype=np.float32), []
+        sims: np.ndarray[tuple[int], Any] = self._matrix[:n] @ vector
+        return sims, self._keys
