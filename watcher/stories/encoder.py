@@ -2,9 +2,10 @@
 
 A default dependency: it is what lets a Korean and a Russian report of one development find
 each other (docs/stories.md). It is pure numpy (a 31 MB wheel, no native code of its own),
-takes ~1 s to load and ~117 MB of memory once loaded, and encodes a report in ~3 ms in a batch
-(~5 ms alone) on one core. Everything works without it (``WATCHER_STORY_ENCODER=false``, or
-the package missing): reports are then grouped across languages only by a stronger signature.
+takes ~0.5 s to load and ~55 MB of memory (its table read from a file, ``encoder_table``),
+and encodes a report in ~2.5 ms of CPU in a batch (~3.1 ms alone). Everything works without
+it (``WATCHER_STORY_ENCODER=false``, or the package missing): reports are then grouped across
+languages only by a stronger signature.
 
 The model is loaded once per process, on first use, and shared by everyone who calls
 ``load_encoder`` (story grouping, and any other part that wants sentence vectors).
@@ -37,7 +38,7 @@ def load_encoder(threads: int = 1) -> Encoder | None:
     Loaded once per process (thread-safe); later calls return the same function, whatever
     their ``threads``. Calls to it are serialised and use ``threads`` BLAS threads (1: the
     matrix products are small, and OpenBLAS's own threads spin against the pipeline's on a
-    small machine, ~10x slower on two busy cores). Pass a list: a batch costs ~40% less per
+    small machine, ~10x slower on two busy cores). Pass a list: a batch costs ~20% less per
     text than one call per text.
     """
     with _lock:

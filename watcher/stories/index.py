@@ -270,9 +270,11 @@ class StoryIndex:
     def _closest_stories(self, entry: _Entry) -> list[tuple[int, float, str]]:
         """The two stories with the closest reports in other languages: (story, cosine, key)."""
         assert entry.vector is not None
-        sims, keys = self._vectors.scores(entry.vector)
+        sims, keys = self._vectors.scores(entry.vector, exclude=entry.language)
         found: list[tuple[int, float, str]] = []
         for row in np.argsort(-sims).tolist():
+            if sims[row] == -np.inf:
+                break
             key = keys[row]
             other = self._entries.get(key) if key is not None else None
             if other is None or other.language == entry.language:
@@ -376,7 +378,7 @@ class StoryIndex:
         self._stories.setdefault(entry.story_id, set()).add(key)
         self._lsh.insert(key, entry.minhash, check_duplication=False)
         if entry.vector is not None:
-            self._vectors.add(key, entry.vector)
+            self._vectors.add(key, entry.vector, entry.language)
         if entry.report.url:
             self._by_url[entry.report.url] = key
         for name in entry.stems | entry.keys:
@@ -422,24 +424,27 @@ class VectorRows:
     def __init__(self) -> None:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._keys: list[str | None] = []
+        self._langs: list[str] = []
         self._row: dict[str, int] = {}
         self._free: list[int] = []
 
-    def add(self, key: str, vector: Vector) -> None:
+    def add(self, key: str, vector: Vector, language: str) -> None:
         if self._matrix.shape[1] != vector.shape[0]:  # the first vector sets the width
             self._matrix = np.zeros((64, vector.shape[0]), dtype=np.float32)
-            self._keys, self._row, self._free = [], {}, []
+            self._keys, self._langs, self._row, self._free = [], [], {}, []
         if self._free:
             row = self._free.pop()
         else:
             row = len(self._keys)
             self._keys.append(None)
+            self._langs.append("")
             if row >= self._matrix.shape[0]:
                 grown = np.zeros((2 * self._matrix.shape[0], self._matrix.shape[1]), np.float32)
                 grown[:row] = self._matrix[:row]
                 self._matrix = grown
         self._matrix[row] = vector
         self._keys[row] = key
+        self._langs[row] = language
         self._row[key] = row
 
     def remove(self, key: str) -> None:
@@ -447,12 +452,18 @@ class VectorRows:
         if row is not None:
             self._matrix[row] = 0.0
             self._keys[row] = None
+            self._langs[row] = ""
             self._free.append(row)
 
-    def scores(self, vector: Vector) -> tuple[np.ndarray[tuple[int], Any], list[str | None]]:
-        """Cosine of ``vector`` with every row (rows are unit vectors), and the rows' keys."""
+    def scores(
+        self, vector: Vector, exclude: str = ""
+    ) -> tuple[np.ndarray[tuple[int], Any], list[str | None]]:
+        """Cosine of ``vector`` with every row (rows are unit vectors; -inf for free rows
+        and rows in language ``exclude``), and the rows' keys."""
         n = len(self._keys)
         if n == 0:
             return np.zeros(0, dtype=np.float32), []
         sims: np.ndarray[tuple[int], Any] = self._matrix[:n] @ vector
+        langs = np.asarray(self._langs)
+        sims[(langs == exclude) | (langs == "")] = -np.inf
         return sims, self._keys
