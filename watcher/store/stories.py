@@ -204,7 +204,11 @@ def lock_placement(tx: Tx, now: float) -> None:
     """Hold the store's placement lock until ``tx`` ends (migration 0007): instances sharing
     a PostgreSQL store place reports one at a time, each after the others' have committed,
     so two reports of one story placed at the same moment make one story, not two."""
-    tx.execute("UPDATE story_placement SET placed_at = ? WHERE id = 1", (now,))
+    tx.execute(
+        "INSERT INTO story_placement (id, placed_at) VALUES (1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET placed_at = excluded.placed_at",
+        (now,),
+    )
 
 
 def story_of_url(tx: Tx, url: str, since: datetime) -> int | None:
