@@ -17,9 +17,8 @@ from watcher.stories.policy import (
     additions,
     additions_line,
     also_reported_line,
-    edited_text,
 )
-from watcher.stories.text import numbers, stems
+from watcher.stories.text import stems
 
 # floors of pairwise (precision, recall) within and across languages: docs/stories.md
 WITHOUT = {"precision": 0.6, "recall": 0.7}
@@ -143,18 +142,6 @@ def test_adding_a_report_twice_is_refused() -> None:
         index.add(_report("a", "x"))
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Twelve? No: twelve North Koreans and 1,000 workers", {"12", "1000"}),
-        ("двое сбежавших и 5000 строителей", {"2", "5000"}),
-        ("탈북민 60여명", {"60"}),
-    ],
-)
-def test_numbers(text: str, expected: set[str]) -> None:
-    assert numbers(text) == expected
-
-
 def test_places_and_stems_handle_inflection() -> None:
     assert places("Во Владивостоке задержан") == {"vladivostok"}
     assert places("블라디보스토크서 체포") == {"vladivostok"}
@@ -201,15 +188,11 @@ def test_additions_name_new_topics_and_other_figures_once() -> None:
     assert additions_line(("x" * 80,), 40) == ""
 
 
-def test_edited_text_fits_the_limit_and_does_not_stack() -> None:
+def test_also_reported_line_fits_its_room() -> None:
     names = ["NK News", "Yonhap", "ТАСС", "연합뉴스"]
-    once = edited_text("Title\nbody", names[:2])
-    assert once == "Title\nbody\n\nalso reported by: NK News, Yonhap"
-    twice = edited_text(once, names)
-    assert twice == "Title\nbody\n\nalso reported by: NK News, Yonhap, ТАСС, 연합뉴스"
-    tight = edited_text("x" * 4050, names)
-    assert len(tight) <= 4096 and tight.endswith("and 2 more")
-    assert edited_text("x" * 4096, names) == "x" * 4096
+    assert also_reported_line(names, 100) == "also reported by: NK News, Yonhap, ТАСС, 연합뉴스"
+    assert also_reported_line(names, 40) == "also reported by: NK News and 3 more"
+    assert also_reported_line(names, 10) == ""
     assert also_reported_line([], 100) == ""
 
 

@@ -57,17 +57,6 @@ def also_reported_line(names: Sequence[str], room: int) -> str:
     return line if len(line) <= room else ""
 
 
-def edited_text(original: str, names: Sequence[str], limit: int = TELEGRAM_MAX_LENGTH) -> str:
-    """The first alert's text with the also-reported line appended, within ``limit``.
-
-    Any earlier also-reported line is replaced, so repeated edits do not stack.
-    """
-    head, sep, _ = original.rpartition("\n\n" + ALSO_REPORTED)
-    base = head if sep else original
-    line = also_reported_line(names, limit - len(base) - 2)
-    return f"{base}\n\n{line}" if line else base
-
-
 def additions(
     topics: Collection[str], text: str, later: Sequence[tuple[str, Collection[str], str]]
 ) -> tuple[str, ...]:

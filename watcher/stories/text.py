@@ -1,4 +1,5 @@
-"""Text normalisation and shingling for story grouping (pure, no I/O)."""
+"""Text normalisation, shingling and stems for story grouping (pure, no I/O); figures, names
+and the rest of what tells developments apart are in ``anchors``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # Words that say nothing about which development a report is about.
 _STOP_WORDS = (
     "the a an of to in on and or for with by at from as is are was were be been has have had "
@@ -66,30 +66,6 @@ def stems(text: str) -> frozenset[str]:
         else:
             out.add(w[:5])
     return frozenset(out)
-
-
-_NUMBER_WORDS = {
-    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "twelve": "12", "twenty": "20", "thirty": "30", "sixty": "60",
-    "два": "2", "две": "2", "двое": "2", "двух": "2", "трое": "3", "три": "3", "трех": "3",
-    "четыре": "4", "четырех": "4", "пять": "5", "пятеро": "5", "пятерых": "5", "восемь": "8",
-    "двенадцать": "12", "двадцать": "20", "тридцать": "30",
-}  # fmt: skip
-
-
-def numbers(text: str) -> frozenset[str]:
-    """Numbers in the text, normalised ("1,000" -> "1000"), small counts in words included."""
-    found = {_NUMBER_WORDS[w] for w in normalise(text).split() if w in _NUMBER_WORDS}
-    for raw in _NUMBER.findall(unicodedata.normalize("NFKC", text)):
-        value = raw.replace(",", "").replace(".", "")
-        if value.strip("0"):
-            found.add(value.lstrip("0") or "0")
-    return frozenset(found)
-
-
-def content_words(text: str) -> frozenset[str]:
-    """Distinct content words (for an overlap check next to the MinHash estimate)."""
-    return frozenset(w[:6] for w in words(text) if len(w) > 1)
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
