@@ -17,8 +17,12 @@ each trimmed or padded (entries repeated) to ``--items`` entries (``--items 0``:
 counts); a changed feed has every entry's identity (guid, id, link, href, rdf:about)
 rewritten with a version tag, so each of its entries is new.
 
+``--stories encoder`` groups reports into stories with the multilingual encoder loaded, as
+``watcher run`` does on the default install (``on``: without the encoder; ``off``, the
+default: no grouping, the baseline).
+
     python bench/bench_cycle.py [--content synthetic|real] [--feeds 1000] [--items 50]
-        [--server process|thread] [--slots N] [--model PATH|off]
+        [--server process|thread] [--slots N] [--model PATH|off] [--stories off|on|encoder]
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ from watcher.pipeline import Pipeline
 from watcher.relevance import Relevance
 from watcher.relevance.files import describe, load_relevance, model_path
 from watcher.rules import load_rules
+from watcher.settings import StorySettings
 from watcher.store.db import open_database
+from watcher.stories.hook import build_story_hook
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = [
@@ -227,7 +233,7 @@ class Counting(Relevance):
 
 
 async def main_async(
-    content: str, n_feeds: int, n_items: int, server: str, slots: int, model: str
+    content: str, n_feeds: int, n_items: int, server: str, slots: int, model: str, stories: str
 ) -> None:
     before = peak_mb()
     loaded = load_relevance(load_rules(ROOT / "keywords.yaml"), model_path(ROOT, model))
@@ -271,6 +277,13 @@ async def main_async(
             for f in range(n_feeds)
         ]
         db = open_database(str(Path(tmp) / "bench.db"))
+        hook = (
+            build_story_hook(StorySettings(encoder=stories == "encoder"), db, time.time())
+            if stories != "off"
+            else None
+        )
+        if hook is not None and stories == "encoder" and hook.encoder is None:
+            raise SystemExit("--stories encoder: the sentence encoder could not be loaded")
         # the defaults (32 at once, 2 per host): all 1,000 feeds are on one host here, so
         # 2 connections carry them all (more connections only cost CPU on loopback)
         settings = FetchSettings()
@@ -281,8 +294,12 @@ async def main_async(
                 scorer=lambda: scorer,
                 notifiers=lambda: [],
                 processing_slots=slots,
+                stories=hook,
             )
-            print(f"{what}, {size / 1e6:.1f} MB on loopback; RSS at start {peak_mb():.0f} MB")
+            print(
+                f"{what}, {size / 1e6:.1f} MB on loopback; stories {stories};"
+                f" RSS at start {peak_mb():.0f} MB"
+            )
             results = {}
             wall, cpu, new, failed = await cycle(pipeline, sources)
             results["first poll (all new)"] = (wall, cpu, new, failed, peak_mb(), sum(per_feed))
@@ -334,9 +351,12 @@ def main() -> None:
     ap.add_argument("--server", choices=("process", "thread"), default="process")
     ap.add_argument("--slots", type=int, default=8, help="Pipeline.processing_slots")
     ap.add_argument("--model", default="", help="a relevance model file, or off (default: shipped)")
+    ap.add_argument("--stories", choices=("off", "on", "encoder"), default="off")
     args = ap.parse_args()
     asyncio.run(
-        main_async(args.content, args.feeds, args.items, args.server, args.slots, args.model)
+        main_async(
+            args.content, args.feeds, args.items, args.server, args.slots, args.model, args.stories
+        )
     )
 
 

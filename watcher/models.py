@@ -128,6 +128,8 @@ class Alert:
     also_reported_by: tuple[str, ...] = field(default=())
     # set when the relevance model sent it as a possible match: its score and why
     model_note: str = ""
+    # what later reports of its story added: "topic forced_labor (RFA)", "600 (SBS)"
+    story_additions: tuple[str, ...] = field(default=())
 
     def matches_json(self) -> str:
         return matches_to_json(self.matches)

@@ -107,6 +107,17 @@ class _Stored:
     edited: bool  # a story's message was edited ("also reported by")
 
 
+@dataclass(frozen=True, slots=True)
+class _Recording:
+    """What the steps of one poll's transaction share."""
+
+    tx: Tx
+    story: StorySession | None
+    scorer: Scorer
+    source: SourceConfig
+    now: float
+
+
 @dataclass
 class Pipeline:
     """The composition of the stages; shared by all sources of one process."""
@@ -256,37 +267,26 @@ class Pipeline:
         result: FetchResult,
     ) -> tuple[int, list[Alert]]:
         first_poll = state.first_polled_at is None
-        scorer = self.scorer()
         alerts: list[Alert] = []
         new_count = 0
         stories = self.stories.session() if self.stories is not None else nullcontext(None)
         with stories as story, self.db.transaction() as tx:
+            rec = _Recording(tx, story, self.scorer(), source, now)
             fresh = self._new_items(tx, source, items)
             seen_urls = items_store.known_urls(tx, [it.url for it in fresh])
+            scored = [self._score_new(rec, it, first_poll, seen_urls) for it in fresh]
+            if story is not None:  # encode the reports about to be placed in one batch
+                accepted = zip(fresh, scored, strict=True)
+                story.prepare([it for it, (r, _) in accepted if r and r.alerted], now)
             plain: list[tuple[Item, dict[str, float]]] = []  # new items that do not alert
-            for it in fresh:
-                scored = self._score_new(it, source, now, first_poll, seen_urls, scorer)
-                scores = {t.topic: round(t.score, 3) for t in scored.topics} if scored else {}
-                if scored is None or not scored.alerted:
-                    if scored is not None and opinion.held_only(scored):
-                        new_count += self._held_back(tx, scorer, it, scored, scores, now)
-                    else:
-                        plain.append((it, scores))  # stored in one batch below
+            for it, (res, duplicate) in zip(fresh, scored, strict=True):
+                scores = {t.topic: round(t.score, 3) for t in res.topics} if res else {}
+                if res is None or not res.alerted:
+                    new_count += self._store_quiet(rec, it, res, duplicate, scores, plain)
                     continue
-                note = opinion.opinion_note(scorer, it, scored)
-                stored, alert = self._store_alert(tx, story, source, it, scored, scores, now, note)
+                stored, alert = self._store_alert(rec, it, res, scores)
                 new_count += stored
                 if alert is not None:
-                    if note:
-                        opinion.record_opinion(
-                            tx,
-                            scorer,
-                            item_id=alert.item_id,
-                            alert_id=alert.id,
-                            result=scored,
-                            note=note,
-                            now=now,
-                        )
                     alerts.append(alert)
             self._fan_out(tx, alerts, now)
             new_count += items_store.insert_items(tx, plain, now=now)
@@ -313,20 +313,15 @@ class Pipeline:
         return [it for guid, it in unique.items() if guid not in known]
 
     def _score_new(
-        self,
-        item: Item,
-        source: SourceConfig,
-        now: float,
-        first_poll: bool,
-        seen_urls: set[str],
-        scorer: Scorer,
-    ) -> ScoreResult | None:
-        """How the rules score a new item, or None for one that must stay quiet: its URL was
-        seen already, or it is older than the backfill window on the source's first poll."""
+        self, rec: _Recording, item: Item, first_poll: bool, seen_urls: set[str]
+    ) -> tuple[ScoreResult | None, bool]:
+        """How the rules score a new item (None for one that must stay quiet: its URL was
+        seen already, or it is older than the backfill window on the source's first poll),
+        and whether its canonical URL was seen before."""
         duplicate = _duplicate_url(item, seen_urls)
-        if duplicate or (first_poll and not self._within_backfill(item, source, now)):
-            return None
-        return scorer.score(item, explain=False)
+        if duplicate or (first_poll and not self._within_backfill(item, rec.source, rec.now)):
+            return None, duplicate
+        return rec.scorer.score(item, explain=False), duplicate
 
     @staticmethod
     def _within_backfill(item: Item, source: SourceConfig, now: float) -> bool:
@@ -334,20 +329,35 @@ class Pipeline:
             return False
         return item.published.timestamp() >= now - source.backfill
 
+    def _store_quiet(
+        self,
+        rec: _Recording,
+        item: Item,
+        result: ScoreResult | None,
+        duplicate: bool,
+        scores: dict[str, float],
+        plain: list[tuple[Item, dict[str, float]]],
+    ) -> int:
+        """An item that does not alert: held back by the relevance model (stored with why), a
+        repost joining its story, or kept for the poll's batch insert (``plain``). Returns how
+        many items this stored now."""
+        if result is not None and opinion.held_only(result):
+            return self._held_back(rec, item, result, scores)
+        if duplicate and rec.story is not None:
+            stored = self._attach_repost(rec, rec.story, item)
+            if stored is not None:
+                return stored
+        plain.append((item, scores))
+        return 0
+
     @staticmethod
     def _store_alert(
-        tx: Tx,
-        story: StorySession | None,
-        source: SourceConfig,
-        item: Item,
-        result: ScoreResult,
-        scores: dict[str, float],
-        now: float,
-        model_note: str,
+        rec: _Recording, item: Item, result: ScoreResult, scores: dict[str, float]
     ) -> tuple[bool, Alert | None]:
         """Store an alerting item and its alert; (whether the item was new, the alert or None
-        when it is not one: already alerted, or a later report of a story already told).
-        ``model_note`` says why the relevance model found a possible match (shown with it)."""
+        when it is not one: already alerted, or a later report of a story already told). A
+        possible match of the relevance model carries the model's note (shown with it)."""
+        tx, story, source, now = rec.tx, rec.story, rec.source, rec.now
         item_id = items_store.insert_item(tx, item, now=now, scores=scores)
         if item_id is None:
             return False, None
@@ -364,6 +374,7 @@ class Pipeline:
             )
             if not placed.alert:
                 return True, None
+        note = opinion.opinion_note(rec.scorer, item, result)
         alert = alerts_store.insert_alert(
             tx,
             dedupe_key=item.url or f"{item.source_id} {item.guid}",
@@ -380,23 +391,63 @@ class Pipeline:
             matches=[m for t in result.alerted for m in t.matches],
             now=now,
             story_id=placed.story_id if placed is not None else None,
-            model_note=model_note if opinion.possible(result) else "",
+            model_note=note if opinion.possible(result) else "",
         )
-        if alert is not None and story is not None and placed is not None:
+        if alert is None:
+            return True, None
+        if note:
+            opinion.record_opinion(
+                tx,
+                rec.scorer,
+                item_id=item_id,
+                alert_id=alert.id,
+                result=result,
+                note=note,
+                now=now,
+            )
+        if story is not None and placed is not None:
             story.alerted(tx, placed, alert.id)
         return True, alert
 
     @staticmethod
     def _held_back(
-        tx: Tx, scorer: Scorer, it: Item, result: ScoreResult, scores: dict[str, float], now: float
+        rec: _Recording, item: Item, result: ScoreResult, scores: dict[str, float]
     ) -> int:
         """Store an item whose every rule hit the relevance model held back, and why."""
-        item_id = items_store.insert_item(tx, it, now=now, scores=scores)
+        item_id = items_store.insert_item(rec.tx, item, now=rec.now, scores=scores)
         if item_id is None:
             return 0
-        note = opinion.opinion_note(scorer, it, result)
+        note = opinion.opinion_note(rec.scorer, item, result)
         opinion.record_opinion(
-            tx, scorer, item_id=item_id, alert_id=None, result=result, note=note, now=now
+            rec.tx,
+            rec.scorer,
+            item_id=item_id,
+            alert_id=None,
+            result=result,
+            note=note,
+            now=rec.now,
+        )
+        return 1
+
+    @staticmethod
+    def _attach_repost(rec: _Recording, story: StorySession, item: Item) -> int | None:
+        """A repost (an item whose canonical URL was seen) joins that report's story, which
+        gets "also reported by" it; None when the URL is in no recent story, else 1 (stored)
+        or 0 (already stored)."""
+        story_id = story.repost_story(rec.tx, item, rec.now)
+        if story_id is None:
+            return None
+        item_id = items_store.insert_item(rec.tx, item, now=rec.now, scores={})
+        if item_id is None:
+            return 0
+        story.attach_repost(
+            rec.tx,
+            story_id,
+            item=item,
+            item_id=item_id,
+            source_id=rec.source.id,
+            source_name=rec.source.display_name,
+            now=rec.now,
         )
         return 1
 

@@ -58,9 +58,11 @@ class StorySettings(_Model):
 
     enabled: bool = True  # WATCHER_STORIES: group reports of one story; false = every item alerts
     window_hours: float = Field(default=72.0, gt=0)  # WATCHER_STORY_WINDOW_HOURS
-    realert_new_topic: bool = True  # WATCHER_STORY_REALERT_NEW_TOPIC: a new topic alerts again
-    realert_score_factor: float = Field(default=2.0, ge=0)  # WATCHER_STORY_REALERT_SCORE_FACTOR
-    encoder: bool = True  # WATCHER_STORY_ENCODER: use the crosslingual extra when installed
+    # a later report of a story only edits its first message (other figures, places, dates
+    # or stage make a new story, which alerts); these make it alert again as well:
+    realert_new_topic: bool = False  # WATCHER_STORY_REALERT_NEW_TOPIC: when it adds a topic
+    realert_score_factor: float = Field(default=0.0, ge=0)  # WATCHER_STORY_REALERT_SCORE_FACTOR
+    encoder: bool = True  # WATCHER_STORY_ENCODER: group across languages with the encoder
 
 
 class ArchiveSettings(_Model):

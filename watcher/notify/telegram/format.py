@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from watcher.models import Alert, Match
-from watcher.stories.policy import also_reported_line
+from watcher.stories.policy import additions_line, also_reported_line
 
 MAX_LENGTH = 4096
 MAX_SNIPPETS = 5
@@ -68,13 +68,29 @@ def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
     """The HTML text of ``alert``'s message; never longer than ``limit`` characters.
 
     With ``alert.also_reported_by`` (a story's other outlets) the message ends with
-    "also reported by: ..."; snippets make room for it, so it is always the last block.
+    "also reported by: ..." and, when they added topics or figures, "later reports add: ...";
+    snippets make room for them, so they are always the last block.
     """
-    if alert.also_reported_by:
-        line = also_reported_html(alert.also_reported_by, min(MAX_ALSO_REPORTED, limit // 4))
-        if line:
-            return _format(alert, limit - len(line) - 2) + "\n\n" + line
+    tail = story_html(alert, min(MAX_ALSO_REPORTED, limit // 4))
+    if tail:
+        return _format(alert, limit - len(tail) - 2) + "\n\n" + tail
     return _format(alert, limit)
+
+
+def story_html(alert: Alert, room: int) -> str:
+    """The story block of a message: who else reported it, what they added (or "")."""
+    line = also_reported_html(alert.also_reported_by, room) if alert.also_reported_by else ""
+    if not alert.story_additions:
+        return line
+    left = room - len(line) - 1 if line else room
+    budget = left - len("<i></i>")
+    while budget > 0:
+        added = additions_line(alert.story_additions, budget)
+        html = f"<i>{_e(added)}</i>" if added else ""
+        if len(html) <= left:
+            return f"{line}\n{html}" if line and html else line or html
+        budget -= len(html) - left
+    return line
 
 
 def _format(alert: Alert, limit: int) -> str:
