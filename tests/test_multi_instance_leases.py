@@ -16,9 +16,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from watcher.config.feeds import SourceConfig
 from watcher.ops.leader import run_while_leader
+from watcher.ops.source_leases import SourceLeases
 from watcher.store import Database, open_database
 from watcher.store.leases import (
+    DUE_GRACE_S,
     SingletonLock,
     lease_holder,
     lock_key,
@@ -26,6 +29,7 @@ from watcher.store.leases import (
     release_source,
     try_lease_source,
 )
+from watcher.store.sources import record_failure
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +71,65 @@ def test_a_crashed_holders_lease_runs_out(store_db: Database) -> None:
     assert try_lease_source(store_db, "t", "alive", now=62.0, lease_s=60)
     assert release_all(store_db, "alive") == 2
     assert lease_holder(store_db, "s", now=62.0) is None
+
+
+def test_giving_a_lease_back_never_makes_a_source_due_sooner(store_db: Database) -> None:
+    assert try_lease_source(store_db, "s", "a", now=100.0, lease_s=60)
+    record_failure(store_db, "s", now=100.0, kind="timeout", detail="", next_check_at=900.0)
+    assert release_source(store_db, "s", "a", next_check_at=400.0)  # the back-off stays
+    assert not try_lease_source(store_db, "s", "b", now=500.0, lease_s=60)
+    assert try_lease_source(store_db, "s", "b", now=900.0, lease_s=60)
+    assert release_source(store_db, "s", "b", next_check_at=1200.0)
+    assert not try_lease_source(store_db, "s", "a", now=1000.0, lease_s=60)
+
+
+SOURCE = SourceConfig(id="feed", url="http://127.0.0.1:9/feed.xml", interval=300)
+
+
+# A poll the scheduler abandons (stopping while it waits on the server) may have sent its
+# request: the source's turn was taken, so another instance must not poll it again at once.
+@pytest.mark.parametrize(
+    ("backoff", "due"),
+    [
+        (None, 1000.0 + SOURCE.interval),  # one interval after the lease was taken
+        (5000.0, 5000.0),  # a back-off the poll recorded before it was stopped stays
+    ],
+)
+async def test_an_abandoned_poll_leaves_its_source_to_the_next_turn(
+    store_db: Database, backoff: float | None, due: float
+) -> None:
+    clock = [1000.0]
+    stopping = SourceLeases(store_db, "stopping", clock=lambda: clock[0])
+    other = SourceLeases(store_db, "other", clock=lambda: clock[0])
+    sent = asyncio.Event()
+
+    async def poll() -> None:
+        if backoff is not None:
+            await asyncio.to_thread(
+                record_failure,
+                store_db,
+                SOURCE.id,
+                now=1000.0,
+                kind="x",
+                detail="",
+                next_check_at=backoff,
+            )
+        sent.set()
+        await asyncio.Event().wait()  # the server never answers
+
+    assert await stopping.take(SOURCE)
+    held = asyncio.create_task(stopping.hold(SOURCE, poll()))
+    await sent.wait()
+    held.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await held
+    clock[0] = 1000.5  # the other instance's timer fires a moment later
+    assert lease_holder(store_db, SOURCE.id, clock[0]) is None
+    assert not await other.take(SOURCE)
+    clock[0] = due - DUE_GRACE_S - 0.1
+    assert not await other.take(SOURCE)
+    clock[0] = due - DUE_GRACE_S
+    assert await other.take(SOURCE)
 
 
 @pytest.mark.parametrize("instances", [2, 4])

@@ -32,6 +32,7 @@ from watcher.ops.http import HttpService
 from watcher.settings import Settings, StorySettings
 from watcher.store import Database
 from watcher.store.alerts import get_alerts
+from watcher.store.leases import DUE_GRACE_S
 
 DATA = Path(__file__).parent / "data" / "run"
 ALERTING = (
@@ -57,12 +58,12 @@ def rss(titles: list[str], prefix: str) -> bytes:
     ).encode()
 
 
-def write_config(folder: Path, server: FeedServer, paths: list[str]) -> None:
+def write_config(folder: Path, server: FeedServer, paths: list[str], interval: str = "1h") -> None:
     shutil.copy(DATA / "keywords.yaml", folder / "keywords.yaml")
     lines = ["sources:"]
     for p in paths:
         lines += [f"  - id: {p.strip('/').removesuffix('.xml')}", f"    url: {server.url(p)}"]
-        lines += ["    language: en", "    interval: 1h"]
+        lines += ["    language: en", f"    interval: {interval}"]
     (folder / "feeds.yaml").write_text("\n".join(lines) + "\n", "utf-8")
 
 
@@ -225,10 +226,12 @@ async def test_a_stopping_instance_abandons_a_poll_waiting_on_the_network(
 ) -> None:
     """SIGTERM mid-poll, the server silent: the instance stops at once instead of waiting for
     the read timeout, records nothing for the poll (no failure, no success) and frees the
-    source, so the next instance to start polls it."""
+    source. The server had the request, so that was the source's turn: an instance running
+    meanwhile (here: started at once) polls it at its next turn, one interval later, not at
+    once."""
     with FeedServer() as server:
         server.route("/slow.xml", rss([ALERTING[0]], "slow"), delay=15)
-        write_config(tmp_path, server, ["/slow.xml"])
+        write_config(tmp_path, server, ["/slow.xml"], interval="5s")
 
         def settings(name: str) -> Settings:
             return Settings(config_dir=tmp_path, db=store_db.url, instance_id=name)
@@ -257,4 +260,8 @@ async def test_a_stopping_instance_abandons_a_poll_waiting_on_the_network(
                 return row()[0] is not None
 
             await eventually(recorded, "the second instance's poll to be recorded")
-        assert server.hits("/slow.xml") == 2
+        times = [r.at for r in server.requests if r.path == "/slow.xml"]
+    assert len(times) == 2, times
+    # Due one interval after the first took the lease, less the grace; the first request came
+    # a moment after the lease (at once it would come within half a second).
+    assert times[1] - times[0] > 5 - DUE_GRACE_S - 1, f"fetched again too soon: {times}"

@@ -1,7 +1,7 @@
 """Ctrl-C or SIGTERM while a poll waits on a silent server: the real `watcher run` process
 stops at once (not after the read timeout), prints no traceback, exits 0, and leaves nothing
 half-written: the abandoned poll is recorded neither as a success nor as a failure, and its
-source is free for the next start."""
+source's lease is given back."""
 
 from __future__ import annotations
 

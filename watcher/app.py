@@ -237,7 +237,7 @@ async def run_once(settings: Settings, console: Console | None = None) -> int:
 
 async def run_forever(settings: Settings, console: Console | None = None) -> int:
     """Run every service until SIGTERM/SIGINT. Stopping is prompt: polls waiting on the
-    network are abandoned (they run at the next start), writes under way are finished."""
+    network are abandoned (they run at their next turn), writes under way are finished."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         runtime = app.runtime

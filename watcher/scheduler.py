@@ -85,7 +85,8 @@ class Scheduler:
 
     async def _abandon_polls(self) -> None:
         """Stopping: the polls in flight are cancelled. One waiting on the network (or a
-        parse) writes nothing, gives its lease back and runs at the next start; one already
+        parse) writes nothing and gives its lease back, the source due at its next turn
+        (``SourceLeases.hold``: its request may have reached the server); one already
         in its transaction finishes it first (``Pipeline._store``), so nothing is half-written
         and the process does not wait for a slow server's timeout."""
         polls = list(self._inflight)
@@ -93,7 +94,7 @@ class Scheduler:
             task.cancel()
         if polls:
             await asyncio.gather(*polls, return_exceptions=True)
-            log.info("stopped %d polls in flight; they run again at the next start", len(polls))
+            log.info("stopped %d polls in flight; they run again at their next turn", len(polls))
 
     def _sync_jobs(self) -> None:
         sched = self._scheduler

@@ -7,7 +7,10 @@ whoever made it) and no other instance holds it. So with several instances on on
 first timer to fire after the source is due polls it, and the others find it not due.
 
 While the poll runs, the lease is renewed every third of its length, so a slow fetch is never
-polled twice at once; when the poll ends the lease is given back. A SIGKILLed holder's lease
+polled twice at once; when the poll ends the lease is given back. A poll abandoned by a
+stopping scheduler records nothing, but its request may have reached the server: giving its
+lease back also makes the source due one interval after the lease was taken, as a finished
+poll would, so another instance does not fetch it again at once. A SIGKILLed holder's lease
 runs out after ``lease_seconds(interval)`` (one interval, within ``MIN_LEASE_S`` and
 ``MAX_LEASE_S``); then the next instance whose timer fires polls the source.
 
@@ -69,18 +72,21 @@ class SourceLeases:
         The scheduler runs this whole coroutine as the poll's task, so the lease is given back
         only once the poll has ended: cancelled (a stopping scheduler), the poll is cancelled
         and waited for (it ends what it must, see ``Pipeline._store``) before the source is
-        free for another instance.
+        free for another instance, and not due before its next turn.
         """
+        taken_at = self.clock()
+        due: float | None = None  # a poll that ends records its own next turn
         task = asyncio.ensure_future(poll)
         try:
             return await self._renewing(source, task)
         except asyncio.CancelledError:
+            due = taken_at + source.interval  # its request may have been sent: a turn taken
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             raise
         finally:
             try:
-                await asyncio.to_thread(release_source, self.db, source.id, self.owner)
+                await asyncio.to_thread(release_source, self.db, source.id, self.owner, due)
             except StoreError as exc:  # it runs out on its own
                 log.warning("source %s: lease not given back: %s", source.id, exc)
 

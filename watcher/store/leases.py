@@ -94,7 +94,8 @@ def renew_source(db: Database, source_id: str, owner: str, until: float) -> bool
 def release_source(
     db: Database, source_id: str, owner: str, next_check_at: float | None = None
 ) -> bool:
-    """Give the lease back; with ``next_check_at``, also say when the source is next due.
+    """Give the lease back; with ``next_check_at``, also say when the source is next due (a
+    later due time already recorded, such as a back-off, stays).
 
     Returns False (and changes nothing) when ``owner`` no longer holds the lease - it ran out
     and another instance took the source.
@@ -109,9 +110,10 @@ def release_source(
             )
         else:
             changed = tx.execute(
-                "UPDATE sources SET lease_owner = NULL, lease_until = NULL, next_check_at = ?"
+                "UPDATE sources SET lease_owner = NULL, lease_until = NULL, next_check_at ="
+                " CASE WHEN next_check_at > ? THEN next_check_at ELSE ? END"
                 " WHERE id = ? AND lease_owner = ?",
-                (next_check_at, source_id, owner),
+                (next_check_at, next_check_at, source_id, owner),
             )
     return changed == 1
 
