@@ -13,16 +13,18 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from watcher.backoff import backoff_delay
 from watcher.config import feeds as feeds_config
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, DeliveryError
 from watcher.fetch import Fetcher
 from watcher.logs import redact_url
-from watcher.notify.base import Notifier
-from watcher.notify.console import ConsoleNotifier
+from watcher.notify.base import Context, Notifier
+from watcher.notify.kinds import build_notifiers
 from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.runtime import Runtime, Service
@@ -37,13 +39,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_S = feeds_config.DEFAULT_RETENTION_S  # feeds.yaml `retention:` overrides it
 PRUNE_EVERY_S = 3600.0
+EXIT_UNDELIVERED = 3  # run --once: a channel could not be used; its alerts wait in the store
 
 
 @dataclass
 class App:
     runtime: Runtime
     config: LiveConfig
-    notifiers: list[Notifier]
+    notifiers: list[Notifier[Any, Any]]
     pipeline: Pipeline
     services: list[Service]
     console: Console
@@ -65,17 +68,6 @@ def _describe_db(db: Database) -> str:
     return f"{db.dialect} {redact_url(db.url)}"
 
 
-def build_notifiers(
-    settings: Settings, db: Database, owner: str, channels: Sequence[Notifier] = ()
-) -> list[Notifier]:
-    """The configured channels; the console when there is no other."""
-    notifiers: list[Notifier] = list(channels)
-    # Telegram and email notifiers are added here by their modules' wiring.
-    if not notifiers:
-        notifiers.append(ConsoleNotifier(db, owner))
-    return notifiers
-
-
 def build_app(
     settings: Settings,
     fetcher: Fetcher,
@@ -90,23 +82,16 @@ def build_app(
     if settings.instance_id:
         runtime.instance_id = settings.instance_id
     runtime.extras["config"] = config
-    channels: list[Notifier] = []
-    bots: list[Service] = []
-    if settings.telegram.enabled:  # alerts to subscribers and channels, the bot (docs/telegram.md)
-        from watcher.notify.telegram.wiring import telegram_parts
-
-        tg_notifier, tg_bot = telegram_parts(
-            runtime,
-            lambda: scheduler_config(runtime, config).rules,
-            reload=lambda: scheduler.reload(),
-            feeds=lambda: scheduler_config(runtime, config).feeds,
-        )
-        channels.append(tg_notifier)
-        bots.append(tg_bot)
-    notifiers = build_notifiers(settings, db, runtime.instance_id, channels)
+    # the configured channels, found by kind (watcher.notify.kinds); they read the
+    # configuration in force through these getters, which a reload swaps
+    ctx = Context(
+        runtime,
+        rules=lambda: scheduler_config(runtime, config).rules,
+        feeds=lambda: scheduler_config(runtime, config).feeds,
+        reload=lambda: scheduler.reload(),
+    )
+    notifiers = build_notifiers(ctx)
     runtime.wakers.extend(n.wake for n in notifiers)
-    for n in notifiers:  # deliveries by channel and outcome, for /metrics
-        n.metrics = runtime.metrics
     pipeline = Pipeline(
         db=db,
         fetcher=fetcher,
@@ -114,27 +99,13 @@ def build_app(
         notifiers=lambda: notifiers,
         on_alerts=runtime.alerts_recorded,
         fulltext=FullText(articles, db=db) if articles is not None else None,
+        alerts_per_poll=settings.alerts_per_poll,
     )
     # one story, one alert: later reports edit the first message (docs/stories.md)
     pipeline.stories = build_story_hook(settings.stories, db, time.time())
     scheduler = Scheduler(runtime, pipeline, config)
-    services: list[Service] = [
-        scheduler,
-        *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
-    ]
+    services: list[Service] = [scheduler, *notifiers, *ctx.services]
     services.append(Pruner(db, lambda: scheduler_config(runtime, config).feeds.retention))
-    services.extend(bots)
-    if settings.smtp.enabled:  # daily email digests (docs/email.md)
-        from watcher.notify.email.service import DigestService
-
-        services.append(
-            DigestService(
-                db,
-                settings.smtp,
-                titles=lambda: scheduler_config(runtime, config).rules.topic_titles,
-                metrics=runtime.metrics,
-            )
-        )
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
     if http is not None:
         services.append(http)
@@ -145,17 +116,6 @@ def scheduler_config(runtime: Runtime, initial: LiveConfig) -> LiveConfig:
     """The configuration in force (the scheduler swaps it on a good reload)."""
     current = runtime.extras.get("config", initial)
     return current if isinstance(current, LiveConfig) else initial
-
-
-@dataclass
-class NotifierService:
-    """A notifier as a ``Service`` of ``watcher run``."""
-
-    notifier: Notifier
-    name: str = "notifier"
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await self.notifier.run(stop)
 
 
 @dataclass
@@ -190,7 +150,8 @@ def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
 
 
 async def run_once(settings: Settings, console: Console | None = None) -> int:
-    """One pass over every enabled source, deliver what is due, exit."""
+    """One pass over every enabled source, deliver what is due, exit: 0, or
+    ``EXIT_UNDELIVERED`` when a channel could not be used (its alerts wait in the store)."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         try:
@@ -199,16 +160,23 @@ async def run_once(settings: Settings, console: Console | None = None) -> int:
             sources = app.config.feeds.enabled_sources
             outcomes = await asyncio.gather(*(app.pipeline.poll(s) for s in sources))
             report_outcomes(outcomes, app.console)
-            for n in app.notifiers:
-                if isinstance(n, ConsoleNotifier):
-                    await asyncio.to_thread(n.deliver_due)
-                else:
-                    stop = asyncio.Event()
-                    stop.set()
-                    await n.run(stop)
+            unusable = await deliver_once(app.notifiers, app.console)
         finally:
             app.runtime.db.close()
-    return 0
+    return EXIT_UNDELIVERED if unusable else 0
+
+
+async def deliver_once(notifiers: Sequence[Notifier[Any, Any]], console: Console) -> int:
+    """Every notifier delivers what is due; one that cannot be used (a rejected token, no
+    server) is said in one line and the others still deliver. How many could not."""
+    unusable = 0
+    for notifier in notifiers:
+        try:
+            await notifier.run_once()
+        except DeliveryError as exc:
+            unusable += 1
+            console.print(Text(f"watcher: {notifier.kind}: {exc}; its alerts wait in the store"))
+    return unusable
 
 
 async def run_forever(settings: Settings, console: Console | None = None) -> int:

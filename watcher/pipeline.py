@@ -25,11 +25,12 @@ from watcher.config.feeds import SourceConfig
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher
 from watcher.models import Alert, Item, ScoreResult
-from watcher.notify.base import Notifier
+from watcher.notify.base import Targets
+from watcher.notify.fanout import fan_out
 from watcher.parse.feed import ParsedFeed, parse_feed_async
+from watcher.settings import DEFAULT_ALERTS_PER_POLL
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
-from watcher.store import outbox
 from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
 from watcher.stories.hook import StoryHook
@@ -90,13 +91,14 @@ class Pipeline:
     db: Database
     fetcher: Fetcher
     scorer: Callable[[], Scorer]  # the current rules (hot reload swaps them)
-    notifiers: Callable[[], Sequence[Notifier]]
+    notifiers: Callable[[], Sequence[Targets]]
     on_alerts: Callable[[], None] = lambda: None
     alert_hooks: list[AlertHook] = field(default_factory=list)
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     fulltext: FullText | None = None  # article text for sources with fulltext: true
     stories: StoryHook | None = None  # one story, one alert (watcher.stories.hook); None = off
+    alerts_per_poll: int = DEFAULT_ALERTS_PER_POLL  # to one target; the rest in one summary
     processing_slots: int = 8  # polls parsing/scoring/storing at once (bounds memory)
     # feed bodies in memory at once, the processing slots' included: a fetch waits before
     # reading its body while this many are read and not yet processed (fetching runs ahead)
@@ -324,11 +326,8 @@ class Pipeline:
                     story.alerted(tx, placed, alert.id)
                 for hook in self.alert_hooks:
                     hook(tx, alert, it)
-                for notifier in notifiers:
-                    targets = notifier.targets(tx, alert)
-                    if targets:
-                        outbox.enqueue(tx, alert.id, notifier.kind, targets, now)
                 alerts.append(alert)
+            fan_out(tx, alerts, notifiers, now, self.alerts_per_poll)
             new_count += items_store.insert_items(tx, plain, now=now)
             sources_store.record_success(
                 tx,
