@@ -86,6 +86,7 @@ def test_a_deferred_row_comes_back_when_due_without_an_attempt(store_db: Databas
     ob.mark_retry(store_db, second.id, "HTTP 502", retry_at=1020.0)
     (due,) = ob.claim(store_db, "console", "two", now=1030.0)  # the deferred one is not due
     assert due.id == second.id
+    ob.mark_sent(store_db, due.id, "6", now=1031.0)
     (back,) = ob.claim(store_db, "console", "two", now=1050.0)
     assert back.id == first.id and back.attempts == 0  # being paced is not a failed attempt
     ob.mark_sent(store_db, back.id, "7", now=1051.0)

@@ -13,7 +13,7 @@ from tests.telegram_helpers import Clock, record_alert
 from watcher.notify.telegram.bot import BotHooks, TelegramBot, mute_seconds
 from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.rules.score import Rules, load_rules
-from watcher.settings import TelegramSettings
+from watcher.notify.telegram import TelegramSettings
 from watcher.store import subscribers
 from watcher.store.db import Database, open_database
 
@@ -164,19 +164,23 @@ def test_mute_seconds(text: str, seconds: float | None) -> None:
     assert mute_seconds(text) == seconds
 
 
-async def test_wiring_builds_notifier_and_bot_and_forwards_notices(
+async def test_found_by_kind_built_with_its_bot_and_forwards_notices(
     tg: FakeTelegram, db: Database, rules: Rules
 ) -> None:
-    from watcher.notify.telegram.wiring import telegram_parts
+    """``watcher run`` builds Telegram without naming it: the token turns it on, the bot comes
+    as one more service sharing the notifier's pacer (one token, one set of limits)."""
+    from watcher.notify.base import Context
+    from watcher.notify.kinds import build_notifiers
     from watcher.runtime import Runtime
     from watcher.settings import Settings
 
-    settings = Settings(
-        telegram=TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
-    )
-    runtime = Runtime(settings=settings, db=db)
-    notifier, service = telegram_parts(runtime, lambda: rules)
-    assert notifier.name and service.name and notifier.kind == "telegram"
+    tg_settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
+    runtime = Runtime(settings=Settings(sections=(tg_settings,)), db=db)
+    ctx = Context(runtime, rules=lambda: rules)
+    [notifier] = build_notifiers(ctx)  # no console: a channel is configured
+    [service] = ctx.services
+    assert isinstance(notifier, TelegramNotifier) and isinstance(service, TelegramBot)
+    assert service.pacer is notifier.pacer and notifier.metrics is runtime.metrics
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     await asyncio.wait_for(service.ready.wait(), 10)

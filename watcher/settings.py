@@ -98,6 +98,7 @@ class Section(BaseSettings):
         env_prefix=PREFIX,
         case_sensitive=False,
         env_ignore_empty=True,  # VAR= in a .env file means "the default"
+        populate_by_name=True,  # code names fields, the environment names variables
     )
     group: ClassVar[str] = "settings"
 

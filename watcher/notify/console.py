@@ -16,13 +16,7 @@ from rich.text import Text
 
 from watcher.models import Alert
 from watcher.notify.base import Context, NotifierSettings, OutboxNotifier, Outcome, Sent, Summary
-from watcher.notify.text import (
-    alert_title,
-    display_text,
-    safe_link,
-    summary_heading,
-    summary_line,
-)
+from watcher.notify.text import plain_alert, plain_summary, safe_link
 from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
 
@@ -37,30 +31,24 @@ class ConsoleSettings(NotifierSettings):
 
 
 def format_alert(alert: Alert) -> Text:
-    """One alert: topic, score and source, the title, the link and the matched terms."""
-    terms = sorted({display_text(m.text, 80) for m in alert.matches})
-    out = Text()
-    out.append("ALERT ", style="bold red")
-    out.append(", ".join(alert.topics), style="bold")
-    out.append(f" score {alert.score:.1f} - {display_text(alert.source_name, 200)}\n  ")
-    out.append(alert_title(alert), style="bold")
-    link = safe_link(alert.url)
-    out.append("\n  ")
-    out.append(link, style=Style(link=link)) if link else out.append("(no link)")
-    if terms:
-        out.append("\n  matched: " + ", ".join(terms))
-    if alert.also_reported_by:
-        out.append("\n  also reported by: " + display_text(", ".join(alert.also_reported_by), 600))
-    return out
+    """One alert: the title in bold, then its source, topics, link and matched terms."""
+    title, body = plain_alert(alert)
+    return _message("ALERT ", title, body, safe_link(alert.url))
 
 
 def format_summary(summary: Summary) -> Text:
     """The alerts of one poll over the per-target cap, one line each."""
+    title, body = plain_summary(summary.alerts, summary.source_name)
+    return _message("ALERTS ", title, body, "")
+
+
+def _message(label: str, title: str, body: str, link: str) -> Text:
     out = Text()
-    out.append("ALERTS ", style="bold red")
-    out.append(summary_heading(len(summary.alerts), summary.source_name), style="bold")
-    for alert in summary.alerts:
-        out.append("\n  " + summary_line(alert))
+    out.append(label, style="bold red")
+    out.append(title, style="bold")
+    for line in body.splitlines():
+        out.append("\n  ")
+        out.append(line, style=Style(link=link) if link and line == link else "")
     return out
 
 

@@ -11,6 +11,7 @@ clickable href anywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -77,3 +78,34 @@ def summary_line(alert: Alert) -> str:
     link = safe_link(alert.url)
     title = alert_title(alert, MAX_SUMMARY_LINE)
     return f"- {title}" + (f" {link}" if link else "")
+
+
+def plain_alert(alert: Alert) -> tuple[str, str]:
+    """Title and body of one alert as plain text (the console, Apprise): source and time,
+    topics and score, the link (http(s) only), the matched terms, the story's other outlets."""
+    when = alert.published.strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"{one_line(alert.source_name or alert.source_id, 200)} · {when}",
+        f"Topics: {', '.join(alert.topics)} · score {alert.score:.1f}",
+        safe_link(alert.url) or "(no link)",
+    ]
+    terms = sorted({one_line(m.text, 80) for m in alert.matches if m.kind != "exclusion"})
+    if terms:
+        lines.append("Matched: " + ", ".join(terms))
+    if alert.also_reported_by:
+        lines.append("Also reported by: " + one_line(", ".join(alert.also_reported_by), 600))
+    return alert_title(alert), "\n".join(lines)
+
+
+def plain_summary(alerts: Sequence[Alert], source: str, limit: int = 4000) -> tuple[str, str]:
+    """Title and body of a summary message, one line an alert, at most ``limit`` characters."""
+    lines: list[str] = []
+    size = 0
+    for shown, alert in enumerate(alerts):
+        line = summary_line(alert)
+        if size + len(line) + 1 > limit - 40:
+            lines.append(f"… {len(alerts) - shown} more")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return summary_heading(len(alerts), source), "\n".join(lines)

@@ -11,10 +11,8 @@ from pydantic_settings import SettingsConfigDict
 from watcher.notify.base import Configured, NotifierSettings, with_topics
 from watcher.settings import CsvInts, CsvTuple, split_csv
 
-ChannelTarget = Configured
 
-
-def parse_channel(spec: str) -> ChannelTarget:
+def parse_channel(spec: str) -> Configured:
     """One WATCHER_TELEGRAM_CHANNELS entry: ``@name``, a chat id, either with ``:t1+t2``."""
     target = with_topics(spec)
     chat = target.address
