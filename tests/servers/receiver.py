@@ -1,8 +1,8 @@
 """A loopback HTTP receiver for notifier tests: records every POST, answers what it is told.
 
-    with Receiver() as rx:
-        rx.answer(503, headers={"Retry-After": "7"})   # the next request only
-        ... rx.url("/hook") ... rx.requests
+with Receiver() as rx:
+    rx.answer(503, headers={"Retry-After": "7"})   # the next request only
+    ... rx.url("/hook") ... rx.requests
 """
 
 from __future__ import annotations
