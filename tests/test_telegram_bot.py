@@ -188,3 +188,53 @@ async def test_found_by_kind_built_with_its_bot_and_forwards_notices(
     stop.set()
     await asyncio.wait_for(task, 10)
     assert texts(tg, ADMIN) == ["<b>❌ Configuration invalid</b>\nkeywords.yaml:3:1: bad"]
+
+
+async def test_a_flood_from_one_chat_does_not_delay_another(
+    bot: TelegramBot, tg: FakeTelegram, db: Database
+) -> None:
+    """1,000 /start from one chat: a few answers at 1 a second, the rest dropped unprocessed;
+    another user's /help is answered at once."""
+    for _ in range(1000):
+        tg.send_user_message(42, "/start")
+    tg.send_user_message(77, "/help")
+    started = asyncio.get_running_loop().time()
+    await until(lambda: len(tg.messages(77)) == 1, timeout=10)
+    assert asyncio.get_running_loop().time() - started < 5.0
+    await asyncio.sleep(1.5)
+    to_flooder = [c.at for c in tg.calls_of("sendMessage") if c.params["chat_id"] == "42"]
+    assert 1 <= len(to_flooder) <= 6  # the chat's slots within the reply horizon, no more
+    assert all(b - a >= 0.95 for a, b in zip(to_flooder, to_flooder[1:], strict=False))
+    assert bot.dropped >= 990
+
+
+async def test_a_429_on_a_reply_is_one_log_line_and_slows_the_bot(
+    bot: TelegramBot, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.fail("sendMessage", 429, retry_after=1)
+    tg.send_user_message(42, "/help")
+    await until(lambda: len(tg.calls_of("sendMessage")) == 1)
+    await asyncio.sleep(0.3)
+    assert "No error handlers are registered" not in caplog.text
+    assert "Traceback" not in caplog.text and "slow down" in caplog.text
+    assert bot.pacer.paused_until > 0
+
+
+@pytest.mark.parametrize("command", ["/stop", "/mute 8h", "/topics"])
+async def test_in_a_group_only_its_admins_change_the_subscription(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, command: str
+) -> None:
+    group, member, admin = -100123, 501, 502
+    tg.make_group_admin(group, admin)
+    tg.send_user_message(group, "/start", chat_type="supergroup", user_id=admin)
+    await until(lambda: len(tg.messages(group)) == 1)
+    await asyncio.sleep(1.0)  # the group's next reply slot
+    tg.send_user_message(group, command, chat_type="supergroup", user_id=member)
+    await until(lambda: len(tg.messages(group)) == 2)
+    assert texts(tg, group)[-1] == "Sorry, in a group only its administrators can use this command."
+    sub = subscribers.get(db, group)
+    assert sub is not None and sub.active and sub.muted_until is None
+    await asyncio.sleep(3.1)  # a group gets 20 messages a minute: the next slot
+    tg.send_user_message(group, command, chat_type="supergroup", user_id=admin)
+    await until(lambda: len(tg.messages(group)) == 3, timeout=10)
+    assert "only its administrators" not in texts(tg, group)[-1]
