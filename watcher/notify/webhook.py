@@ -137,7 +137,10 @@ def alert_json(alert: Alert, rules: Rules | None = None) -> dict[str, Any]:
         "summary": display_text(alert.summary, MAX_SUMMARY),
         "topics": list(alert.topics),
         "score": alert.score,
-        "story": {"id": alert.story_id, "also_reported_by": list(alert.also_reported_by)},
+        "story": {
+            "id": alert.story_id,
+            "also_reported_by": [display_text(n, 200) for n in alert.also_reported_by],
+        },
         "explanation": explanation(alert, rules),
     }
 

@@ -12,7 +12,14 @@ from html import escape
 
 from watcher.models import Alert, Match
 from watcher.notify.base import Summary
-from watcher.notify.text import alert_title, cut, display_text, safe_link, summary_heading
+from watcher.notify.text import (
+    alert_title,
+    cut,
+    display_text,
+    one_line,
+    safe_link,
+    summary_heading,
+)
 from watcher.stories.policy import also_reported_line
 
 MAX_LENGTH = 4096
@@ -62,7 +69,8 @@ def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
     "also reported by: ..."; snippets make room for it, so it is always the last block.
     """
     if alert.also_reported_by:
-        line = also_reported_html(alert.also_reported_by, min(MAX_ALSO_REPORTED, limit // 4))
+        names = tuple(one_line(n, 200) for n in alert.also_reported_by)
+        line = also_reported_html(names, min(MAX_ALSO_REPORTED, limit // 4))
         if line:
             return _format(alert, limit - len(line) - 2) + "\n\n" + line
     return _format(alert, limit)
