@@ -44,7 +44,6 @@ from watcher.store import outbox
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
-from watcher.store.stories import with_reporters
 
 if TYPE_CHECKING:
     from watcher.config.feeds import FeedsConfig
@@ -424,6 +423,8 @@ class OutboxNotifier(Notifier[OutboxRow, "Alert | Summary"]):
         return await asyncio.to_thread(self._load, rows)
 
     def _load(self, rows: Sequence[OutboxRow]) -> dict[int, Alert | Summary]:
+        from watcher.store.stories import with_reporters  # (story grouping loads datasketch)
+
         wanted = {r.alert_id for r in rows} | {i for r in rows for i in summary_ids(r.action)}
         # the alerts with the outlets that also reported their stories
         found = with_reporters(self.db, list(get_alerts(self.db, sorted(wanted)).values()))
