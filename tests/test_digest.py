@@ -13,9 +13,9 @@ import pytest
 
 from tests.servers.smtp import SmtpServer
 from watcher.models import Match
-from watcher.notify.email.render import bold_segments, render_digest
-from watcher.notify.email.notifier import RETRY_FIRST_S, DigestService
 from watcher.notify.email import SmtpSettings
+from watcher.notify.email.notifier import RETRY_FIRST_S, DigestService
+from watcher.notify.email.render import bold_segments, render_digest
 from watcher.store import digests as store
 from watcher.store.alerts import get_alerts, insert_alert
 from watcher.store.db import Database

@@ -25,8 +25,8 @@ from watcher.notify.apprise import plain_alert
 from watcher.notify.console import ConsoleNotifier, format_alert
 from watcher.notify.email.render import render_digest
 from watcher.notify.fanout import fan_out
-from watcher.notify.text import one_line
 from watcher.notify.telegram.format import format_alert as telegram_html
+from watcher.notify.text import one_line
 from watcher.notify.webhook import alert_json
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database

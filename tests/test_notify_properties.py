@@ -28,7 +28,10 @@ from watcher.store.outbox import OutboxRow
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "webhook.schema.json").read_text())
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-HOSTILE = "<>&\"'[]/\\:;=`*_~#|{}()\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\x00\x07\x1b\x85\u2028\ufeff"
+HOSTILE = (
+    "<>&\"'[]/\\:;=`*_~#|{}()"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\x00\x07\x1b\x85\u2028\ufeff"
+)
 text = st.text(
     alphabet=st.one_of(st.sampled_from(HOSTILE), st.characters(codec="utf-8")), max_size=300
 )
@@ -135,7 +138,7 @@ def test_webhook_payload(alert: Alert, batch: list[Alert]) -> None:
     for body in (payload(ROW, alert, None), payload(ROW, Summary(tuple(batch)), None)):
         jsonschema.validate(body, SCHEMA)
         json.dumps(body, ensure_ascii=False)
-        for a in [body.get("alert")] + body.get("alerts", []):
+        for a in [body.get("alert"), *body.get("alerts", [])]:
             if a is not None:
                 shown = [a["title"], a["summary"], *a["story"]["also_reported_by"]]
                 assert not UNSAFE.search("".join(shown))

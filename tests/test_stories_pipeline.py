@@ -27,14 +27,14 @@ from tests.telegram_helpers import Clock
 from watcher.config.feeds import SourceConfig
 from watcher.fetch import Fetcher
 from watcher.models import Item
+from watcher.notify.email import SmtpSettings
 from watcher.notify.email.notifier import DigestService
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
 from watcher.rules.score import Rules
-from watcher.notify.email import SmtpSettings
-from watcher.notify.telegram import TelegramSettings
 from watcher.settings import StorySettings
 from watcher.store import digests, subscribers
 from watcher.store.db import Database

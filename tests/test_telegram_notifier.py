@@ -11,8 +11,8 @@ from telegram import Bot
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, record_alert
-from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.store import outbox, subscribers
 from watcher.store.db import Database
 

@@ -9,9 +9,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from watcher.errors import ConfigError
-from watcher.notify.telegram import parse_channel
 from watcher.notify.kinds import load_settings
-from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram import TelegramSettings, parse_channel
 
 CASES: list[dict[str, Any]] = YAML(typ="safe").load(
     (Path(__file__).parent / "data" / "telegram" / "settings_cases.yaml").read_text()

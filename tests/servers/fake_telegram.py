@@ -364,10 +364,12 @@ class FakeTelegram:
             admin = (chat, user_id) in self._state.group_admins
         if not admin:
             return {"status": "member", "user": user}
-        rights = ("can_be_edited is_anonymous can_manage_chat can_delete_messages"
-                  " can_manage_video_chats can_restrict_members can_promote_members"
-                  " can_change_info can_invite_users can_post_stories can_edit_stories"
-                  " can_delete_stories").split()  # fmt: skip
+        rights = [
+            "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+            "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+            "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+            "can_delete_stories",
+        ]  # fmt: skip
         return {"status": "administrator", "user": user, **dict.fromkeys(rights, False)}
 
     def _send(self, method: str, params: dict[str, Any], now: float) -> tuple[int, Any]:
