@@ -39,7 +39,9 @@ def notifier(db: Database, urls: str, clock: Clock) -> WebhookNotifier:
         {"WATCHER_WEBHOOK_URLS": urls, "WATCHER_WEBHOOK_SECRET": SECRET}
     )
     rules = load_rules(ROOT / "keywords.yaml")
-    return WebhookNotifier(db, settings, clock=clock, rules=lambda: rules)
+    hook = WebhookNotifier(db, settings, clock=clock)
+    hook.rules = lambda: rules
+    return hook
 
 
 def verified(request: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -243,6 +243,10 @@ def store_target(value: str) -> str:
     return value
 
 
+HhMm = Annotated[str, AfterValidator(hh_mm)]
+TimeZone = Annotated[str, AfterValidator(time_zone)]
+
+
 class StorySettings(Section):
     """One story, one alert (docs/stories.md)."""
 
@@ -276,7 +280,7 @@ class Settings(Section):
     config_dir: Path = Field(
         Path("."), description="Folder with feeds.yaml, keywords.yaml and .env (--config)."
     )
-    db: str = Field(
+    db: Annotated[str, AfterValidator(store_target)] = Field(
         "",
         description="SQLite file path or postgresql:// URL; empty: CONFIG/state/watcher.db.",
     )
@@ -302,11 +306,6 @@ class Settings(Section):
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
         return value.upper()
-
-    @field_validator("db")
-    @classmethod
-    def _store(cls, value: str) -> str:
-        return store_target(value)
 
     @classmethod
     def variables(cls) -> Iterator[Variable]:

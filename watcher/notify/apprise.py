@@ -11,53 +11,32 @@ the link (http(s) only) and the matched terms.
 
 from __future__ import annotations
 
-import hashlib
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from watcher.models import Alert
 from watcher.notify.base import (
-    Configured,
     Gone,
-    NotifierSettings,
-    OutboxNotifier,
     Outcome,
     Retry,
     Sent,
     Summary,
+    UrlTargetsNotifier,
+    UrlTargetsSettings,
     with_topics,
 )
 from watcher.notify.pacing import Limits, Pacer
 from watcher.notify.text import plain_alert, plain_summary
-from watcher.settings import CsvTuple, split_csv
-from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
 
-if TYPE_CHECKING:
-    from watcher.ops.metrics import Metrics
 
-
-def target_id(url: str) -> str:
-    """The outbox target of one Apprise URL: stable, and without the URL's secrets."""
-    return "apprise:" + hashlib.sha256(url.encode()).hexdigest()[:16]
-
-
-class AppriseSettings(NotifierSettings):
+class AppriseSettings(UrlTargetsSettings):
     model_config = SettingsConfigDict(env_prefix="WATCHER_APPRISE_")
     group: ClassVar[str] = "Apprise: Signal, Matrix, Slack, ntfy ... (docs/apprise.md)"
 
-    urls: CsvTuple = Field(
-        (),
-        repr=False,
-        description='Comma-separated Apprise URLs, each optionally ":topic1+topic2".',
-    )
     interval: float = Field(1.0, ge=0, description="Seconds between two messages to one URL.")
-
-    _csv = split_csv("urls")
 
     @field_validator("urls")
     @classmethod
@@ -71,13 +50,6 @@ class AppriseSettings(NotifierSettings):
                 raise ValueError(f"URL {n} ({scheme}://...) is not one Apprise can send to")
         return value
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.urls)
-
-    def configured(self) -> tuple[str, tuple[Configured, ...]]:
-        return self.variable("urls"), tuple(with_topics(u) for u in self.urls)
-
     def secret_values(self) -> list[str]:
         """The URLs and every part of them that may be a token or a password."""
         values = [c.address for c in self.configured()[1]]
@@ -86,36 +58,23 @@ class AppriseSettings(NotifierSettings):
         return values
 
 
-class AppriseNotifier(OutboxNotifier):
+class AppriseNotifier(UrlTargetsNotifier):
     kind = "apprise"
     settings_model = AppriseSettings
     concurrency = 4
     settings: AppriseSettings
 
-    def __init__(
-        self,
-        db: Database,
-        settings: AppriseSettings,
-        *,
-        owner: str = "",
-        clock: Callable[[], float] = time.time,
-        metrics: Metrics | None = None,
-    ) -> None:
-        pacer = Pacer(Limits(interval_s=settings.interval))
-        super().__init__(db, settings, owner=owner, clock=clock, metrics=metrics, pacer=pacer)
-        self.services = {target_id(c.address): c for c in settings.configured()[1]}
+    def default_pacer(self) -> Pacer:
+        return Pacer(Limits(interval_s=self.settings.interval))
 
     def describe(self) -> str:
-        schemes = [c.describe(c.address.partition("://")[0]) for c in self.services.values()]
+        schemes = [c.describe(c.address.partition("://")[0]) for c in self.endpoints.values()]
         return f"Apprise ({', '.join(schemes)})"
-
-    def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
-        return [t for t, service in self.services.items() if service.wants(alert.topics)]
 
     async def send(self, row: OutboxRow, alert: Alert | Summary) -> Outcome:
         import apprise
 
-        service = self.services.get(row.target)
+        service = self.endpoints.get(row.target)
         if service is None:
             return Gone("this URL is no longer in WATCHER_APPRISE_URLS")
         if isinstance(alert, Summary):

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import logging
 import re
 import time
@@ -34,12 +36,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
+from pydantic import Field
+
 from watcher.backoff import backoff_delay
 from watcher.errors import Problem
 from watcher.logs import redact_url
 from watcher.models import Alert
 from watcher.notify.pacing import Limits, Pacer
-from watcher.settings import Section
+from watcher.settings import CsvTuple, Section, split_csv
 from watcher.store import outbox
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database, Tx
@@ -220,7 +224,7 @@ class Notifier(ABC, Generic[R, P]):
         self.owner = owner or f"{self.kind}:{id(self)}"
         self.clock = clock
         self.metrics = metrics
-        self.pacer = pacer or Pacer(Limits())
+        self.pacer = pacer or self.default_pacer()
         self.wake = asyncio.Event()
         self.name = f"notify:{self.kind}"  # as a Service of ``watcher run``
 
@@ -233,6 +237,10 @@ class Notifier(ABC, Generic[R, P]):
     def describe(self) -> str:
         """Where this notifier sends alerts, for the start-up summary."""
         return self.kind
+
+    def default_pacer(self) -> Pacer:
+        """The service's limits (none by default)."""
+        return Pacer(Limits())
 
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
         """Targets that get an outbox row for ``alert`` (called in its transaction)."""
@@ -451,3 +459,39 @@ class OutboxNotifier(Notifier[OutboxRow, "Alert | Summary"]):
 
     async def defer(self, row: OutboxRow, at: float) -> None:
         await asyncio.to_thread(outbox.defer, self.db, row.id, at)
+
+
+def hashed_target(kind: str, address: str) -> str:
+    """The outbox target of a configured URL: stable, and without the URL (it may hold a
+    token, which must not reach the store)."""
+    return f"{kind}:" + hashlib.sha256(address.encode()).hexdigest()[:16]
+
+
+class UrlTargetsSettings(NotifierSettings):
+    """A section whose ``*_URLS`` variable lists the notifier's targets."""
+
+    urls: CsvTuple = Field(
+        (), repr=False, description='Comma-separated URLs, each optionally ":topic1+topic2".'
+    )
+
+    _csv = split_csv("urls")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.urls)
+
+    def configured(self) -> tuple[str, tuple[Configured, ...]]:
+        return self.variable("urls"), tuple(with_topics(u) for u in self.urls)
+
+
+class UrlTargetsNotifier(OutboxNotifier):
+    """An outbox notifier whose targets are its section's URLs (Apprise, the webhook)."""
+
+    settings: UrlTargetsSettings
+
+    @functools.cached_property
+    def endpoints(self) -> dict[str, Configured]:
+        return {hashed_target(self.kind, c.address): c for c in self.settings.configured()[1]}
+
+    def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
+        return [t for t, endpoint in self.endpoints.items() if endpoint.wants(alert.topics)]

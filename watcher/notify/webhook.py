@@ -17,8 +17,7 @@ import contextlib
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,24 +28,21 @@ from pydantic_settings import SettingsConfigDict
 
 from watcher.models import Alert, Item
 from watcher.notify.base import (
-    Configured,
     Context,
     Gone,
     NotifierSettings,
-    OutboxNotifier,
     Outcome,
     Retry,
     Sent,
     Summary,
+    UrlTargetsNotifier,
+    UrlTargetsSettings,
     with_topics,
 )
 from watcher.notify.text import display_text, safe_link
-from watcher.settings import CsvTuple, split_csv
-from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
-    from watcher.ops.metrics import Metrics
     from watcher.rules.score import Rules
 
 SCHEMA_VERSION = 1
@@ -60,20 +56,10 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def target_id(url: str) -> str:
-    """The outbox target of one URL (a hash: a URL may carry a token)."""
-    return "webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
-
-
-class WebhookSettings(NotifierSettings):
+class WebhookSettings(UrlTargetsSettings):
     model_config = SettingsConfigDict(env_prefix="WATCHER_WEBHOOK_")
     group: ClassVar[str] = "signed JSON webhooks (docs/webhook.md)"
 
-    urls: CsvTuple = Field(
-        (),
-        repr=False,
-        description='Comma-separated http(s) URLs to POST alerts to, each optionally ":t1+t2".',
-    )
     secret: str = Field(
         "",
         repr=False,
@@ -81,8 +67,6 @@ class WebhookSettings(NotifierSettings):
         description="Key of the X-Watcher-Signature HMAC (16+ characters); needed with URLs.",
     )
     timeout: float = Field(10.0, gt=0, description="Seconds to wait for a receiver's answer.")
-
-    _csv = split_csv("urls")
 
     @field_validator("urls")
     @classmethod
@@ -101,13 +85,6 @@ class WebhookSettings(NotifierSettings):
         if value and len(value) < 16:
             raise ValueError("use at least 16 characters (e.g. openssl rand -hex 32)")
         return value
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.urls)
-
-    def configured(self) -> tuple[str, tuple[Configured, ...]]:
-        return self.variable("urls"), tuple(with_topics(u) for u in self.urls)
 
     def secret_values(self) -> list[str]:
         return [self.secret] if self.secret else []
@@ -188,44 +165,23 @@ def outcome_of(response: httpx.Response) -> Outcome:
     return Gone(reason)
 
 
-class WebhookNotifier(OutboxNotifier):
+class WebhookNotifier(UrlTargetsNotifier):
     kind = "webhook"
     settings_model = WebhookSettings
     concurrency = 8
     settings: WebhookSettings
-
-    def __init__(
-        self,
-        db: Database,
-        settings: WebhookSettings,
-        *,
-        owner: str = "",
-        clock: Callable[[], float] = time.time,
-        metrics: Metrics | None = None,
-        rules: Callable[[], Rules] | None = None,
-    ) -> None:
-        super().__init__(db, settings, owner=owner, clock=clock, metrics=metrics)
-        self.endpoints = {target_id(c.address): c for c in settings.configured()[1]}
-        self.rules = rules
-        self.client: httpx.AsyncClient | None = None
+    client: httpx.AsyncClient | None = None  # while in session()
+    rules: Callable[[], Rules] | None = None  # for the explanation per topic
 
     @classmethod
     def build(cls, settings: NotifierSettings, ctx: Context) -> WebhookNotifier:
-        assert isinstance(settings, WebhookSettings)
-        runtime = ctx.runtime
-        return cls(
-            runtime.db,
-            settings,
-            owner=runtime.instance_id,
-            metrics=runtime.metrics,
-            rules=ctx.rules,
-        )
+        notifier = super().build(settings, ctx)
+        assert isinstance(notifier, WebhookNotifier)
+        notifier.rules = ctx.rules
+        return notifier
 
     def describe(self) -> str:
         return f"webhooks ({len(self.endpoints)} URLs)"
-
-    def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
-        return [t for t, endpoint in self.endpoints.items() if endpoint.wants(alert.topics)]
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

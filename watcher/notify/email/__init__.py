@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from watcher.notify.base import NotifierSettings
-from watcher.settings import hh_mm, time_zone
+from watcher.settings import HhMm, TimeZone
 
 
 class SmtpSettings(NotifierSettings):
@@ -27,12 +27,12 @@ class SmtpSettings(NotifierSettings):
     tls: Literal["none", "starttls", "ssl"] = Field(
         "starttls", description="none, starttls or ssl."
     )
-    digest_at: str = Field(
+    digest_at: HhMm = Field(
         "08:00",
         validation_alias="WATCHER_DIGEST_AT",
         description="Default local time of the daily digest (each recipient may choose).",
     )
-    digest_tz: str = Field(
+    digest_tz: TimeZone = Field(
         "UTC",
         validation_alias="WATCHER_DIGEST_TZ",
         description="Default time zone of the daily digest (an IANA name).",
@@ -42,16 +42,6 @@ class SmtpSettings(NotifierSettings):
         validation_alias="WATCHER_DIGEST_EMPTY",
         description='Send a short "nothing new" note on days without alerts (true/false).',
     )
-
-    @field_validator("digest_at")
-    @classmethod
-    def _at(cls, value: str) -> str:
-        return hh_mm(value)
-
-    @field_validator("digest_tz")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        return time_zone(value)
 
     @property
     def enabled(self) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from watcher.notify.base import Configured, NotifierSettings, with_topics
@@ -40,7 +40,7 @@ class TelegramSettings(NotifierSettings):
     token: str = Field(
         "", repr=False, description="The bot's token from @BotFather; setting it turns Telegram on."
     )
-    api_url: str = Field(
+    api_url: Annotated[str, AfterValidator(check_api_url)] = Field(
         "https://api.telegram.org/bot",
         description="Bot API base URL, ending in /bot (a local Bot API server, a test server).",
     )
@@ -76,11 +76,6 @@ class TelegramSettings(NotifierSettings):
         for spec in value:
             parse_channel(spec)
         return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url(cls, value: str) -> str:
-        return check_api_url(value)
 
     @property
     def enabled(self) -> bool:
