@@ -187,3 +187,37 @@ async def test_restart_sends_what_was_left_and_nothing_twice(
     for chat in (1, 2):
         assert len(tg.messages(chat)) == 2
     assert len(tg.calls_of("sendMessage")) == 4
+
+
+async def test_a_busy_channel_never_holds_back_a_private_chat(
+    store_db: Database, tg: FakeTelegram
+) -> None:
+    """60 alerts for a channel (20 a minute) are being sent when one for a private chat is
+    recorded: it arrives within seconds, not after the channel's three minutes."""
+    clock = Clock()
+    notifier = make_notifier(store_db, tg, clock, ("@busy:soldiers_pows",))
+    for n in range(60):
+        record_alert(store_db, notifier, f"busy-{n}", topics=("soldiers_pows",))
+    subscribers.subscribe(store_db, 7, "private", "", clock.now)
+    subscribers.set_topics(store_db, 7, ["repatriation"], clock.now)
+    stop = asyncio.Event()
+    task = asyncio.create_task(notifier.run(stop))
+    await asyncio.sleep(1.0)  # the notifier is busy with the channel's rows
+    record_alert(store_db, notifier, "private-1", topics=("repatriation",))
+    notifier.wake.set()
+    started = time.monotonic()
+    try:
+        for _ in range(250):
+            if tg.messages(7):
+                break
+            await asyncio.sleep(0.02)
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert tg.messages(7), "the private alert never arrived"
+    assert waited < 5.0
+    assert len(tg.messages("@busy")) <= 20  # the channel got what its limit allows so far
+    with store_db.transaction() as tx:
+        attempts = tx.scalar("SELECT MAX(attempts) FROM outbox WHERE target = '@busy'")
+    assert attempts == 1 or attempts == 0  # waiting for the channel is not a failed attempt
