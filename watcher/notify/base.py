@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from pydantic import Field
 
 from watcher.backoff import backoff_delay
-from watcher.errors import Problem
+from watcher.errors import DeliveryError, Problem
 from watcher.logs import redact_url
 from watcher.models import Alert
 from watcher.notify.pacing import Limits, Pacer
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from watcher.runtime import Runtime, Service
 
 log = logging.getLogger(__name__)
+
+SESSION_RETRY_CAP_S = 300.0  # a channel that cannot be used is looked at again this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,18 +362,36 @@ class Notifier(ABC, Generic[R, P]):
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set (``watcher run``); rows left by a crash are found
-        at the next look, at least every ``idle_seconds``."""
-        async with self.session():
-            while not stop.is_set():
-                try:
-                    busy = bool(await self.deliver_due(stop))
-                except Exception:  # the store was unreachable: try again on the next round
-                    log.exception("%s: delivery round failed", self.kind)
-                    busy = False
-                if not busy:
-                    await self.wait_for_work(stop, await self.idle_seconds())
-            if self.drain_on_stop:
-                await self.deliver_due()
+        at the next look, at least every ``idle_seconds``. A channel that cannot be used (a
+        rejected token, no server) is said once, and tried again with the one back-off while
+        its alerts wait in the outbox."""
+        failures, said = 0, ""
+        while not stop.is_set():
+            try:
+                async with self.session():
+                    failures = 0
+                    await self._deliver_until(stop)
+                return
+            except DeliveryError as exc:
+                failures += 1
+                delay = backoff_delay(failures, self.retry_base_s, SESSION_RETRY_CAP_S)
+                if str(exc) != said:
+                    log.error("%s: %s; restarting delivery with back-off", self.kind, exc)
+                    said = str(exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+
+    async def _deliver_until(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = bool(await self.deliver_due(stop))
+            except Exception:  # the store was unreachable: try again on the next round
+                log.exception("%s: delivery round failed", self.kind)
+                busy = False
+            if not busy:
+                await self.wait_for_work(stop, await self.idle_seconds())
+        if self.drain_on_stop:
+            await self.deliver_due()
 
     async def run_once(self, now: float | None = None) -> Round:
         """Deliver everything due now, then return (``watcher run --once``)."""

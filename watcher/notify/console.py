@@ -31,24 +31,29 @@ class ConsoleSettings(NotifierSettings):
 
 
 def format_alert(alert: Alert) -> Text:
-    """One alert: the title in bold, then its source, topics, link and matched terms."""
+    """One alert: topics, score and source, then the title, the link and the matched terms."""
     title, body = plain_alert(alert)
-    return _message("ALERT ", title, body, safe_link(alert.url))
+    source, _, rest = body.partition("\n")
+    out = Text()
+    out.append("ALERT ", style="bold red")
+    out.append(", ".join(alert.topics), style="bold")
+    out.append(f" score {alert.score:.1f} - {source.rpartition(' · ')[0]}\n  ")
+    out.append(title, style="bold")
+    link = safe_link(alert.url)
+    for line in rest.splitlines()[1:]:  # the link, the matched terms, the other outlets
+        out.append("\n  ")
+        out.append(line, style=Style(link=link) if link and line == link else "")
+    return out
 
 
 def format_summary(summary: Summary) -> Text:
     """The alerts of one poll over the per-target cap, one line each."""
     title, body = plain_summary(summary.alerts, summary.source_name)
-    return _message("ALERTS ", title, body, "")
-
-
-def _message(label: str, title: str, body: str, link: str) -> Text:
     out = Text()
-    out.append(label, style="bold red")
+    out.append("ALERTS ", style="bold red")
     out.append(title, style="bold")
     for line in body.splitlines():
-        out.append("\n  ")
-        out.append(line, style=Style(link=link) if link and line == link else "")
+        out.append("\n  " + line)
     return out
 
 

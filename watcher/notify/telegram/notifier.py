@@ -25,17 +25,6 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from telegram import Bot, LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    InvalidToken,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.request import HTTPXRequest
-
 from watcher.errors import DeliveryError
 from watcher.models import Alert
 from watcher.notify.base import (
@@ -57,7 +46,10 @@ from watcher.store.outbox import OutboxRow
 from watcher.store.stories import send_state
 from watcher.stories.hook import EDIT_PREFIX
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # python-telegram-bot is imported when Telegram is used, not at start
+    from telegram import Bot
+    from telegram.error import RetryAfter, TelegramError
+
     from watcher.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -66,7 +58,6 @@ LIMITS = Limits(per_s=30, interval_s=1.0, window_n=20, window_s=60.0)
 GONE_MARKERS = ("chat not found", "user is deactivated", "bot was kicked", "chat_id is empty")
 NOT_MODIFIED = "message is not modified"  # an edit found the text as it should be: done
 EDIT_WAIT_S = 30.0  # an edit whose message is not sent yet looks again after this
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def is_group_target(target: str) -> bool:
@@ -79,12 +70,17 @@ def telegram_pacer() -> Pacer:
 
 
 def make_bot(settings: TelegramSettings, pool_size: int = 40) -> Bot:
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
     request = HTTPXRequest(connection_pool_size=pool_size, read_timeout=15.0, pool_timeout=30.0)
     return Bot(settings.token, base_url=settings.api_url, request=request)
 
 
 def unusable(exc: TelegramError, settings: TelegramSettings) -> DeliveryError:
     """Why the Bot API cannot be used at all, in one line without the token."""
+    from telegram.error import InvalidToken
+
     if isinstance(exc, InvalidToken):
         return DeliveryError(
             "Telegram rejected the bot token (WATCHER_TELEGRAM_TOKEN): check it with @BotFather"
@@ -153,6 +149,8 @@ class TelegramNotifier(OutboxNotifier):
         if self.bot is not None:  # given (tests, benchmarks): its owner opened it
             yield
             return
+        from telegram.error import TelegramError
+
         bot = make_bot(self.settings, self.concurrency + 10)
         try:
             await bot.initialize()  # getMe: a rejected token or no Bot API ends here
@@ -166,6 +164,8 @@ class TelegramNotifier(OutboxNotifier):
             await bot.shutdown()
 
     async def send(self, row: OutboxRow, alert: Alert | Summary) -> Outcome:
+        from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
         assert self.bot is not None, "send() outside session()"
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         edit_of: int | None = None
@@ -197,9 +197,13 @@ class TelegramNotifier(OutboxNotifier):
             return Retry(str(exc))
 
     async def _call(self, bot: Bot, chat: int | str, text: str, edit_of: int | None) -> Outcome:
+        from telegram import LinkPreviewOptions
+        from telegram.constants import ParseMode
+
+        no_preview = LinkPreviewOptions(is_disabled=True)
         if edit_of is None:
             message = await bot.send_message(
-                chat, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+                chat, text, parse_mode=ParseMode.HTML, link_preview_options=no_preview
             )
             return Sent(str(message.message_id))
         await bot.edit_message_text(
@@ -207,7 +211,7 @@ class TelegramNotifier(OutboxNotifier):
             chat_id=chat,
             message_id=edit_of,
             parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
+            link_preview_options=no_preview,
         )
         return Sent(str(edit_of))
 
