@@ -292,6 +292,7 @@ class Notifier(ABC, Generic[R, P]):
             return done
         items = await self.load(rows)
         gate = asyncio.Semaphore(self.concurrency)
+        turn = asyncio.Lock()
         tasks: list[asyncio.Task[str]] = []
         busy: dict[str, int] = {}  # targets set aside this round -> how many rows
         for row in rows:
@@ -306,17 +307,19 @@ class Notifier(ABC, Generic[R, P]):
                 await self.defer(row, now + free + (k - 1) * self.pacer.spacing(row.target))
                 done.deferred += 1
             else:
-                tasks.append(asyncio.create_task(self._deliver(row, item, at, gate, now)))
+                task = self._deliver(row, item, at, gate, now, turn)
+                tasks.append(asyncio.create_task(task))
         for outcome in await asyncio.gather(*tasks):
             setattr(done, outcome, getattr(done, outcome) + 1)
         return done
 
     async def _deliver(
-        self, row: R, item: P, at: float, gate: asyncio.Semaphore, now: float
+        self, row: R, item: P, at: float, gate: asyncio.Semaphore, now: float, turn: asyncio.Lock
     ) -> str:
         for attempt in range(self.flood_tries):
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             async with gate:
+                await self._turn(turn)
                 outcome = await self._attempt(row, item)
             if not (isinstance(outcome, Retry) and outcome.pause_all):
                 break
@@ -325,6 +328,13 @@ class Notifier(ABC, Generic[R, P]):
                 self.pacer.pause(time.monotonic() + (outcome.after or 1.0))
                 at = self.pacer.reserve(row.target, time.monotonic(), float("inf")) or 0.0
         return await self._settle(row, outcome, now)
+
+    async def _turn(self, turn: asyncio.Lock) -> None:
+        """Wait for the limit of all targets together, one send at a time."""
+        async with turn:
+            while (wait := self.pacer.global_wait(time.monotonic())) > 0:
+                await asyncio.sleep(wait)
+            self.pacer.record_global(time.monotonic())
 
     async def _attempt(self, row: R, item: P) -> Outcome:
         try:

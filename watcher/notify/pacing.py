@@ -80,20 +80,28 @@ class Pacer:
         return at
 
     def reserve(self, target: str, now: float, horizon: float) -> float | None:
-        """Book the time a message to ``target`` goes (``>= now``); None, booking nothing,
-        when the target's own limits put it more than ``horizon`` seconds away."""
-        own = self.ready_at(target, now)
-        if own - now > horizon:
+        """Book ``target``'s next slot: the time its own limits let a message go (``>= now``);
+        None, booking nothing, when that is more than ``horizon`` seconds away. The limit of
+        all targets together is kept at send time (``global_wait``, ``record_global``), so
+        sends that wake late together never reach the service as a burst."""
+        at = self.ready_at(target, now)
+        if at - now > horizon:
             return None
-        at = max(own, self._global_ready(now))
-        if self.limits.per_s:
-            self._global.append(at)
         self._last[target] = at
         if self.limits.window_n and self.grouped(target):
             self._windows.setdefault(target, deque()).append(at)
         if len(self._last) > FORGET_AFTER:
             self._forget(now)
         return at
+
+    def global_wait(self, now: float) -> float:
+        """Seconds before the next message to any target may go."""
+        return max(0.0, self._global_ready(now) - now, self.paused_until - now)
+
+    def record_global(self, now: float) -> None:
+        """A message is going out now."""
+        if self.limits.per_s:
+            self._global.append(now)
 
     def pause(self, until: float) -> None:
         """Nothing goes out before ``until`` (the service asked us to slow down)."""

@@ -352,6 +352,9 @@ class TelegramBot:
         self, message: Message, at: float, text: str, kwargs: dict[str, object]
     ) -> None:
         await asyncio.sleep(max(0.0, at - time.monotonic()))
+        while (wait := self.pacer.global_wait(time.monotonic())) > 0:
+            await asyncio.sleep(wait)
+        self.pacer.record_global(time.monotonic())
         try:
             await message.reply_text(
                 text,
