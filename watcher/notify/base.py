@@ -119,6 +119,7 @@ class Round:
     retry: int = 0
     dead: int = 0
     deferred: int = 0
+    next_at: float = float("inf")  # when the first row given back (deferred) is due
 
     def __bool__(self) -> bool:
         return self.claimed > 0
@@ -304,8 +305,10 @@ class Notifier(ABC, Generic[R, P]):
             elif at is None or (stop is not None and stop.is_set()):
                 k = busy[row.target] = busy.get(row.target, 0) + 1
                 free = self.pacer.ready_at(row.target, mono) - mono
-                await self.defer(row, now + free + (k - 1) * self.pacer.spacing(row.target))
+                due = now + free + (k - 1) * self.pacer.spacing(row.target)
+                await self.defer(row, due)
                 done.deferred += 1
+                done.next_at = min(done.next_at, due)
             else:
                 task = self._deliver(row, item, at, gate, now, turn)
                 tasks.append(asyncio.create_task(task))
@@ -392,14 +395,18 @@ class Notifier(ABC, Generic[R, P]):
                     await asyncio.wait_for(stop.wait(), delay)
 
     async def _deliver_until(self, stop: asyncio.Event) -> None:
+        soonest = float("inf")  # rows given back to the outbox are due again then
         while not stop.is_set():
             try:
-                busy = bool(await self.deliver_due(stop))
+                done = await self.deliver_due(stop)
             except Exception:  # the store was unreachable: try again on the next round
                 log.exception("%s: delivery round failed", self.kind)
-                busy = False
-            if not busy:
-                await self.wait_for_work(stop, await self.idle_seconds())
+                done = Round()
+            soonest = min(soonest, done.next_at)
+            if not done:
+                idle = min(await self.idle_seconds(), max(0.0, soonest - self.clock()))
+                soonest = float("inf")
+                await self.wait_for_work(stop, idle)
         if self.drain_on_stop:
             await self.deliver_due()
 
