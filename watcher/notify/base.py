@@ -126,6 +126,21 @@ class Round:
 
 
 @dataclass
+class InFlight:
+    """Sends under way in ``run``: at most ``concurrency`` at once (``gate``), one at a time
+    through the limit of all targets together (``turn``)."""
+
+    gate: asyncio.Semaphore
+    turn: asyncio.Lock
+    tasks: set[asyncio.Task[str]] = field(default_factory=set)
+
+    def add(self, tasks: list[asyncio.Task[str]]) -> None:
+        for task in tasks:
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+
+@dataclass
 class Context:
     """What building a notifier may use: the runtime (settings, store, metrics, notices)
     and the configuration in force (getters: a reload swaps it)."""
@@ -281,10 +296,16 @@ class Notifier(ABC, Generic[R, P]):
 
     # -- delivery --------------------------------------------------------------------------
     async def deliver_due(
-        self, stop: asyncio.Event | None = None, now: float | None = None, hold: float | None = None
+        self,
+        stop: asyncio.Event | None = None,
+        now: float | None = None,
+        hold: float | None = None,
+        flight: InFlight | None = None,
     ) -> Round:
         """Claim one batch of due rows and deliver it; a row whose target is busy for longer
-        than ``hold`` (default ``hold_s``) goes back to the outbox for when it is free."""
+        than ``hold`` (default ``hold_s``) goes back to the outbox for when it is free.
+        Without ``flight`` it returns when the batch is done; with one (``run``) it returns
+        once the sends are started, so new rows are claimed while others wait their turn."""
         hold = self.hold_s if hold is None else hold
         now = self.clock() if now is None else now
         rows = await self.claim(now)
@@ -292,8 +313,7 @@ class Notifier(ABC, Generic[R, P]):
         if not rows:
             return done
         items = await self.load(rows)
-        gate = asyncio.Semaphore(self.concurrency)
-        turn = asyncio.Lock()
+        sends = flight or InFlight(asyncio.Semaphore(self.concurrency), asyncio.Lock())
         tasks: list[asyncio.Task[str]] = []
         busy: dict[str, int] = {}  # targets set aside this round -> how many rows
         for row in rows:
@@ -310,19 +330,19 @@ class Notifier(ABC, Generic[R, P]):
                 done.deferred += 1
                 done.next_at = min(done.next_at, due)
             else:
-                task = self._deliver(row, item, at, gate, now, turn)
-                tasks.append(asyncio.create_task(task))
+                tasks.append(asyncio.create_task(self._deliver(row, item, at, sends, now)))
+        if flight is not None:
+            flight.add(tasks)
+            return done
         for outcome in await asyncio.gather(*tasks):
             setattr(done, outcome, getattr(done, outcome) + 1)
         return done
 
-    async def _deliver(
-        self, row: R, item: P, at: float, gate: asyncio.Semaphore, now: float, turn: asyncio.Lock
-    ) -> str:
+    async def _deliver(self, row: R, item: P, at: float, sends: InFlight, now: float) -> str:
         for attempt in range(self.flood_tries):
             await asyncio.sleep(max(0.0, at - time.monotonic()))
-            async with gate:
-                await self._turn(turn)
+            async with sends.gate:
+                await self._turn(sends.turn)
                 outcome = await self._attempt(row, item)
             if not (isinstance(outcome, Retry) and outcome.pause_all):
                 break
@@ -395,10 +415,19 @@ class Notifier(ABC, Generic[R, P]):
                     await asyncio.wait_for(stop.wait(), delay)
 
     async def _deliver_until(self, stop: asyncio.Event) -> None:
+        flight = InFlight(asyncio.Semaphore(self.concurrency), asyncio.Lock())
+        try:
+            await self._rounds(stop, flight)
+        finally:
+            await asyncio.gather(*flight.tasks, return_exceptions=True)
+        if self.drain_on_stop:
+            await self.deliver_due()
+
+    async def _rounds(self, stop: asyncio.Event, flight: InFlight) -> None:
         soonest = float("inf")  # rows given back to the outbox are due again then
         while not stop.is_set():
             try:
-                done = await self.deliver_due(stop)
+                done = await self.deliver_due(stop, flight=flight)
             except Exception:  # the store was unreachable: try again on the next round
                 log.exception("%s: delivery round failed", self.kind)
                 done = Round()
@@ -407,8 +436,6 @@ class Notifier(ABC, Generic[R, P]):
                 idle = min(await self.idle_seconds(), max(0.0, soonest - self.clock()))
                 soonest = float("inf")
                 await self.wait_for_work(stop, idle)
-        if self.drain_on_stop:
-            await self.deliver_due()
 
     async def run_once(self, now: float | None = None) -> Round:
         """Deliver everything due now, then return (``watcher run --once``)."""

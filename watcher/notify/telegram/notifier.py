@@ -101,6 +101,7 @@ class TelegramNotifier(OutboxNotifier):
     settings_model = TelegramSettings
     concurrency = 30
     lease_s = 120.0
+    hold_s = 10.0  # rows of a chat due within this wait in memory (1/s: ten of them)
     settings: TelegramSettings
 
     def __init__(
