@@ -432,7 +432,7 @@ class Notifier(ABC, Generic[R, P]):
                 log.exception("%s: delivery round failed", self.kind)
                 done = Round()
             soonest = min(soonest, done.next_at)
-            if not done:
+            if done.claimed < self.batch:  # all that was due is under way: wait for more
                 idle = min(await self.idle_seconds(), max(0.0, soonest - self.clock()))
                 soonest = float("inf")
                 await self.wait_for_work(stop, idle)

@@ -119,7 +119,8 @@ class TelegramNotifier(OutboxNotifier):
             db, settings, owner=owner, clock=clock, metrics=metrics, pacer=pacer or telegram_pacer()
         )
         self.channels = tuple(parse_channel(c) for c in settings.channels)
-        self.bot = bot
+        self._own_bot = bot is None  # given (tests, benchmarks): its owner opens it
+        self.bot = bot or make_bot(settings, self.concurrency + 10)
         self.flood_waits = 0
 
     @classmethod
@@ -147,27 +148,23 @@ class TelegramNotifier(OutboxNotifier):
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
-        if self.bot is not None:  # given (tests, benchmarks): its owner opened it
-            yield
-            return
         from telegram.error import TelegramError
 
-        bot = make_bot(self.settings, self.concurrency + 10)
+        if not self._own_bot:
+            yield
+            return
         try:
-            await bot.initialize()  # getMe: a rejected token or no Bot API ends here
+            await self.bot.initialize()  # getMe: a rejected token or no Bot API ends here
         except TelegramError as exc:
             raise unusable(exc, self.settings) from None
-        self.bot = bot
         try:
             yield
         finally:
-            self.bot = None
-            await bot.shutdown()
+            await self.bot.shutdown()
 
     async def send(self, row: OutboxRow, alert: Alert | Summary) -> Outcome:
         from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-        assert self.bot is not None, "send() outside session()"
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         edit_of: int | None = None
         if row.action.startswith(EDIT_PREFIX):
