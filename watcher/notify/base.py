@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import hashlib
 import logging
 import re
@@ -403,6 +404,9 @@ class Notifier(ABC, Generic[R, P]):
             try:
                 async with self.session():
                     failures = 0
+                    # what start-up made (libraries, the session) is collected now, so the
+                    # first full collection of this process does not fall on a send
+                    gc.collect()
                     await self._deliver_until(stop)
                 return
             except DeliveryError as exc:
