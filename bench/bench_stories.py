@@ -5,16 +5,23 @@ words everywhere, one report a minute so the 72-hour window holds ~4,300 reports
 to one StoryIndex. Prints the time per item at 10,000 and 100,000 items and their ratio (1.0 is
 perfectly linear; the 10,000 run is the baseline measured in the same run).
 
-    python bench/bench_stories.py [--items 100000] [--seed 1]
+``--vectors`` gives every report a sentence vector (random unit vectors from a hash of the
+text: the cost of the index's use of vectors, without the model's own cost, which
+bench_story_hook.py and docs/stories.md give).
+
+    python bench/bench_stories.py [--items 100000] [--seed 1] [--vectors]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from watcher.stories import Report, StoryIndex
 
@@ -60,8 +67,17 @@ def generate(n: int, seed: int) -> list[Report]:
     return out
 
 
-def run(reports: list[Report]) -> tuple[float, int]:
-    index = StoryIndex()
+def fake_encoder(texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+    out = np.empty((len(texts), 512), dtype=np.float32)
+    for n, text in enumerate(texts):
+        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+        vec = np.random.default_rng(seed).standard_normal(512).astype(np.float32)
+        out[n] = vec / np.linalg.norm(vec)
+    return out
+
+
+def run(reports: list[Report], vectors: bool = False) -> tuple[float, int]:
+    index = StoryIndex(encoder=fake_encoder if vectors else None)
     start = time.perf_counter()
     joined = 0
     for report in reports:
@@ -73,11 +89,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vectors", action="store_true")
     args = parser.parse_args(argv)
     reports = generate(args.items, args.seed)
     small = min(10_000, args.items)
-    base_s, base_joined = run(reports[:small])
-    full_s, full_joined = run(reports)
+    base_s, base_joined = run(reports[:small], args.vectors)
+    full_s, full_joined = run(reports, args.vectors)
     base_per = base_s / small * 1e6
     full_per = full_s / len(reports) * 1e6
     print(f"{small:>7} items: {base_s:7.2f} s, {base_per:7.1f} µs/item, {base_joined} joined")

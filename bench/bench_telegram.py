@@ -8,9 +8,12 @@
    feeds; latency from the moment an item appears to its sendMessage, p50 and p99. The
    baseline, measured in the same run, is the wait for the next poll (appearance -> the first
    request that served the item), which no implementation polling every I s can avoid; the
-   rest (poll -> sendMessage) is ours.
+   rest (poll -> sendMessage) is ours. ``--stories on`` runs it as installed by default, with
+   story grouping and the sentence encoder (each item then tells a development of its own:
+   its own figure in the headline); ``both`` runs off, then on.
 
     python bench/bench_telegram.py [--subscribers 1000] [--sources 100 --interval 30]
+        [--stories off|on|both]
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from telegram import Bot
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, record_alert
-from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.store import outbox, subscribers
 from watcher.store.db import open_database
 
@@ -96,7 +99,13 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def feed_to_send_latency(
-    n_sources: int, interval: int, seconds: float, every: float, chats: int, tmp: Path
+    n_sources: int,
+    interval: int,
+    seconds: float,
+    every: float,
+    chats: int,
+    tmp: Path,
+    stories: bool = False,
 ) -> None:
     """Items appear in loopback feeds; the real app polls, scores, records and sends them."""
     import random
@@ -109,7 +118,7 @@ async def feed_to_send_latency(
     from watcher.settings import Settings, StorySettings
 
     rng = random.Random(42)
-    cfg = tmp / "latency-config"
+    cfg = tmp / f"latency-config-{stories}"
     cfg.mkdir()
     (cfg / "keywords.yaml").write_text((DATA / "keywords.yaml").read_text())
     wall0 = datetime.now(UTC)
@@ -124,11 +133,12 @@ async def feed_to_send_latency(
         (cfg / "feeds.yaml").write_text("\n".join(lines) + "\n")
         settings = Settings(
             config_dir=cfg,
-            db=str(tmp / "latency-state.db"),
-            # the items repeat one headline: with grouping on they are one story, one alert
+            db=str(tmp / f"latency-state-{stories}.db"),
             sections=(
                 TelegramSettings(token=TOKEN, api_url=tg.base_url),
-                StorySettings(enabled=False),
+                # off: the items repeat one headline (with grouping they would be one story);
+                # on: the defaults, each item its own development (its own figure)
+                StorySettings(enabled=stories),
             ),
         )
         db = open_database(settings.db_target)
@@ -149,7 +159,10 @@ async def feed_to_send_latency(
                 src = rng.randrange(n_sources)
                 marker = f"case {k}"
                 k += 1
-                entries[src].insert(0, (f"s{src}-{k}", f"{ALERTING} {marker}", datetime.now(UTC)))
+                title = f"{ALERTING} {marker}"
+                if stories:  # another development each time: another figure in the headline
+                    title = title.replace("North Korean", f"{100 + k} North Korean", 1)
+                entries[src].insert(0, (f"s{src}-{k}", title, datetime.now(UTC)))
                 feeds.route(f"/f{src}.xml", rss(entries[src]))
                 published[marker] = (src, time.time())
             deadline = time.monotonic() + interval + 30
@@ -196,7 +209,8 @@ async def feed_to_send_latency(
             total.extend(t - at for t in times)
             first.append(min(times) - at)
         print(
-            f"feed -> sendMessage    {n_sources} sources every {interval} s, {len(published)} items"
+            f"feed -> sendMessage    stories {'on' if stories else 'off'}:"
+            f" {n_sources} sources every {interval} s, {len(published)} items"
             f" over {seconds:.0f} s, {chats} subscribers each ({len(total)} messages,"
             f" {missing} items not delivered to all)"
         )
@@ -232,16 +246,24 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("fanout", "notifier", "feed"), default=None, help="one part only"
     )
+    parser.add_argument("--stories", choices=("off", "on", "both"), default="off")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "fanout"):
             asyncio.run(fan_out(args.subscribers, args.db or str(Path(tmp) / "bench.db")))
         if args.only in (None, "notifier"):
             asyncio.run(alert_to_send_latency(args.latency_rounds, str(Path(tmp) / "lat.db")))
-        if args.only in (None, "feed"):
+        modes = {"off": [False], "on": [True], "both": [False, True]}[args.stories]
+        for stories in modes if args.only in (None, "feed") else []:
             asyncio.run(
                 feed_to_send_latency(
-                    args.sources, args.interval, args.seconds, args.every, args.chats, Path(tmp)
+                    args.sources,
+                    args.interval,
+                    args.seconds,
+                    args.every,
+                    args.chats,
+                    Path(tmp),
+                    stories,
                 )
             )
 

@@ -4,7 +4,8 @@
 current ``Rules.score``: run it only when a change to scoring is MEANT to change results (the
 file was made before the scorer was sped up, so that any difference is caught).
 
-Items: every labelled corpus item (dev, extra, real_news), the seed articles, every entry of
+Items: every labelled corpus item (dev, extra, real_news, and the real and KCNA items of
+watcher/relevance/corpora), the seed articles, every entry of
 the real feeds in tests/data/feeds/real/, and each corpus item again with its text disturbed
 (soft hyphens, HTML tags, full-width letters, combining accents, ligatures, curly quotes,
 runs of white space) so that the normaliser's slow paths and offset maps are exercised on
@@ -30,6 +31,7 @@ from watcher.rules.corpus import read_corpus
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 GOLDEN = DATA / "rules" / "golden" / "score.jsonl.gz"
+CORPORA = ROOT / "watcher" / "relevance" / "corpora"  # the real corpora the model ships with
 
 _NOISE = (
     "\u00ad",
@@ -81,7 +83,10 @@ def real_feed_items() -> list[tuple[str, Item]]:
 def golden_items() -> list[tuple[str, Item]]:
     """(id, item) for every item the golden file covers, in its order."""
     out: list[tuple[str, Item]] = []
-    corpora = sorted((DATA / "rules").glob("*.jsonl"))
+    corpora = sorted(
+        [*(DATA / "rules").glob("*.jsonl"), *(CORPORA / n for n in ("real.jsonl", "kcna.jsonl"))],
+        key=lambda p: p.name,
+    )
     for corpus in corpora:
         for labelled in read_corpus(corpus):
             out.append((f"{corpus.name}:{labelled.id}", labelled.item))
@@ -123,6 +128,7 @@ def record(key: str, result: ScoreResult) -> dict[str, Any]:
                 "alerted": t.alerted,
                 "vetoed_by": _match(t.vetoed_by),
                 "missing": list(t.missing),
+                "too_far": t.too_far,
                 "matches": [_match(m) for m in t.matches],
             }
             for t in result.topics

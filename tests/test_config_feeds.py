@@ -27,6 +27,13 @@ ROOT = Path(__file__).parent.parent
             "duplicate",
         ),
         ("sources:\n  - id: p\n    url: http://x/\n    type: page\n", ":2:", "selectors"),
+        (
+            "sources:\n  - id: p\n    url: http://x/\n    type: page\n"
+            "    selectors:\n      item: li\n      link: 'ul >> li'\n",
+            ":7:",
+            "invalid CSS selector",
+        ),
+        ("sources:\n  - id: p\n    url: http://x/\n    type: pgae\n", ":4:", "did you mean 'page'"),
         ("defaults:\n  interval: soon\nsources: []\n", ":2:", "not a duration"),
     ],
 )
@@ -67,7 +74,7 @@ def test_a_bare_number_is_in_the_unit_the_caller_names(
 
 @pytest.mark.parametrize("bad", ["soon", "1 week", "", "-3h", "3x"])
 def test_an_unreadable_duration_says_what_to_write(bad: str) -> None:
-    with pytest.raises(ValueError, match="use e.g. 90s"):
+    with pytest.raises(ValueError, match=r"use e\.g\. 90s"):
         parse_duration(bad)
 
 
@@ -113,3 +120,43 @@ def test_bad_opml_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "bad.opml").write_text("<opml><body><outline</body>")
     assert main(["--config", str(tmp_path), "feeds", "import", str(tmp_path / "bad.opml")]) == 2
     assert "bad.opml:1:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "where"), [("", ":1:1:"), ("retention: 30d\nsources: []\n", ":2:1:")]
+)
+def test_check_says_when_there_is_no_source(
+    text: str, where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "feeds.yaml").write_text(text)
+    (tmp_path / "keywords.yaml").write_text((ROOT / "keywords.yaml").read_text())
+    assert main(["--config", str(tmp_path), "check"]) == 0
+    assert f"feeds.yaml{where} warning: no sources" in capsys.readouterr().out
+
+
+def test_check_refuses_a_bad_selector_with_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "feeds.yaml").write_text(
+        "sources:\n  - id: ngo\n    url: http://x/\n    type: page\n"
+        "    selectors: {item: 'ul.news li', date: 'span..date'}\n"
+    )
+    (tmp_path / "keywords.yaml").write_text((ROOT / "keywords.yaml").read_text())
+    assert main(["--config", str(tmp_path), "check"]) == 2
+    err = capsys.readouterr().err
+    assert "feeds.yaml:5:" in err and "invalid CSS selector 'span..date'" in err
+
+
+def test_opml_exports_a_page_as_a_link_not_a_feed() -> None:
+    cfg = parse_feeds(
+        "sources:\n  - id: f\n    url: http://a.example/rss\n"
+        "  - id: p\n    name: NGO news\n    url: http://b.example/news/\n    type: page\n"
+        "    selectors: {item: li}\n"
+    )
+    opml = write_opml(cfg.sources)
+    assert '<outline type="rss" text="f" title="f" xmlUrl="http://a.example/rss"/>' in opml
+    assert (
+        '<outline type="link" text="NGO news" title="NGO news" url="http://b.example/news/"/>'
+        in opml
+    )
+    assert [f.url for f in read_opml(opml)] == ["http://a.example/rss"]  # feed readers' view

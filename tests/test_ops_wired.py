@@ -220,35 +220,41 @@ async def test_instances_on_one_store_poll_each_source_once(
 
 
 @pytest.mark.slow
-async def test_a_stopping_instance_keeps_the_lease_until_its_poll_is_recorded(
+async def test_a_stopping_instance_abandons_a_poll_waiting_on_the_network(
     store_db: Database, tmp_path: Path
 ) -> None:
-    """SIGTERM mid-poll: the poll finishes and records, and only then is the source free.
-
-    Another instance starting meanwhile must find the source polled (not due), not free:
-    the stopping scheduler cancels its job, which must not give the lease back early.
-    """
+    """SIGTERM mid-poll, the server silent: the instance stops at once instead of waiting for
+    the read timeout, records nothing for the poll (no failure, no success) and frees the
+    source, so the next instance to start polls it."""
     with FeedServer() as server:
-        server.route("/slow.xml", rss([ALERTING[0]], "slow"), delay=1.5)
+        server.route("/slow.xml", rss([ALERTING[0]], "slow"), delay=15)
         write_config(tmp_path, server, ["/slow.xml"])
 
         def settings(name: str) -> Settings:
             return Settings(config_dir=tmp_path, db=store_db.url, instance_id=name)
 
-        async with running(settings("first")) as first:
+        def row() -> tuple[object, ...]:
+            with store_db.transaction() as tx:
+                found = tx.fetchone(
+                    "SELECT last_checked_at, consecutive_failures, lease_owner FROM sources"
+                )
+            return tuple(found or ())
+
+        loop = asyncio.get_running_loop()
+        async with running(settings("first")):
 
             async def fetching() -> bool:
                 return server.in_flight >= 1
 
             await eventually(fetching, "the first instance to be fetching")
-            first.runtime.stop.set()  # as SIGTERM does
-            async with running(settings("second")):
+            stopping = loop.time()
+        assert loop.time() - stopping < 5, "stopped without waiting for the slow server"
+        assert row() == (None, 0, None)  # nothing recorded, the source free
+        server.route("/slow.xml", rss([ALERTING[0]], "slow"))
+        async with running(settings("second")):
 
-                async def recorded() -> bool:
-                    with store_db.transaction() as tx:
-                        n = tx.scalar("SELECT COUNT(*) FROM sources WHERE last_checked_at > 0")
-                    return int(n) == 1
+            async def recorded() -> bool:
+                return row()[0] is not None
 
-                await eventually(recorded, "the first instance's poll to be recorded")
-                await asyncio.sleep(0.5)  # the second's start-up turn is over
-        assert server.hits("/slow.xml") == 1
+            await eventually(recorded, "the second instance's poll to be recorded")
+        assert server.hits("/slow.xml") == 2

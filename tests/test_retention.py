@@ -14,6 +14,7 @@ from watcher.config.feeds import DEFAULT_RETENTION_S, parse_feeds
 from watcher.errors import ConfigError
 from watcher.models import Item
 from watcher.store import items as items_store
+from watcher.store.articles import CachedArticle, get_article, put_article
 from watcher.store.db import Database
 
 DAY = 86400.0
@@ -88,6 +89,14 @@ async def test_pruner_uses_the_retention_in_force(store_db: Database) -> None:
     assert items_store.count_items(store_db) == 2
     stop.set()
     await task
+    with store_db.transaction() as tx:  # full-text articles go with the same retention
+        for age in (40, 5):
+            put_article(tx, CachedArticle(f"https://a.example/{age}", "", "ok", "text", "", 4,
+                                          now - age * DAY))  # fmt: skip
+    assert pruner.prune(now - 30 * DAY) == (0, 1)
+    with store_db.transaction() as tx:
+        assert get_article(tx, "https://a.example/5") is not None
+        assert get_article(tx, "https://a.example/40") is None
     retention[0] = 10 * DAY
     stop = asyncio.Event()
     task = asyncio.create_task(Pruner(store_db, lambda: retention[0]).run(stop))

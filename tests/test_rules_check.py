@@ -137,11 +137,15 @@ def test_test_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"items", "metrics"}
+    # today's keys keep their meaning (alerted and metrics: what `watcher run` sends, with the
+    # shipped relevance model); the rules' and the model's own decisions are beside them
+    assert {"items", "metrics", "metrics_rules", "metrics_model", "model"} <= set(out)
     assert len(out["items"]) == 120
     first = out["items"][0]
-    assert set(first) == {"id", "alerted", "scores"}
+    assert {"id", "alerted", "scores", "rules_alerted", "model", "decisions"} <= set(first)
     assert first["id"] == "dev-001" and first["alerted"] == ["soldiers_pows"]
+    assert first["rules_alerted"] == ["soldiers_pows"]
+    assert out["model"]["trained_on_this_corpus"] is True  # the shipped model saw dev.jsonl
     assert set(first["scores"]) == {
         "repatriation",
         "judicial_cooperation",
@@ -161,6 +165,7 @@ def test_test_against_lists_the_changed_items(
     text = (ROOT / "keywords.yaml").read_text(encoding="utf-8")
     old.write_text(text.replace("    threshold: 4\n", "    threshold: 50\n", 1), encoding="utf-8")
     args = ["rules", "test", "--corpus", str(DATA / "dev.jsonl"), "--keywords", KEYWORDS]
+    args += ["--model", "off"]  # the rules alone (the shipped model would send dev-009 anyway)
     assert main([*args, "--against", str(old)]) == 0
     out = capsys.readouterr().out
     assert "precision" in out and "Changed against" in out

@@ -214,3 +214,63 @@ def test_a_term_inside_a_longer_term_does_not_count_twice() -> None:
     # the same words matched by two terms: the heavier wins, whatever the order
     t = rules.score(item(title="deportation")).get("t")
     assert t is not None and t.score == 5.0
+
+
+NEAR_RULES = Rules.from_text(
+    """
+fields: {title: 2, summary: 1, content: 1}
+entities:
+  nk: {title: North Korea, aliases: [North Korean*, Pyongyang]}
+  ru: {title: Russia, aliases: [Russia*, Siberia]}
+  home: {title: at home, aliases: [shock brigade*]}
+topics:
+  - id: work
+    title: Workers abroad
+    threshold: 4
+    require: {all_of: [nk], any_of: [ru], within: 5}
+    terms: {worker*: 4, "@ru": 1}
+    subtract: {"@home": 3}
+""",
+    "near.yaml",
+)
+
+WITHIN_CASES = [
+    # (content, alerts, too_far): the entities must be within 5 words of a counted term
+    ("North Korean workers in Siberia", True, ""),
+    ("Russia hired more North Korean workers", True, ""),
+    (
+        "Pyongyang, May 1 (KCNA) -- " + "The city celebrated the day. " * 3 + "Workers rested."
+        " Later the minister flew to Russia.",
+        False,
+        "North Korea; Russia within 5 words of a term",
+    ),
+    (
+        "North Korean workers rested. " + "It was warm. " * 4 + "Russia said nothing",
+        False,
+        "Russia within 5 words of a term",
+    ),
+    ("North Korean workers, shock brigade in Siberia", False, ""),  # 4 + 1 - 3 < 4
+]
+
+
+@pytest.mark.parametrize(("content", "alerts", "too_far"), WITHIN_CASES)
+def test_required_entities_within_words_of_the_terms(
+    content: str, alerts: bool, too_far: str
+) -> None:
+    t = NEAR_RULES.score(item(content=content)).get("work")
+    assert t is not None and t.alerted is alerts and t.too_far == too_far
+    assert t.missing == ()
+    if too_far:
+        assert f"not near the terms: {too_far}" in render_text(
+            NEAR_RULES.score(item(content=content))
+        )
+    quick = NEAR_RULES.score(item(content=content), explain=False).get("work")
+    assert quick is not None and (quick.alerted, quick.too_far) == (t.alerted, t.too_far)
+
+
+def test_an_entity_used_as_a_term_is_not_its_own_evidence() -> None:
+    """ "@ru" counts as a term, but Russia next to Russia does not tie it to the topic."""
+    t = NEAR_RULES.score(item(content="North Korean workers rested. " + "x " * 8 + "Russia")).get(
+        "work"
+    )
+    assert t is not None and t.score == 5.0 and t.too_far and not t.alerted

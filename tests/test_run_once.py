@@ -129,3 +129,25 @@ def test_invalid_feeds_yaml_exits_2_with_position(
     assert main(["--config", str(tmp_path), "run", "--once"]) == 2
     err = capsys.readouterr().err
     assert "feeds.yaml:4:" in err and "at least 5s" in err
+
+
+def test_every_source_failing_exits_1(
+    tmp_path: Path, server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pass where nothing could be polled is a failure a cron job or a supervisor must
+    see (docs/operations.md); one source working is enough for 0 (the test above)."""
+    server.route("/broken.xml", b"oops", status=500)
+    server.route("/gone.xml", b"gone", status=404)
+    cfg = setup_config(tmp_path, server, ["/broken.xml", "/gone.xml"])
+    assert main(["--config", str(cfg), "run", "--once"]) == 1
+    assert "2 failed" in capsys.readouterr().err
+
+
+def test_no_sources_is_said_with_the_place_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(DATA / "keywords.yaml", tmp_path / "keywords.yaml")
+    (tmp_path / "feeds.yaml").write_text("# nothing yet\n", encoding="utf-8")
+    assert main(["--config", str(tmp_path), "run", "--once"]) == 0
+    err = capsys.readouterr().err
+    assert "feeds.yaml:1:1: warning: no sources" in err

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from tests.servers import FeedServer
-from watcher.app import build_app, scheduler_config
+from watcher.app import build_app
 from watcher.fetch import Fetcher
 from watcher.settings import Settings
 
@@ -63,7 +63,7 @@ async def test_edits_are_picked_up_and_invalid_ones_keep_the_last_good(tmp_path:
                     return [k for k, _ in notices]
 
                 def current() -> str:
-                    return scheduler_config(runtime, app.config).rules.topic_titles["repatriation"]
+                    return app.config.topic_titles()["repatriation"]
 
                 await until(lambda: srv.hits("/a") == 1, "source a polled at start")
                 # a valid keywords.yaml edit: the rules in force change
@@ -90,7 +90,7 @@ async def test_edits_are_picked_up_and_invalid_ones_keep_the_last_good(tmp_path:
                 feeds = tmp_path / "feeds.yaml"
                 feeds.write_text(feeds_yaml(srv, "a", "b"))
                 await until(lambda: srv.hits("/b") == 1, "new source b polled")
-                assert [s.id for s in scheduler_config(runtime, app.config).feeds.sources] == [
+                assert [s.id for s in app.config.feeds().sources] == [
                     "a",
                     "b",
                 ]
@@ -98,7 +98,7 @@ async def test_edits_are_picked_up_and_invalid_ones_keep_the_last_good(tmp_path:
                 await until(lambda: kinds().count("config_invalid") == 2, "invalid feeds noticed")
                 invalid = [t for k, t in notices if k == "config_invalid"][1]
                 assert "feeds.yaml:" in invalid and "http://" in invalid
-                assert len(scheduler_config(runtime, app.config).feeds.sources) == 2
+                assert len(app.config.feeds().sources) == 2
                 assert srv.hits("/a") == 1  # hourly: not polled again by the reloads
             finally:
                 runtime.stop.set()

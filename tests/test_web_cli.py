@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import DATA
 from tests.servers import FeedServer
-from watcher.cli.sources_test import cmd_sources_test
+from watcher.cli.source_trial import cmd_sources_test
 
 WEB = DATA / "web"
 
@@ -38,7 +38,14 @@ def test_sources_test_prints_items_text_and_scores(
         shutil.copy(DATA.parent.parent / "keywords.yaml", tmp_path / "keywords.yaml")
         args = argparse.Namespace(config=tmp_path, db=None, log_format=None, source_id="alliance")
         assert cmd_sources_test(args) == 0
+        out = capsys.readouterr().out
+        assert "alliance (page" in out and ": 3 items" in out
+        assert "Court in Vladivostok hears case of a worker" in out
+        assert "ALERT" in out and "repatriation" in out
+        # the site forbids the articles: each says why it has no text
+        srv.route(
+            "/robots.txt", b"User-agent: *\nDisallow: /news/2026/\n", content_type="text/plain"
+        )
+        assert cmd_sources_test(args) == 0
     out = capsys.readouterr().out
-    assert "alliance (page" in out and ": 3 items" in out
-    assert "Court in Vladivostok hears case of a worker" in out
-    assert "ALERT" in out and "repatriation" in out
+    assert "text 0 chars (disallowed by robots.txt)" in out

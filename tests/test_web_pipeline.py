@@ -6,10 +6,10 @@ from pathlib import Path
 
 from tests.conftest import DATA
 from tests.servers import FeedServer
-from watcher.config.feeds import SourceConfig
 from watcher.fetch import Fetcher
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
+from watcher.sources.page import PageSource
 from watcher.store import Database
 from watcher.store.sources import get_state
 from watcher.web.fulltext import FullText, article_fetcher
@@ -27,7 +27,7 @@ async def test_page_source_with_full_text_alerts_on_the_body(
         srv.route("/news/", page, content_type="text/html")
         srv.route("/news/2026/11/vladivostok-court", (WEB / "article-court.html").read_bytes(),
                   content_type="text/html")  # fmt: skip
-        source = SourceConfig.model_validate(
+        source = PageSource.model_validate(
             {"id": "alliance", "url": srv.url("/news/"), "type": "page", "fulltext": True,
              "allow_private": True, "backfill": 10 * 365 * 86400,
              "selectors": {"item": "ul.news li", "link": "a.headline", "date": "span.date"}}

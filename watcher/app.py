@@ -18,8 +18,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from watcher.archive import ArchiveSettings
 from watcher.backoff import backoff_delay
-from watcher.config import feeds as feeds_config
+from watcher.config.live import LiveConfig
 from watcher.errors import ConfigError, DeliveryError
 from watcher.fetch import Fetcher
 from watcher.logs import redact_url
@@ -27,9 +28,11 @@ from watcher.notify.base import Context, Notifier
 from watcher.notify.kinds import build_notifiers
 from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
+from watcher.relevance.files import describe
 from watcher.runtime import Runtime, Service
-from watcher.scheduler import LiveConfig, Scheduler
+from watcher.scheduler import Scheduler
 from watcher.settings import Settings
+from watcher.store.articles import prune_articles
 from watcher.store.db import Database, open_database
 from watcher.store.items import prune_items
 from watcher.stories.hook import build_story_hook
@@ -37,7 +40,6 @@ from watcher.web.fulltext import FullText, article_fetcher
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_S = feeds_config.DEFAULT_RETENTION_S  # feeds.yaml `retention:` overrides it
 PRUNE_EVERY_S = 3600.0
 EXIT_UNDELIVERED = 3  # run --once: a channel could not be used; its alerts wait in the store
 
@@ -52,14 +54,16 @@ class App:
     console: Console
 
     def summary(self) -> list[str]:
-        feeds = self.config.feeds
+        feeds = self.config.feeds()
         enabled = feeds.enabled_sources
         channels = ", ".join(n.describe() for n in self.notifiers) or "nowhere"
         return [
             f"watcher: {len(enabled)} sources enabled ({len(feeds.sources)} in"
-            f" {self.config.feeds_path}), {len(self.config.rules.topic_ids)} topics from"
+            f" {self.config.feeds_path}), {len(self.config.rules().topic_ids)} topics from"
             f" {self.config.keywords_path}",
+            *(str(w) for w in self.config.warnings),
             f"alerts go to: {channels}",
+            describe(self.config.scorer()),
             f"state: {_describe_db(self.runtime.db)}",
         ]
 
@@ -75,65 +79,83 @@ def build_app(
     articles: Fetcher | None = None,
 ) -> App:
     """Everything ``watcher run`` runs; ``articles`` fetches full text (sources with
-    ``fulltext: true``) behind the address guard, None leaves items as their feeds give them."""
-    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    ``fulltext: true``) behind the address guard, None leaves items as their feeds give them.
+    Every part reads the configuration in force through ``live`` (a hot reload swaps it)."""
+    live = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
     db = open_database(settings.db_target)
     runtime = Runtime(settings=settings, db=db)
     if settings.instance_id:
         runtime.instance_id = settings.instance_id
-    runtime.extras["config"] = config
     # the configured channels, found by kind (watcher.notify.kinds); they read the
-    # configuration in force through these getters, which a reload swaps
-    ctx = Context(
-        runtime,
-        rules=lambda: scheduler_config(runtime, config).rules,
-        feeds=lambda: scheduler_config(runtime, config).feeds,
-        reload=lambda: scheduler.reload(),
-    )
+    # configuration in force through ``live``'s getters, which a reload swaps
+    ctx = Context(runtime, rules=live.rules, feeds=live.feeds, reload=lambda: scheduler.reload())
     notifiers = build_notifiers(ctx)
     runtime.wakers.extend(n.wake for n in notifiers)
     pipeline = Pipeline(
         db=db,
         fetcher=fetcher,
-        scorer=lambda: scheduler_config(runtime, config).rules,
+        scorer=live.scorer,
         notifiers=lambda: notifiers,
         on_alerts=runtime.alerts_recorded,
         fulltext=FullText(articles, db=db) if articles is not None else None,
+        # one story, one alert: later reports edit the first message (docs/stories.md)
+        stories=build_story_hook(settings.stories, db, time.time()),
         alerts_per_poll=settings.alerts_per_poll,
     )
-    # one story, one alert: later reports edit the first message (docs/stories.md)
-    pipeline.stories = build_story_hook(settings.stories, db, time.time())
-    scheduler = Scheduler(runtime, pipeline, config)
-    services: list[Service] = [scheduler, *notifiers, *ctx.services]
-    services.append(Pruner(db, lambda: scheduler_config(runtime, config).feeds.retention))
+    scheduler = Scheduler(runtime, pipeline, live)
+    services: list[Service] = [
+        scheduler,
+        *notifiers,
+        *ctx.services,
+        Pruner(db, live.retention),
+        *_optional_services(runtime, live, scheduler),
+    ]
+    return App(runtime, live, notifiers, pipeline, services, console or Console(stderr=True))
+
+
+def _optional_services(runtime: Runtime, live: LiveConfig, scheduler: Scheduler) -> list[Service]:
+    """The services the settings turn on: the archive, /healthz and /metrics (the notifiers'
+    come from ``build_notifiers``)."""
+    services = list[Service]()
+    if runtime.settings.section(ArchiveSettings).enabled:  # docs/archive.md
+        from watcher.archive.service import ArchiveService
+
+        services.append(ArchiveService(runtime, live.feeds))
     http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
     if http is not None:
         services.append(http)
-    return App(runtime, config, notifiers, pipeline, services, console or Console(stderr=True))
-
-
-def scheduler_config(runtime: Runtime, initial: LiveConfig) -> LiveConfig:
-    """The configuration in force (the scheduler swaps it on a good reload)."""
-    current = runtime.extras.get("config", initial)
-    return current if isinstance(current, LiveConfig) else initial
+    return services
 
 
 @dataclass
 class Pruner:
-    """Deletes items older than the retention period, once an hour."""
+    """Once an hour, forgets what is older than the retention period: seen items, and the
+    cached article text of full-text fetches (that table would otherwise grow for ever)."""
 
     db: Database
-    retention_s: float | Callable[[], float] = DEFAULT_RETENTION_S  # a callable: hot reload
+    retention_s: Callable[[], float]  # the configuration in force (a reload changes it)
     name: str = "pruner"
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            keep = self.retention_s() if callable(self.retention_s) else self.retention_s
-            removed = await asyncio.to_thread(prune_items, self.db, time.time() - keep)
-            if removed:
-                log.info("pruned %d items older than %.0f days", removed, keep / 86400)
+            keep = self.retention_s()
+            items, articles = await asyncio.to_thread(self.prune, time.time() - keep)
+            if items or articles:
+                log.info(
+                    "pruned %d items and %d articles older than %.0f days",
+                    items,
+                    articles,
+                    keep / 86400,
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), PRUNE_EVERY_S)
+
+    def prune(self, older_than: float) -> tuple[int, int]:
+        """(items, articles) removed that were first seen / fetched before ``older_than``."""
+        items = prune_items(self.db, older_than)
+        with self.db.transaction() as tx:
+            articles = prune_articles(tx, older_than)
+        return items, articles
 
 
 def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
@@ -149,20 +171,26 @@ def report_outcomes(outcomes: Sequence[PollOutcome], console: Console) -> None:
             console.print(f"  [yellow]{o.source_id}[/]: {o.error_kind}: {o.error}"[:300])
 
 
+EXIT_ALL_FAILED = 1  # `run --once`: every source polled failed (docs/operations.md)
+
+
 async def run_once(settings: Settings, console: Console | None = None) -> int:
     """One pass over every enabled source, deliver what is due, exit: 0, or
+    ``EXIT_ALL_FAILED`` when there were sources and every one of them failed, else
     ``EXIT_UNDELIVERED`` when a channel could not be used (its alerts wait in the store)."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         try:
-            for line in app.summary():
-                app.console.print(line)
-            sources = app.config.feeds.enabled_sources
+            for line in app.summary():  # file:line problems stay whole, never markup
+                app.console.print(line, soft_wrap=True, markup=False)
+            sources = app.config.feeds().enabled_sources
             outcomes = await asyncio.gather(*(app.pipeline.poll(s) for s in sources))
             report_outcomes(outcomes, app.console)
             unusable = await deliver_once(app.notifiers, app.console)
         finally:
             app.runtime.db.close()
+    if outcomes and not any(o.ok for o in outcomes):
+        return EXIT_ALL_FAILED
     return EXIT_UNDELIVERED if unusable else 0
 
 
@@ -180,7 +208,8 @@ async def deliver_once(notifiers: Sequence[Notifier[Any, Any]], console: Console
 
 
 async def run_forever(settings: Settings, console: Console | None = None) -> int:
-    """Run every service until SIGTERM/SIGINT; finish the work in flight."""
+    """Run every service until SIGTERM/SIGINT. Stopping is prompt: polls waiting on the
+    network are abandoned (they run at the next start), writes under way are finished."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         runtime = app.runtime
@@ -188,8 +217,8 @@ async def run_forever(settings: Settings, console: Console | None = None) -> int
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, runtime.stop.set)
-        for line in app.summary():
-            app.console.print(line)
+        for line in app.summary():  # file:line problems stay whole, never markup
+            app.console.print(line, soft_wrap=True, markup=False)
         failed: list[BaseException] = []
         tasks = [
             asyncio.create_task(supervise(s, runtime.stop, failed), name=s.name)

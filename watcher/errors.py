@@ -68,6 +68,7 @@ class FetchErrorKind(enum.StrEnum):
     BLOCKED_ADDRESS = "address not allowed"
     ROBOTS = "disallowed by robots.txt"
     PARSE_ERROR = "parse error"
+    MARKUP = "HTML too complex"  # nesting or re-opening that would take minutes to parse
     EMPTY = "nothing usable"
     SELECTORS = "selectors matched nothing"
     OTHER = "error"

@@ -75,6 +75,17 @@ class TopicScore:
     matches: tuple[Match, ...] = ()
     vetoed_by: Match | None = None  # the exclusion that vetoed the topic
     missing: tuple[str, ...] = ()  # required entities not found, as human text
+    # the required entities are there, but not close enough to the evidence (require.within)
+    too_far: str = ""
+    # the relevance model's second opinion (watcher.relevance): "" = the rules decided,
+    # "possible" = promoted by the model (a possible match), "held" = a rule hit held back
+    decision: str = ""
+    model: float | None = None  # the model's probability, when it was asked
+
+    @property
+    def rules_alerted(self) -> bool:
+        """What the rules alone decided."""
+        return self.alerted != bool(self.decision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,10 @@ class ScoreResult:
     @property
     def alerted_ids(self) -> tuple[str, ...]:
         return tuple(t.topic for t in self.topics if t.alerted)
+
+    @property
+    def rules_alerted_ids(self) -> tuple[str, ...]:
+        return tuple(t.topic for t in self.topics if t.rules_alerted)
 
     @property
     def best_score(self) -> float:
@@ -121,6 +136,10 @@ class Alert:
     language: str = ""
     story_id: int | None = None
     also_reported_by: tuple[str, ...] = field(default=())
+    # set when the relevance model sent it as a possible match: its score and why
+    model_note: str = ""
+    # what later reports of its story added: "topic forced_labor (RFA)", "600 (SBS)"
+    story_additions: tuple[str, ...] = field(default=())
 
     def matches_json(self) -> str:
         return matches_to_json(self.matches)
@@ -141,10 +160,6 @@ def matches_to_json(matches: tuple[Match, ...] | list[Match]) -> str:
 def matches_from_json(text: str) -> tuple[Match, ...]:
     raw: list[dict[str, Any]] = json.loads(text) if text else []
     return tuple(Match(**m) for m in raw)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def to_epoch(dt: datetime | None) -> float | None:

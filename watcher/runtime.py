@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from watcher.ops.metrics import Metrics
 from watcher.settings import Settings
@@ -21,7 +21,7 @@ from watcher.store.db import Database
 log = logging.getLogger(__name__)
 
 # A listener for operator notices: (kind, text). Kinds: "source_failing", "source_recovered",
-# "config_invalid", "config_reloaded".
+# "config_invalid", "config_reloaded", "article_removed", "article_changed".
 NoticeListener = Callable[[str, str], Awaitable[None]]
 
 
@@ -47,7 +47,6 @@ class Runtime:
     # fans out to them (see ``alerts_recorded``).
     wakers: list[asyncio.Event] = field(default_factory=list)
     listeners: list[NoticeListener] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. "config"
     # Prometheus counters of this process (its own registry): the pipeline and notifiers
     # count fetches, items, alerts and deliveries here; /metrics serves them.
     metrics: Metrics = field(default_factory=Metrics)

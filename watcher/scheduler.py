@@ -9,22 +9,22 @@ the last good configuration and tells the operators why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.config.feeds import FeedsConfig, SourceConfig, load_feeds
-from watcher.errors import ConfigError, FetchErrorKind
+from watcher.config.feeds import SourceConfig
+from watcher.config.live import LiveConfig
+from watcher.errors import FetchErrorKind
 from watcher.ops.source_leases import SourceLeases
 from watcher.pipeline import Pipeline, PollOutcome
-from watcher.rules import Rules, load_rules
+from watcher.relevance.files import describe
 from watcher.runtime import Runtime
 from watcher.store import sources as sources_store
 
@@ -41,45 +41,6 @@ START_SPREAD_PER_SOURCE_S = 0.2
 
 
 @dataclass
-class LiveConfig:
-    """The configuration in force: swapped whole on a good reload."""
-
-    feeds: FeedsConfig
-    rules: Rules
-    feeds_path: Path
-    keywords_path: Path
-    stamps: tuple[float, float] = (0.0, 0.0)
-
-    @classmethod
-    def load(cls, feeds_path: Path, keywords_path: Path) -> LiveConfig:
-        problems = []
-        feeds: FeedsConfig | None = None
-        rules: Rules | None = None
-        try:
-            feeds = load_feeds(feeds_path)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-        try:
-            rules = load_rules(keywords_path)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-        if problems or feeds is None or rules is None:
-            raise ConfigError(problems)
-        return cls(feeds, rules, feeds_path, keywords_path, _stamps(feeds_path, keywords_path))
-
-
-def _stamps(*paths: Path) -> tuple[float, float]:
-    out = []
-    for p in paths:
-        try:
-            st = p.stat()
-            out.append(st.st_mtime + st.st_size * 1e-9)
-        except OSError:
-            out.append(-1.0)
-    return (out[0], out[1])
-
-
-@dataclass
 class Scheduler:
     """Runs ``pipeline.poll`` for every enabled source on its schedule (a ``Service``)."""
 
@@ -90,7 +51,6 @@ class Scheduler:
     jitter_fraction: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
     _urls: dict[str, str] = field(default_factory=dict)  # each job's source URL when scheduled
-    on_outcome: list[Callable[[PollOutcome], None]] = field(default_factory=list)
     _failing_since: dict[str, float] = field(default_factory=dict)
     _scheduler: AsyncIOScheduler | None = None
     _inflight: set[asyncio.Task[PollOutcome]] = field(default_factory=set)
@@ -109,7 +69,7 @@ class Scheduler:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._sync_jobs()
         self._scheduler.add_job(
-            self._check_reload,
+            self._reload_job,
             IntervalTrigger(seconds=RELOAD_CHECK_S),
             id="__reload__",
             max_instances=1,
@@ -119,15 +79,26 @@ class Scheduler:
         try:
             await stop.wait()
         finally:
-            self._scheduler.shutdown(wait=False)
-            if self._inflight:  # finish the work in flight
-                await asyncio.gather(*self._inflight, return_exceptions=True)
+            self._scheduler.shutdown(wait=False)  # cancels its running jobs (see _poll_job)
+            await self._abandon_polls()
             await asyncio.to_thread(self.leases().release_all)
+
+    async def _abandon_polls(self) -> None:
+        """Stopping: the polls in flight are cancelled. One waiting on the network (or a
+        parse) writes nothing, gives its lease back and runs at the next start; one already
+        in its transaction finishes it first (``Pipeline._store``), so nothing is half-written
+        and the process does not wait for a slow server's timeout."""
+        polls = list(self._inflight)
+        for task in polls:
+            task.cancel()
+        if polls:
+            await asyncio.gather(*polls, return_exceptions=True)
+            log.info("stopped %d polls in flight; they run again at the next start", len(polls))
 
     def _sync_jobs(self) -> None:
         sched = self._scheduler
         assert sched is not None
-        wanted = {s.id: s for s in self.config.feeds.enabled_sources}
+        wanted = {s.id: s for s in self.config.feeds().enabled_sources}
         for job in sched.get_jobs():
             if job.id != "__reload__" and job.id not in wanted:
                 job.remove()
@@ -160,7 +131,12 @@ class Scheduler:
             )
 
     async def _poll_job(self, source_id: str) -> None:
-        source = self.config.feeds.get(source_id)
+        # A job cancelled by the stopping scheduler ends quietly: run() deals with its poll.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._poll_now(source_id)
+
+    async def _poll_now(self, source_id: str) -> None:
+        source = self.config.feeds().get(source_id)
         if source is None or not source.enabled or self.runtime.stop.is_set():
             return
         leases = self.leases()
@@ -169,10 +145,8 @@ class Scheduler:
         started = time.monotonic()
         task = asyncio.ensure_future(leases.hold(source, self.pipeline.poll(source)))
         self._inflight.add(task)
-        try:
-            outcome = await asyncio.shield(task)
-        finally:
-            self._inflight.discard(task)
+        task.add_done_callback(self._inflight.discard)
+        outcome = await asyncio.shield(task)
         self.runtime.metrics.poll(outcome, time.monotonic() - started)
         await self._after(source, outcome)
 
@@ -180,8 +154,6 @@ class Scheduler:
         """Tell operators once when a source starts failing for good, and once when it
         recovers. Whether they were told is kept in the store, so a restart or another
         instance does not tell them again."""
-        for cb in self.on_outcome:
-            cb(outcome)
         if outcome.ok:
             self._failing_since.pop(source.id, None)
             # the one success that clears the mark tells them (not every poll that saw it set)
@@ -222,25 +194,24 @@ class Scheduler:
         """
         return await self._check_reload(force=True)
 
+    async def _reload_job(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # the scheduler is stopping
+            await self._check_reload()
+
     async def _check_reload(self, force: bool = False) -> str:
-        cfg = self.config
-        stamps = _stamps(cfg.feeds_path, cfg.keywords_path)
-        edited = stamps != cfg.stamps
-        if not edited and not force:
+        result = await asyncio.to_thread(self.config.check, force)
+        if result.status == "unchanged":
             return "unchanged"
-        try:
-            fresh = await asyncio.to_thread(LiveConfig.load, cfg.feeds_path, cfg.keywords_path)
-        except ConfigError as exc:
-            cfg.stamps = stamps  # tell once per edit
-            text = "; ".join(str(p) for p in exc.problems[:5])
-            if edited:
+        if result.status == "invalid":
+            text = "; ".join(str(p) for p in result.problems[:5])
+            if result.edited:
                 await self.runtime.notice("config_invalid", f"kept the last good config: {text}")
             return f"configuration invalid, kept the last good one: {text}"
-        self.config = fresh
-        self.runtime.extras["config"] = fresh
         if self._scheduler is not None:  # /reload can come before the schedule starts
             self._sync_jobs()
-        summary = f"{len(fresh.feeds.enabled_sources)} sources, {len(fresh.rules.topic_ids)} topics"
-        if edited:
+        feeds, rules = self.config.feeds(), self.config.rules()
+        summary = f"{len(feeds.enabled_sources)} sources, {len(rules.topic_ids)} topics"
+        summary += f"; {describe(self.config.scorer())}"
+        if result.edited:
             await self.runtime.notice("config_reloaded", summary)
         return f"configuration reloaded: {summary}"

@@ -3,9 +3,10 @@
 Each group of ``WATCHER_*`` variables is one ``Section`` (a ``BaseSettings``) and each variable
 is declared once, as a field: its name is the section's prefix plus the field's name (or the
 field's ``validation_alias``), its default and description are the field's. The core settings
-are ``Settings`` below; every notifier declares its own section in its own module, and
-``watcher.notify.kinds.load_settings`` loads them all from one environment. ``variables()``
-lists every declaration (``deploy/.env.example`` and the README are checked against it).
+are ``Settings`` below, the stories' ``StorySettings`` too; the archive and every notifier
+declare their own section in their own module, and ``watcher.notify.kinds.load_settings``
+loads them all from one environment. ``variables()`` lists every declaration
+(``deploy/.env.example`` and the README are checked against it).
 
 Values come from the environment only inside ``Section.load``: building a section in code
 (``TelegramSettings(token=...)``) uses what is given and the defaults, nothing else.
@@ -182,6 +183,8 @@ class Section(BaseSettings):
 def _as_env(info: FieldInfo) -> str:
     """A field's default as a ``.env`` line would write it."""
     value = info.get_default(call_default_factory=True)
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple | list):
@@ -261,14 +264,16 @@ class StorySettings(Section):
     window_hours: float = Field(
         72.0, gt=0, description="Hours within which reports can belong to one story."
     )
+    # a later report of a story only edits its first message (other figures, places, dates
+    # or stage make a new story, which alerts); these make it alert again as well:
     realert_new_topic: bool = Field(
-        True, description="A later report of a story alerts again when it adds a topic."
+        False, description="A later report of a story alerts again when it adds a topic."
     )
     realert_score_factor: float = Field(
-        2.0, ge=0, description="... or scores this many times the story's best (0 = never)."
+        0.0, ge=0, description="... or scores this many times the story's best (0 = never)."
     )
     encoder: bool = Field(
-        True, description="Group across languages with the crosslingual extra when installed."
+        True, description="Group across languages with the multilingual sentence encoder."
     )
 
 
@@ -285,6 +290,11 @@ class Settings(Section):
         description="SQLite file path or postgresql:// URL; empty: CONFIG/state/watcher.db.",
     )
     instance_id: str = Field("", description="This instance in leases and logs; hostname:pid.")
+    model: str = Field(
+        "",
+        description="The relevance model file, or off (rules only); empty:"
+        " relevance-model.zip beside keywords.yaml, else the shipped one (docs/relevance.md).",
+    )
     log_format: Literal["text", "json"] = Field("text", description="text or json.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     http_port: int = Field(
@@ -297,7 +307,7 @@ class Settings(Section):
         description="Alerts of one source per poll sent one by one to a target; the rest in one"
         " summary message (all are kept in the store and the digest).",
     )
-    # the other sections: stories and the notifiers' (watcher.notify.kinds.load_settings)
+    # the other sections: stories, the archive, the notifiers' (watcher.notify.kinds)
     sections: Annotated[tuple[Section, ...], NoDecode] = ()
 
     @field_validator("log_level")

@@ -18,7 +18,7 @@ from watcher.errors import ConfigError, WatcherError
 from watcher.settings import Settings
 
 # Command modules, in the order their commands are listed in --help.
-COMMAND_MODULES = ("run", "sources", "feeds", "rules", "digest", "db")
+COMMAND_MODULES = ("run", "sources", "feeds", "rules", "model", "digest", "db", "archive")
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -27,12 +27,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 2 with our wording (it already does) and no traceback."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = argparse.ArgumentParser(
         prog="watcher",
         description="Watches news sources and alerts advocates to new developments.",
     )

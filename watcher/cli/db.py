@@ -21,7 +21,7 @@ from typing import Any
 
 from watcher.errors import StoreError
 from watcher.logs import redact_url
-from watcher.store.db import available_migrations, open_database
+from watcher.store.db import available_migrations, open_database, private_file
 
 SKIP_TABLES = frozenset({"schema_migrations"})
 
@@ -257,7 +257,7 @@ def backup_sqlite(source: Path, target: Path) -> int:
         raise StoreError(f"{target} exists: give a new file name")
     src = _open_sqlite_source(source)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_file(target)  # a copy of the subscribers: owner-only like the store
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)

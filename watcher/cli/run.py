@@ -41,26 +41,30 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Every file and setting as ``run`` will use them: problems name the file or variable."""
+    from watcher.config.live import LiveConfig
     from watcher.notify.kinds import notifier_kinds
-    from watcher.scheduler import LiveConfig
+    from watcher.relevance.files import describe
 
     settings = settings_from_args(args)  # every section validated; errors name the variable
-    config = LiveConfig.load(settings.feeds_path, settings.keywords_path)
+    config = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
     problems = []
     channels = []
     for cls in notifier_kinds().values():
         section = settings.section(cls.settings_model)
         if section.enabled and not cls.fallback:
-            problems += section.check_topics(config.rules.topic_ids)
+            problems += section.check_topics(config.rules().topic_ids)
             channels.append(section.group)
     if problems:
         raise ConfigError(problems)
-    feeds = config.feeds
+    feeds = config.feeds()
     print(
         f"{settings.feeds_path}: {len(feeds.sources)} sources"
         f" ({len(feeds.enabled_sources)} enabled)"
     )
-    print(f"{settings.keywords_path}: {len(config.rules.topic_ids)} topics")
+    for warning in config.warnings:
+        print(warning)
+    print(f"{settings.keywords_path}: {len(config.rules().topic_ids)} topics")
+    print(describe(config.scorer()))
     print("alerts go to: " + (", ".join(channels) or "the console (no channel configured)"))
     return EXIT_OK
 

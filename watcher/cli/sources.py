@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's commands to the `watcher` parser."""
     p = sub.add_parser("sources", help="each source's health: last success, errors, next poll")
     p.set_defaults(func=cmd_sources)
-    from watcher.cli.sources_test import add_test_parser  # `watcher sources test ID` (issue 7)
+    from watcher.cli.source_trial import add_trial_parser  # `watcher sources test ID`
 
-    add_test_parser(p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND"))
+    add_trial_parser(p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND"))
 
 
 def _ago(ts: float | None, now: float) -> str:
@@ -39,6 +39,7 @@ def _ago(ts: float | None, now: float) -> str:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from watcher.archive import ArchiveSettings
     from watcher.config.feeds import load_feeds
     from watcher.store.db import open_database
     from watcher.store.sources import all_states, item_counts
@@ -49,6 +50,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     try:
         states = all_states(db)
         counts = item_counts(db)
+        archive = _archive_line(db, settings.section(ArchiveSettings).max_day_bytes)
     finally:
         db.close()
     now = time.time()
@@ -75,4 +77,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
             nxt,
         )
     Console().print(table)
+    print(archive)
     return EXIT_OK
+
+
+def _archive_line(db: Any, max_day_bytes: int) -> str:
+    from watcher.archive.view import health_line
+
+    return health_line(db, time.time(), max_day_bytes)

@@ -1,41 +1,47 @@
-"""feeds.yaml: the sources to watch, validated with positions (``file:line:col: message``)."""
+"""feeds.yaml: the sources to watch, validated with positions (``file:line:col: message``).
+
+Each source is validated by its kind's model (``watcher.sources``), chosen by ``type:``.
+"""
 
 from __future__ import annotations
 
-import re
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    PrivateAttr,
+    Tag,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
-from watcher.yamlconf import load_yaml, position, validate
+from watcher.sources import kinds
+from watcher.sources.base import SourceConfig
+from watcher.yamlconf import load_yaml, position, problems_from, validate
 
-MIN_INTERVAL_S = 5.0
+__all__ = [
+    "DEFAULT_RETENTION_S",
+    "Defaults",
+    "FeedsConfig",
+    "SourceConfig",
+    "load_feeds",
+    "parse_feeds",
+]
+
 DEFAULT_RETENTION_S = 30 * 86400.0  # items are pruned this long after they were first seen
 MIN_RETENTION_S = 86400.0
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Selectors(_Model):
-    """CSS selectors for ``type: page`` sources."""
-
-    item: str
-    link: str
-    title: str | None = None
-    date: str | None = None
 
 
 class Defaults(_Model):
@@ -46,71 +52,45 @@ class Defaults(_Model):
     fulltext: bool = False
     allow_private: bool = False
     tags: tuple[str, ...] = ()
+    archive_watch: float | None = None  # how long the archive re-checks articles; 0 = never
 
     @field_validator("interval", "backfill", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)
 
-
-class SourceConfig(_Model):
-    id: str
-    name: str = ""
-    url: str
-    language: str = ""
-    type: Literal["feed", "page"] = "feed"
-    interval: float = 600.0
-    enabled: bool = True
-    tags: tuple[str, ...] = ()
-    backfill: float = 86400.0
-    fulltext: bool = False
-    allow_private: bool = False
-    selectors: Selectors | None = None
-
-    @field_validator("interval", "backfill", mode="before")
+    @field_validator("archive_watch", mode="before")
     @classmethod
-    def _duration(cls, v: Any) -> float:
-        return parse_duration(v)
+    def _watch(cls, v: Any) -> float | None:
+        return None if v is None else parse_duration(v)
 
-    @field_validator("interval")
-    @classmethod
-    def _min_interval(cls, v: float) -> float:
-        if v < MIN_INTERVAL_S:
-            raise ValueError(f"interval must be at least {MIN_INTERVAL_S:g}s")
-        return v
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not _ID.match(v):
-            raise ValueError(f"id {v!r}: use letters, digits, '-', '_' and '.'")
-        return v
+def _type_of(value: Any) -> str:
+    """The kind a source in feeds.yaml names (``feed`` when it names none)."""
+    kind = value.get("type", "feed") if isinstance(value, Mapping) else getattr(value, "type", "")
+    return kind if isinstance(kind, str) else repr(kind)
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"url {v!r} must start with http:// or https://")
-        return v
 
-    @model_validator(mode="after")
-    def _page_needs_selectors(self) -> SourceConfig:
-        if self.type == "page" and self.selectors is None:
-            raise ValueError("a source of type page needs selectors: item and link")
-        return self
+def _source_union() -> Any:
+    """Every kind's model, chosen by ``type:`` (a pydantic discriminated union)."""
+    members = tuple(Annotated[k.config, Tag(k.name)] for k in kinds().values())
+    return Annotated[Union[members], Discriminator(_type_of)]  # noqa: UP007
 
-    @property
-    def display_name(self) -> str:
-        return self.name or self.id
+
+if TYPE_CHECKING:
+    AnySource = SourceConfig
+else:
+    AnySource = _source_union()
 
 
 class FeedsConfig(_Model):
     defaults: Defaults = Field(default_factory=Defaults)
-    sources: tuple[SourceConfig, ...] = ()
+    sources: tuple[AnySource, ...] = ()
     # How long seen items are kept (alerts keep their own copy and are never pruned). An item
     # pruned while its feed still lists it is stored again as new, silently: it cannot alert
     # twice (the alert's dedupe key stays), but keep this well above any feed's memory.
     retention: float = DEFAULT_RETENTION_S
+    _warnings: tuple[Problem, ...] = PrivateAttr(default=())
 
     @field_validator("retention", mode="before")
     @classmethod
@@ -123,6 +103,11 @@ class FeedsConfig(_Model):
         if v < MIN_RETENTION_S:
             raise ValueError("retention must be at least 1d")
         return v
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """What loads but deserves a word (an empty file), as ``file:line`` problems."""
+        return self._warnings
 
     @property
     def enabled_sources(self) -> tuple[SourceConfig, ...]:
@@ -150,18 +135,73 @@ def _apply_defaults(data: Any) -> Any:
     return data
 
 
-def _check_defaults(data: Any, name: str) -> None:
-    """Problems in ``defaults:`` itself, pointed at there (not at every source using them)."""
+def _problems(model: type[BaseModel], node: Any, name: str) -> list[Problem]:
+    """Where ``node`` (a part of feeds.yaml) fails ``model``; positions are the file's own."""
     try:
-        Defaults.model_validate(data.get("defaults") or {})
+        model.model_validate(node if node is not None else {})
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ["defaults", *[p for p in err["loc"] if isinstance(p, int | str)]]
-            line, col = position(data, loc)
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(name, line, col, f"{'.'.join(map(str, loc))}: {msg}"))
-        raise ConfigError(problems) from exc
+        problems = problems_from(exc, node, name, model)
+        # a problem of the whole part (no field of it) is pointed at the part itself
+        lc = getattr(node, "lc", None)
+        line, col = (lc.line + 1, lc.col + 1) if lc is not None else (0, 0)
+        return [Problem(p.file, line, col, p.message) if p.line <= 0 else p for p in problems]
+    return []
+
+
+def _source_problems(data: Any, name: str) -> list[Problem]:
+    """Each source checked by its own kind's model, so a problem points into that source."""
+    sources = data.get("sources")
+    if not isinstance(sources, list):
+        return []  # FeedsConfig says what is wrong with it
+    known = kinds()
+    problems: list[Problem] = []
+    for i, src in enumerate(sources):
+        if not isinstance(src, Mapping):
+            continue
+        kind = known.get(_type_of(src))
+        if kind is not None:
+            problems += _problems(kind.config, src, name)
+            continue
+        line, col = position(data, ["sources", i, "type"])
+        hint = difflib.get_close_matches(_type_of(src), list(known), n=1, cutoff=0.6)
+        problems.append(
+            Problem(
+                name,
+                line,
+                col,
+                f"unknown type {_type_of(src)!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; expected one of: {', '.join(known)}",
+            )
+        )
+    return problems
+
+
+def _duplicate_ids(config: FeedsConfig, data: Any, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, src in enumerate(config.sources):
+        if src.id in seen:
+            line, col = position(data, ["sources", i, "id"])
+            problems.append(Problem(name, line, col, f"duplicate source id {src.id!r}"))
+        seen.add(src.id)
+    return problems
+
+
+def _empty(config: FeedsConfig, data: Any, name: str) -> list[Problem]:
+    """Accepted (a run with only the Telegram bot is legitimate) but said: nothing is polled."""
+    if config.sources:
+        return []
+    line, col = position(data, ["sources"], at_key=True) if "sources" in data else (1, 1)
+    return [
+        Problem(
+            name,
+            line,
+            col,
+            "warning: no sources, nothing will be polled"
+            " (list them under 'sources:', see docs/feeds.md)",
+        )
+    ]
 
 
 def parse_feeds(text: str, name: str = "feeds.yaml") -> FeedsConfig:
@@ -170,19 +210,22 @@ def parse_feeds(text: str, name: str = "feeds.yaml") -> FeedsConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(Problem(name, 1, 1, "expected a mapping with 'sources:'"))
-    # validate defaults first so their own errors point at them, then the merged sources
-    _check_defaults(data, name)
-    merged = _apply_defaults(data)
-    config = validate(FeedsConfig, merged, name)
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for i, src in enumerate(config.sources):
-        if src.id in seen:
-            line, col = position(data, ["sources", i, "id"])
-            problems.append(Problem(name, line, col, f"duplicate source id {src.id!r}"))
-        seen.add(src.id)
+    # defaults first, so that their own problems point at them, not at every source using them
+    problems = _problems(Defaults, data.get("defaults"), name)
     if problems:
         raise ConfigError(problems)
+    merged = _apply_defaults(data)
+    problems = _source_problems(merged, name)
+    if problems:
+        merged["sources"] = []  # told already: the rest of the file is checked without them
+    try:
+        config = validate(FeedsConfig, merged, name)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from exc
+    problems += _duplicate_ids(config, data, name)
+    if problems:
+        raise ConfigError(problems)
+    config._warnings = tuple(_empty(config, data, name))
     return config
 
 

@@ -10,6 +10,7 @@ from xml.sax.saxutils import quoteattr
 
 from watcher.config.feeds import SourceConfig
 from watcher.errors import ConfigError, Problem
+from watcher.sources import kind_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +70,15 @@ def yaml_entries(feeds: Iterable[OpmlFeed], taken: set[str], known_urls: set[str
 
 
 def write_opml(sources: Iterable[SourceConfig], title: str = "watcher sources") -> str:
+    """Feeds as ``type="rss"`` outlines (``xmlUrl``), which feed readers subscribe to; other
+    kinds (pages, channels) as ``type="link"`` outlines (``url``), which they do not."""
     body = []
     for s in sources:
+        kind = kind_of(s).opml_type
+        where = "xmlUrl" if kind == "rss" else "url"
         attrs = (
-            f'type="rss" text={quoteattr(s.display_name)} title={quoteattr(s.display_name)}'
-            f" xmlUrl={quoteattr(s.url)}"
+            f"type={quoteattr(kind)} text={quoteattr(s.display_name)}"
+            f" title={quoteattr(s.display_name)} {where}={quoteattr(s.url)}"
         )
         if s.language:
             attrs += f" language={quoteattr(s.language)}"

@@ -147,6 +147,14 @@ def deadline_exceeded(url: str, seconds: float) -> FetchError:
     return FetchError(FetchErrorKind.TIMEOUT, f"total deadline of {seconds:g}s exceeded", url=url)
 
 
+def markup_too_complex(what: str, deepest: int, url: str = "") -> FetchError:
+    detail = (
+        f"{what} nests or re-opens elements at least {deepest:,} deep; parsing it would take"
+        " far longer than its size warrants"
+    )
+    return FetchError(FetchErrorKind.MARKUP, detail, url=url)
+
+
 def blocked_address(url: str, why: str) -> FetchError:
     return FetchError(FetchErrorKind.BLOCKED_ADDRESS, why, url=url)
 

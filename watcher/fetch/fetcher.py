@@ -10,13 +10,17 @@ once decompressed (gzip bombs stop at the limit), redirects followed one by one 
 ``max_redirects`` (loops are caught at once), ``concurrency`` requests at once in all and
 ``per_host`` per host. Every failure is a ``FetchError`` (see ``classify.py``).
 
-Address guard hook (for untrusted links, issue 7): ``fetch(..., allow_private=False)`` resolves
+Address guard hook (for untrusted links): ``fetch(..., allow_private=False)`` resolves
 the host of the URL and of every redirect target and calls the guard with ``(host, [ip, ...])``
 before connecting; the guard raises ``FetchError(BLOCKED_ADDRESS)`` to refuse. The connection
 then goes to the address that was checked (no second lookup: no DNS rebinding), with the
 name kept for ``Host`` and TLS. The default guard refuses loopback, private, link-local,
 multicast and reserved addresses. Sources from
 ``feeds.yaml`` use the default ``allow_private=True`` and may be anywhere, loopback included.
+
+Capture mode (``fetch(..., capture=True)``, for the archive): the final answer is returned
+whatever its status (a 404 page is evidence too), and a body over ``max_body_bytes`` is cut
+there (``truncated``) instead of refused; ``raw_headers`` keep the names, order and repeats.
 """
 
 from __future__ import annotations
@@ -83,6 +87,10 @@ class FetchResult:
     body_hash: str  # sha256 hex of body ("" when not modified)
     elapsed: float  # seconds, whole fetch
     redirects: tuple[str, ...] = field(default=())  # the URLs redirected through
+    raw_headers: tuple[tuple[str, str], ...] = field(default=())  # as sent: case, order, repeats
+    http_version: str = "HTTP/1.1"
+    reason: str = ""  # the status line's reason phrase
+    truncated: bool = False  # capture mode: the body was cut at max_body_bytes
 
 
 def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -91,6 +99,47 @@ def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
         k = k.lower()
         out[k] = f"{out[k]}, {v}" if k in out else v
     return out
+
+
+def _result(
+    url: str,
+    final: str,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    started: float,
+    seen: list[str],
+    response: httpx.Response | None = None,
+    truncated: bool = False,
+    *,
+    conditional: Mapping[str, str] | None = None,
+) -> FetchResult:
+    """A fetch's result: with the ``response``'s raw headers, version and reason when it has
+    a body; a 304 keeps the request's validators (``conditional``) when its own headers do not
+    repeat them."""
+    raw = response.headers.raw if response is not None else []
+    not_modified = status == 304
+    etag, last_modified = headers.get("etag"), headers.get("last-modified")
+    if not_modified and conditional:
+        etag = etag or conditional.get("If-None-Match")
+        last_modified = last_modified or conditional.get("If-Modified-Since")
+    return FetchResult(
+        url=url,
+        final_url=final,
+        status=status,
+        body=body,
+        headers=headers,
+        etag=etag,
+        last_modified=last_modified,
+        not_modified=not_modified,
+        body_hash="" if not_modified else hashlib.sha256(body).hexdigest(),
+        elapsed=time.monotonic() - started,
+        redirects=tuple(seen[1:]),
+        raw_headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw),
+        http_version=response.http_version if response is not None else "HTTP/1.1",
+        reason=response.reason_phrase if response is not None else "",
+        truncated=truncated,
+    )
 
 
 def default_guard(host: str, addresses: list[str]) -> None:
@@ -132,10 +181,12 @@ async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
 class _Decoder:
     """Content-Encoding decoding with the output bounded (gzip bombs stop at the limit)."""
 
-    def __init__(self, encoding: str, limit: int, url: str) -> None:
+    def __init__(self, encoding: str, limit: int, url: str, cut: bool = False) -> None:
         self.limit = limit
         self.url = url
         self.size = 0
+        self.cut = cut  # keep the first ``limit`` bytes instead of raising
+        self.truncated = False
         codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
         codings = [c for c in codings if c != "identity"]
         if len(codings) > 1:
@@ -189,10 +240,14 @@ class _Decoder:
         return b"".join(self.parts)
 
     def _add(self, chunk: bytes) -> None:
-        if not chunk:
+        if not chunk or self.truncated:
             return
         self.size += len(chunk)
-        if self.size > self.limit:
+        if self.size > self.limit and self.cut:
+            chunk = chunk[: len(chunk) - (self.size - self.limit)]
+            self.size = self.limit
+            self.truncated = True
+        elif self.size > self.limit:
             what = "decompressed body" if self.z is not None else "body"
             raise classify.too_large(self.url, self.limit, what)
         self.parts.append(chunk)
@@ -302,21 +357,30 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        headers: Mapping[str, str] | None = None,
         allow_private: bool = True,
         before_body: BodyGate | None = None,
+        capture: bool = False,
     ) -> FetchResult:
-        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given), with
+        ``headers`` (an ``Accept`` of the source's kind, say) added to the client's.
 
         Returns a 2xx or 304 ``FetchResult``; raises ``FetchError`` for everything else.
         ``before_body`` is awaited when a body is about to be read (not for a 304, a redirect
         or an error): a caller that cannot take more bodies yet waits there, with the response
-        unread (the time waited does not count against the deadline).
+        unread (the time waited does not count against the deadline). ``capture``: see the
+        module docstring.
         """
         if self._client is None:
             await self.open()
         started = time.monotonic()
         try:
-            return await self._fetch(url, etag, last_modified, allow_private, started, before_body)
+            extra = dict(headers or {})
+            if etag:
+                extra["If-None-Match"] = etag
+            if last_modified:
+                extra["If-Modified-Since"] = last_modified
+            return await self._fetch(url, extra, allow_private, started, before_body, capture)
         except TimeoutError as exc:
             raise classify.deadline_exceeded(url, self.settings.deadline) from exc
         except FetchError:
@@ -327,23 +391,16 @@ class Fetcher:
     async def _fetch(
         self,
         url: str,
-        etag: str | None,
-        last_modified: str | None,
+        conditional: dict[str, str],
         allow_private: bool,
         started: float,
         before_body: BodyGate | None = None,
+        capture: bool = False,
     ) -> FetchResult:
-        assert self._client is not None
-        s = self.settings
         loop = asyncio.get_running_loop()
         deadline_at: float | None = None  # starts with the first request, not in the queue
         current = url
         seen = [url]
-        conditional: dict[str, str] = {}
-        if etag:
-            conditional["If-None-Match"] = etag
-        if last_modified:
-            conditional["If-Modified-Since"] = last_modified
         while True:
             parts = urlsplit(current)
             if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -355,87 +412,76 @@ class Fetcher:
             # hold no global slot, so they never delay other hosts.
             async with self._host_slot(key), self._all:
                 if deadline_at is None:
-                    deadline_at = loop.time() + s.deadline
+                    deadline_at = loop.time() + self.settings.deadline
                 async with asyncio.timeout_at(deadline_at) as timeout:
-                    if allow_private:
-                        request = self._client.build_request("GET", current, headers=conditional)
-                    else:
-                        address = await self._check_address(
-                            current, parts.hostname, parts.port, parts.scheme
-                        )
-                        request = self._pinned_request(current, address, conditional)
+                    request = await self._request(current, conditional, allow_private)
                     response = await self._pool(key).send(request, stream=True)
                     try:
                         status = response.status_code
                         headers = _lower_headers(response.headers)
                         if status in REDIRECT_STATUSES and "location" in headers:
-                            target = urljoin(current, headers["location"].strip())
-                            if target in seen:
-                                raise classify.too_many_redirects(
-                                    url, s.max_redirects, f"redirect loop back to {target}"
-                                )
-                            if len(seen) > s.max_redirects:
-                                raise classify.too_many_redirects(url, s.max_redirects)
-                            seen.append(target)
-                            current = target
+                            current = self._redirect(url, current, headers["location"], seen)
                             await _drain(response)
                             continue
                         error = classify.classify_status(status, headers, current)
-                        if error is not None:
+                        if error is not None and not capture:
                             await _drain(response)
                             raise error
                         if status == 304:
                             await _drain(response)
-                            return FetchResult(
-                                url=url,
-                                final_url=current,
-                                status=304,
-                                body=b"",
-                                headers=headers,
-                                etag=headers.get("etag") or etag,
-                                last_modified=headers.get("last-modified") or last_modified,
-                                not_modified=True,
-                                body_hash="",
-                                elapsed=time.monotonic() - started,
-                                redirects=tuple(seen[1:]),
-                            )
-                        if before_body is not None:
+                            return _result(url, current, 304, b"", headers, started, seen,
+                                           conditional=conditional)  # fmt: skip
+                        if before_body is not None:  # waiting on the caller is not fetching
                             waited = loop.time()
-                            timeout.reschedule(None)  # waiting on the caller is not fetching
+                            timeout.reschedule(None)
                             await before_body()
                             timeout.reschedule(deadline_at + loop.time() - waited)
-                        body = await self._read_body(response, headers, current)
+                        body, cut = await self._read_body(response, headers, current, capture)
                     finally:
                         await response.aclose()
-            return FetchResult(
-                url=url,
-                final_url=current,
-                status=status,
-                body=body,
-                headers=headers,
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
-                not_modified=False,
-                body_hash=hashlib.sha256(body).hexdigest(),
-                elapsed=time.monotonic() - started,
-                redirects=tuple(seen[1:]),
-            )
+            return _result(url, current, status, body, headers, started, seen, response, cut)
+
+    async def _request(
+        self, url: str, headers: dict[str, str], allow_private: bool
+    ) -> httpx.Request:
+        assert self._client is not None
+        if allow_private:
+            return self._client.build_request("GET", url, headers=headers)
+        parts = urlsplit(url)
+        assert parts.hostname is not None
+        address = await self._check_address(url, parts.hostname, parts.port, parts.scheme)
+        return self._pinned_request(url, address, headers)
+
+    def _redirect(self, url: str, current: str, location: str, seen: list[str]) -> str:
+        """The next URL of a redirect from ``current`` (appended to ``seen``); a loop or one
+        redirect too many is ``TOO_MANY_REDIRECTS``."""
+        target = urljoin(current, location.strip())
+        limit = self.settings.max_redirects
+        if target in seen:
+            raise classify.too_many_redirects(url, limit, f"redirect loop back to {target}")
+        if len(seen) > limit:
+            raise classify.too_many_redirects(url, limit)
+        seen.append(target)
+        return target
 
     async def _read_body(
-        self, response: httpx.Response, headers: Mapping[str, str], url: str
-    ) -> bytes:
+        self, response: httpx.Response, headers: Mapping[str, str], url: str, cut: bool = False
+    ) -> tuple[bytes, bool]:
+        """The decoded body, and whether it was cut at the limit (only when ``cut``)."""
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdigit() and int(declared) > limit and not cut:
             raise classify.too_large(url, limit, f"declared body ({int(declared):,} bytes)")
-        decoder = _Decoder(headers.get("content-encoding", ""), limit, url)
+        decoder = _Decoder(headers.get("content-encoding", ""), limit, url, cut)
         wire = 0
         async for chunk in response.aiter_raw():
             wire += len(chunk)
-            if wire > limit:
+            if wire > limit and not cut:
                 raise classify.too_large(url, limit)
             decoder.feed(chunk)
-        return decoder.finish()
+            if decoder.truncated or wire > 2 * limit:  # cut: stop reading, the rest is dropped
+                return decoder.finish(), True
+        return decoder.finish(), decoder.truncated
 
     async def _check_address(self, url: str, host: str, port: int | None, scheme: str) -> str:
         """Resolve ``host``, let the guard judge every address; the address to connect to."""

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from watcher.models import Alert
 from watcher.notify.base import Context, NotifierSettings, OutboxNotifier, Outcome, Sent, Summary
-from watcher.notify.text import plain_alert, plain_summary, safe_link
+from watcher.notify.text import POSSIBLE_MATCH, plain_alert, plain_summary, safe_link
 from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
 
@@ -31,7 +31,8 @@ class ConsoleSettings(NotifierSettings):
 
 
 def format_alert(alert: Alert) -> Text:
-    """One alert: topics, score and source, then the title, the link and the matched terms."""
+    """One alert: topics, score and source, then the title, the link, the matched terms, the
+    relevance model's note on a possible match and the story's other outlets."""
     title, body = plain_alert(alert)
     source, _, rest = body.partition("\n")
     out = Text()
@@ -40,8 +41,11 @@ def format_alert(alert: Alert) -> Text:
     out.append(f" score {alert.score:.1f} - {source.rpartition(' · ')[0]}\n  ")
     out.append(title, style="bold")
     link = safe_link(alert.url)
-    for line in rest.splitlines()[1:]:  # the link, the matched terms, the other outlets
+    for line in rest.splitlines()[1:]:  # link, matched terms, model note, other outlets
         out.append("\n  ")
+        if line.startswith(POSSIBLE_MATCH):
+            out.append(POSSIBLE_MATCH, style="yellow")
+            line = line.removeprefix(POSSIBLE_MATCH)
         out.append(line, style=Style(link=link) if link and line == link else "")
     return out
 

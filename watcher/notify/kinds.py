@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import watcher.notify
+from watcher.archive import ArchiveSettings
 from watcher.notify.base import Context, Notifier
 from watcher.settings import Section, Settings, StorySettings, Variable, check_config_dir
 
@@ -37,8 +38,9 @@ def notifier_kinds() -> dict[str, type[Notifier[Any, Any]]]:
 
 
 def sections() -> list[type[Section]]:
-    """Every settings section: the core, stories, and each notifier's (in kind order)."""
-    found: list[type[Section]] = [Settings, StorySettings]
+    """Every settings section: the core, stories, the archive, and each notifier's (in kind
+    order)."""
+    found: list[type[Section]] = [Settings, StorySettings, ArchiveSettings]
     for cls in notifier_kinds().values():
         if cls.settings_model not in found:
             found.append(cls.settings_model)

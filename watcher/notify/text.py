@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 MAX_TITLE = 300  # characters of a title in any message
 MAX_SUMMARY_LINE = 200  # of one alert's line in a summary message
+MAX_MODEL_NOTE = 600  # of the relevance model's note on a possible match
+POSSIBLE_MATCH = "Possible match"  # the mark of an alert the relevance model sent
 # C0 controls but \t and \n, DEL, C1 controls, bidi embeddings/overrides/isolates, line and
 # paragraph separators (a formatter would not expect them), and the BOM
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
@@ -67,6 +69,11 @@ def alert_title(alert: Alert, limit: int = MAX_TITLE) -> str:
     return one_line(alert.title, limit) or "(untitled)"
 
 
+def model_line(note: str, limit: int = MAX_MODEL_NOTE) -> str:
+    """The mark of an alert the relevance model sent as a possible match, with its note."""
+    return f"{POSSIBLE_MATCH} (relevance model): {one_line(note, limit)}"
+
+
 def summary_heading(count: int, source: str) -> str:
     """The first line of a summary message: "and N more from SOURCE:"."""
     noun = "alert" if count == 1 else "alerts"
@@ -82,7 +89,8 @@ def summary_line(alert: Alert) -> str:
 
 def plain_alert(alert: Alert) -> tuple[str, str]:
     """Title and body of one alert as plain text (the console, Apprise): source and time,
-    topics and score, the link (http(s) only), the matched terms, the story's other outlets."""
+    topics and score, the link (http(s) only), the matched terms, the relevance model's note
+    on a possible match, the story's other outlets."""
     when = alert.published.strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"{one_line(alert.source_name or alert.source_id, 200)} · {when}",
@@ -92,6 +100,8 @@ def plain_alert(alert: Alert) -> tuple[str, str]:
     terms = sorted({one_line(m.text, 80) for m in alert.matches if m.kind != "exclusion"})
     if terms:
         lines.append("Matched: " + ", ".join(terms))
+    if alert.model_note:
+        lines.append(model_line(alert.model_note))
     if alert.also_reported_by:
         lines.append("Also reported by: " + one_line(", ".join(alert.also_reported_by), 600))
     return alert_title(alert), "\n".join(lines)

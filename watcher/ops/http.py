@@ -21,11 +21,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from watcher.errors import ConfigError
 from watcher.ops.metrics import Metrics
-from watcher.runtime import Runtime
+from watcher.settings import Settings
 from watcher.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -243,8 +243,25 @@ async def _respond(
     await writer.drain()
 
 
+class Served(Protocol):
+    """What the endpoint reads of ``watcher run``'s ``Runtime`` (which holds these metrics, so
+    ops/ does not import it back)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def instance_id(self) -> str: ...
+
+
 def http_service(
-    runtime: Runtime, scheduler_running: Callable[[], bool] | None
+    runtime: Served, scheduler_running: Callable[[], bool] | None
 ) -> HttpService | None:
     """The endpoint ``watcher run`` should serve, or None when ``WATCHER_HTTP_PORT`` is unset."""
     settings = runtime.settings

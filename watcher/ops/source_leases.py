@@ -66,32 +66,41 @@ class SourceLeases:
     async def hold(self, source: SourceConfig, poll: Awaitable[T]) -> T:
         """Run ``poll`` renewing the lease, then give the lease back.
 
-        The scheduler runs this whole coroutine as the poll's task (and shields it), so the
-        lease is given back only once the poll has recorded its results: a scheduler shutting
-        down (which cancels its jobs) must not free the source while its poll still runs.
+        The scheduler runs this whole coroutine as the poll's task, so the lease is given back
+        only once the poll has ended: cancelled (a stopping scheduler), the poll is cancelled
+        and waited for (it ends what it must, see ``Pipeline._store``) before the source is
+        free for another instance.
         """
-        lease_s = lease_seconds(source.interval)
         task = asyncio.ensure_future(poll)
         try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=lease_s / 3)
-                if done:
-                    return task.result()
-                until = self.clock() + lease_s
-                try:
-                    renewed = await asyncio.to_thread(
-                        renew_source, self.db, source.id, self.owner, until
-                    )
-                except StoreError as exc:  # the poll goes on; the next turn tries again
-                    log.warning("source %s: lease not renewed: %s", source.id, exc)
-                    continue
-                if not renewed:
-                    log.warning("source %s: lease lost during a long poll", source.id)
+            return await self._renewing(source, task)
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
         finally:
             try:
                 await asyncio.to_thread(release_source, self.db, source.id, self.owner)
             except StoreError as exc:  # it runs out on its own
                 log.warning("source %s: lease not given back: %s", source.id, exc)
+
+    async def _renewing(self, source: SourceConfig, task: asyncio.Future[T]) -> T:
+        """``task``'s result, renewing the lease every third of its length meanwhile."""
+        lease_s = lease_seconds(source.interval)
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=lease_s / 3)
+            if done:
+                return task.result()
+            until = self.clock() + lease_s
+            try:
+                renewed = await asyncio.to_thread(
+                    renew_source, self.db, source.id, self.owner, until
+                )
+            except StoreError as exc:  # the poll goes on; the next turn tries again
+                log.warning("source %s: lease not renewed: %s", source.id, exc)
+                continue
+            if not renewed:
+                log.warning("source %s: lease lost during a long poll", source.id)
 
     def release_all(self) -> int:
         """Give back every lease of this instance (on shutdown); how many there were."""

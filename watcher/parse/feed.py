@@ -31,7 +31,9 @@ import codecs
 import email.utils
 import functools
 import hashlib
+import html.entities
 import io
+import logging
 import re
 import zlib
 from collections.abc import Iterable, Mapping
@@ -49,7 +51,12 @@ from watcher.models import Item
 from watcher.parse.text import collapse_whitespace, html_to_text, looks_like_html
 from watcher.parse.urls import canonical_url
 
+log = logging.getLogger(__name__)
+
 MAX_TEXT_CHARS = 100_000  # per field: a whole book in one <content:encoded> stops here
+# Entries read from one feed, newest first as feeds list them (the real fixtures list up to
+# 150): 100,000 tiny entries in a 7 MB feed cost seconds to read, score and store each poll.
+MAX_ENTRIES = 5_000
 MAX_FEED_BYTES = 32 * 1024 * 1024  # a gzipped body is unpacked up to this size
 
 ParserName = Literal["fast", "feedparser"]
@@ -142,7 +149,7 @@ def parse_feed(
         raise _nothing_usable(raw, skipped, body, lower)
     return ParsedFeed(
         items=tuple(items),
-        title=html_to_text(raw.title),
+        title=html_to_text(raw.title, "the feed's title"),
         bozo=raw.bozo,
         bozo_reason=raw.bozo_reason,
         parser=used,
@@ -230,7 +237,14 @@ def build_items(
     base = base_url or raw.link
     items: list[Item] = []
     skipped = 0
-    for entry in raw.entries:
+    if len(raw.entries) > MAX_ENTRIES:
+        log.warning(
+            "source %s lists %d entries: only the first %d are read",
+            source_id,
+            len(raw.entries),
+            MAX_ENTRIES,
+        )
+    for entry in raw.entries[:MAX_ENTRIES]:
         item = normalise(entry, source_id, default_language, base, now)
         if item is None:
             skipped += 1
@@ -243,10 +257,13 @@ def normalise(
     entry: RawEntry, source_id: str, language: str, base_url: str, now: datetime | None = None
 ) -> Item | None:
     """One ``Item`` from a raw entry, or None when it has no title, link or text."""
-    title = clean_text(entry.title)
-    summary = clean_text(entry.summary)
-    raw_content = " ".join(c for c in entry.content if c)
-    content = summary if raw_content == entry.summary else clean_text(raw_content)
+    try:
+        title = clean_text(entry.title)
+        summary = clean_text(entry.summary)
+        raw_content = " ".join(c for c in entry.content if c)
+        content = summary if raw_content == entry.summary else clean_text(raw_content)
+    except FetchError as exc:  # markup too costly to parse: say which entry
+        raise FetchError(exc.kind, f"{_which(entry)}: {exc.detail}") from exc
     if content and _squeeze(content).startswith(_squeeze(summary)):
         # The summary is the content or its beginning (a teaser, or a summary a parser made
         # up from the content): keep the text once, whole, as the summary.
@@ -286,6 +303,12 @@ def _squeeze(text: str) -> str:
 def clean_text(value: str) -> str:
     text = html_to_text(value) if looks_like_html(value) else collapse_whitespace(value)
     return text[:MAX_TEXT_CHARS]
+
+
+def _which(entry: RawEntry) -> str:
+    """How an error names an entry: its link or id, else "an entry"."""
+    name = collapse_whitespace(entry.link or entry.id)[:200]
+    return f"the entry {name}" if name else "an entry"
 
 
 def fallback_guid(title: str, published: datetime | None, summary: str) -> str:
@@ -337,8 +360,55 @@ def _names(authors: Iterable[Any], fallback: str | None) -> tuple[str, ...]:
 _C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
+# References XML does not define make the fast parser (libxml2 in recover mode) drop the rest
+# of the element's text: "North&nbsp;Korea&rsquo;s" becomes "North". HTML's names become
+# character references (feedparser decodes them so too), unknown names stay text ("&foo;"),
+# &#128;-&#159; are windows-1252 (as in HTML and feedparser), and references to characters
+# XML cannot hold are dropped (C0 controls) or become U+FFFD (surrogates, beyond U+10FFFF),
+# where feedparser would fail on the whole feed. Only these rare references are matched.
+_ODD_REFERENCE = re.compile(
+    rb"&(?:(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{0,31});"
+    rb"|#(0*+(?:[0-8]|1[124-9]|2[0-9]|3[01]|12[89]|1[345][0-9]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    rb"|573[0-3][0-9]|5734[0-3]|6553[45]|111411[2-9]|11141[2-9][0-9]|1114[2-9][0-9]{2}"
+    rb"|111[5-9][0-9]{3}|11[2-9][0-9]{4}|1[2-9][0-9]{5}|[2-9][0-9]{6}|[0-9]{8,})|0++);"
+    rb"|#[xX](0*+(?:[0-8bBcCeEfF]|1[0-9A-Fa-f]|[89][0-9A-Fa-f]|[dD][89a-fA-F][0-9A-Fa-f]{2}"
+    rb"|[fF]{3}[eEfF]|1[1-9a-fA-F][0-9A-Fa-f]{4}|[2-9a-fA-F][0-9A-Fa-f]{5}|[0-9A-Fa-f]{7,})|0++);)"
+)
+_CDATA_SECTION = re.compile(rb"(<!\[CDATA\[.*?(?:\]\]>|\Z))", re.S)
+
+
+def xml_safe_references(body: bytes) -> bytes:
+    """``body`` with the references the fast parser would stumble on rewritten (see above),
+    CDATA sections left alone."""
+    if _ODD_REFERENCE.search(body) is None:
+        return body
+    if b"<![CDATA[" not in body:
+        return _ODD_REFERENCE.sub(_rewrite_reference, body)
+    parts = _CDATA_SECTION.split(body)  # text, CDATA, text, CDATA...
+    parts[::2] = [_ODD_REFERENCE.sub(_rewrite_reference, p) for p in parts[::2]]
+    return b"".join(parts)
+
+
+def _rewrite_reference(m: re.Match[bytes]) -> bytes:
+    name, decimal, hexadecimal = m.groups()
+    if name is not None:
+        word = name.decode("ascii")  # HTML 4's names first, as feedparser (&lang; is U+2329)
+        code = html.entities.name2codepoint.get(word)
+        text = chr(code) if code is not None else html.entities.html5.get(word + ";")
+        if text is None:
+            return b"&amp;" + name + b";"  # not an entity: the text as written
+        return "".join(f"&#{ord(c)};" for c in text).encode("ascii")
+    value = int(decimal, 10) if decimal is not None else int(hexadecimal, 16)
+    if value < 32:
+        return b""
+    if 128 <= value <= 159:
+        char = bytes([value]).decode("cp1252", errors="ignore")
+        return f"&#{ord(char)};".encode("ascii") if char else b""
+    return b"&#65533;"
+
+
 def read_fast(body: bytes) -> RawFeed:
-    body = body.translate(None, _C0_CONTROLS)
+    body = xml_safe_references(body.translate(None, _C0_CONTROLS))
     d = fastfeedparser.parse(
         body, include_tags=False, include_media=False, include_enclosures=False
     )
@@ -517,7 +587,12 @@ def _fast_is_safe(body: bytes, headers: Mapping[str, str]) -> bool:
     http = _http_charset(headers.get("content-type", ""))
     if http is not None and _codec(http) != declared:
         return False
-    return not _has_bare_ampersand(body)
+    return not _has_bare_ampersand(body) and _INTERNAL_DTD.search(body, 0, 4096) is None
+
+
+# A DOCTYPE that declares entities: the fast parser does not expand them (it would drop the
+# text after each), feedparser does.
+_INTERNAL_DTD = re.compile(rb"<!DOCTYPE[^>\[]*\[")
 
 
 # A "&" outside CDATA that starts no entity: invalid XML the fast parser (lxml in recover

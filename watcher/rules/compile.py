@@ -22,8 +22,6 @@ from watcher.models import FIELDS
 from watcher.rules.normalize import is_hangul, is_word_char, normalize_pattern
 from watcher.rules.spec import FieldWeights, RulesSpec
 
-MIN_PREFIX = 3  # letters before a '*'
-
 
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:
@@ -70,6 +68,7 @@ class CompiledTopic:
     field_weights: tuple[float, ...]  # in the order of models.FIELDS
     all_of: tuple[str, ...]
     any_of: tuple[str, ...]
+    within: int | None  # words between each required entity and a counted term
     terms: tuple[CompiledTerm, ...]
     near: tuple[CompiledNear, ...]
     veto: tuple[CompiledTerm, ...]
@@ -85,31 +84,6 @@ class CompiledRules:
     automaton: ahocorasick.Automaton  # key -> tuple of pattern indices
     entities: dict[str, CompiledEntity]
     topics: tuple[CompiledTopic, ...]
-
-
-def pattern_problem(raw: str) -> str | None:
-    """Why ``raw`` cannot be a pattern, or None when it can."""
-    text = raw.strip()
-    if not text:
-        return "is empty"
-    if "**" in text:
-        return "'**' is not a pattern: use one '*' at the end of a word"
-    words = text.split()
-    for word in words:
-        if "*" in word[:-1]:
-            return "'*' is allowed only at the end of a word (for any ending)"
-    prefix = text.endswith("*")
-    key = normalize_pattern(text.replace("*", ""))
-    if not key or not any(is_word_char(c) for c in key):
-        return "has no letters or digits"
-    for word in words:
-        if word.endswith("*"):
-            stem = normalize_pattern(word[:-1])
-            if not stem or not is_word_char(stem[-1]):
-                return "'*' must directly follow a letter"
-    if prefix and len(key) < MIN_PREFIX and not any(is_hangul(c) for c in key):
-        return f"needs at least {MIN_PREFIX} letters before '*' (it would match too much)"
-    return None
 
 
 def _word_regex(word: str) -> str:
@@ -205,6 +179,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
                 field_weights=tuple(fw.of(f) for f in FIELDS),
                 all_of=tuple(t.require.all_of),
                 any_of=tuple(t.require.any_of),
+                within=t.require.within,
                 terms=tuple(term(p, w) for p, w in t.terms.items()),
                 near=tuple(
                     CompiledNear(

@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from watcher.errors import ConfigError, Problem
 from watcher.models import Item, ScoreResult
@@ -23,6 +23,9 @@ class LabelledItem:
     id: str
     item: Item
     labels: frozenset[str]
+    # reports of one development share it (the optional "story" field), else the id:
+    # cross-validation keeps a group in one fold
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +117,24 @@ def read_corpus(path: Path | str, topics: Iterable[str] | None = None) -> list[L
         except ValueError as exc:
             problems.append(Problem(name, n, 1, str(exc)))
             continue
-        items.append(LabelledItem(item_id, item, frozenset(labels)))
+        group = obj.get("story")
+        group = group if isinstance(group, str) and group else item_id
+        items.append(LabelledItem(item_id, item, frozenset(labels), group))
     if problems:
         raise ConfigError(problems)
     if not items:
         raise ConfigError(Problem(name, 0, 0, "the corpus has no items"))
     return items
+
+
+class Decided(Protocol):
+    """An item's labels and the topics something alerted for it."""
+
+    @property
+    def labels(self) -> frozenset[str]: ...
+
+    @property
+    def alerted(self) -> frozenset[str]: ...
 
 
 def score_all(
@@ -145,7 +160,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
     }
 
 
-def metrics(outcomes: list[Outcome], topics: Iterable[str]) -> dict[str, Any]:
+def metrics(outcomes: Sequence[Decided], topics: Iterable[str]) -> dict[str, Any]:
     """Per-topic and overall ("any label" vs "none") precision, recall and F1."""
     per: dict[str, Any] = {}
     for topic in topics:

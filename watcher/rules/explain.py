@@ -31,12 +31,18 @@ def _match_line(m: Match) -> str:
 
 
 def _topic_status(t: TopicScore) -> str:
+    if t.decision == "possible":
+        return f"POSSIBLE MATCH (relevance model {t.model:.2f})"
+    if t.decision == "held":
+        return f"held back (rules alerted, relevance model {t.model:.2f})"
     if t.alerted:
         return "ALERT"
     if t.vetoed_by is not None:
         return "vetoed"
     if t.missing:
         return "missing entity"
+    if t.too_far:
+        return "entity too far from the terms"
     return "below threshold"
 
 
@@ -60,6 +66,8 @@ def render_text(result: ScoreResult, item: Item | None = None, *, all_topics: bo
             lines.append(f"  vetoed by “{v.term}” → “{v.text}” in {v.field}: {v.snippet}")
         if t.missing:
             lines.append("  missing: " + "; ".join(t.missing))
+        if t.too_far:
+            lines.append("  not near the terms: " + t.too_far)
         for m in t.matches:
             lines.append(_match_line(m))
         if not t.matches and t.vetoed_by is None:
@@ -87,6 +95,8 @@ def render_html(result: ScoreResult, item: Item | None = None, *, all_topics: bo
             out.append(f"  vetoed by <code>{e(v.term)}</code>: <i>{e(v.snippet)}</i>")
         if t.missing:
             out.append("  missing: " + e("; ".join(t.missing)))
+        if t.too_far:
+            out.append("  not near the terms: " + e(t.too_far))
         for m in t.matches:
             if m.kind == "entity":
                 out.append(f"  entity <code>{e(m.entity)}</code>: “{e(m.text)}” ({e(m.field)})")
@@ -139,6 +149,8 @@ def render_terminal(result: ScoreResult, item: Item, console: Console) -> None:
             console.print(f"  vetoed by “{t.vetoed_by.term}”: {t.vetoed_by.snippet}", markup=False)
         if t.missing:
             console.print("  missing: " + "; ".join(t.missing), markup=False)
+        if t.too_far:
+            console.print("  not near the terms: " + t.too_far, markup=False)
         if not t.matches:
             continue
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))

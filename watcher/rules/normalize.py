@@ -52,6 +52,7 @@ _COLLAPSE = re.compile(
     + _INVISIBLE
     + r"]+)"
 )
+_LOOKS_BEFORE_SCAN = 256  # candidates looked at one by one before a scan of the rest in C
 _TAG_START = re.compile(r"<[a-zA-Z!/]")
 # White space other than a plain space (what ``\s`` matches; all below U+3001) and invisible
 # characters: when there are none and no "<", ``_COLLAPSE`` can only match runs of spaces, which
@@ -283,7 +284,9 @@ def _collapse_runs(s: str) -> Iterator[tuple[int, int, bool]]:
     n = len(s)
     pos = 0
     lt = sp = odd = -2  # next "<", "  ", odd space at or after pos; -1: none; -2: not looked
-    while pos < n:
+    for _ in range(_LOOKS_BEFORE_SCAN):
+        if pos >= n:
+            return
         if -1 != lt < pos:  # a tag starts "<" + letter, "/" or "!": a lone "<" never matches
             t = _TAG_START.search(s, pos)
             lt = -1 if t is None else t.start()
@@ -307,6 +310,10 @@ def _collapse_runs(s: str) -> Iterator[tuple[int, int, bool]]:
                 break
         else:
             pos = c + 1
+    # Candidates this dense (markup-like text, "&lt;" by the thousand): scanning for the rest
+    # in C is quicker than looking at each one from Python.
+    for m in _COLLAPSE.finditer(s, pos):
+        yield m.start(), m.end(), m.group("sp") is not None
 
 
 def normalize(text: str) -> Normalized:

@@ -27,11 +27,16 @@ from watcher.rules.compile import (
     compile_rules,
 )
 from watcher.rules.normalize import WORD_RE, Normalized, is_word_char, normalize
+from watcher.rules.spans import first_near_pair, nested_in_other, outside
 from watcher.rules.spec import RulesSpec, parse_spec
 
 SNIPPET = 120
 _WORD_RUN = re.compile(r"\w+")  # is_word_char minus combining marks (not in \w)
 _WORD_START = re.compile(r"(?<!\w)\w")  # where a WORD_RE match starts (sees before pos)
+# Places the automaton reports in one field, at most: real fields have up to ~110 (a
+# 46,000-character article); a hostile feed repeating terms would have the scorer compare
+# tens of thousands (several seconds for one item).
+MAX_HITS_PER_FIELD = 1_000
 MAX_MATCHES_PER_TERM = 3
 
 
@@ -175,7 +180,11 @@ class Rules:
             if not n:
                 continue
             identity = norm.starts is None and norm.segments is None
+            room = MAX_HITS_PER_FIELD
             for last, (length, ids) in automaton.iter(s):
+                room -= 1
+                if room < 0:  # a text stuffed with terms: the first ones decide
+                    break
                 nend = last + 1
                 nstart = nend - length
                 for pid in ids:
@@ -244,7 +253,7 @@ class Rules:
             hits = _hits(found, ent.aliases)
             if hits and ent.excepts:
                 masks = _hits(found, ent.excepts)
-                hits = [h for h in hits if not _inside_any(h, masks)]
+                hits = outside(hits, masks)
             if hits:
                 out[eid] = hits
         return out
@@ -281,17 +290,20 @@ class Rules:
         for term_index in fired:
             hits = self._term_hits(topic.terms[term_index], found, present)
             if ignored:
-                hits = [h for h in hits if not _inside_any(h, ignored)]
+                hits = outside(hits, ignored)
             if hits:
                 fired_hits.append((term_index, hits))
         if len(fired_hits) > 1:
             fired_hits = _drop_nested(fired_hits, topic.terms)
+        anchors: list[Hit] = []  # where the topic's evidence is (for require.within)
         for term_index, hits in fired_hits:
             term = topic.terms[term_index]
             best = max(hits, key=lambda h: (fw[h.field], -h.start))
             added = term.weight * fw[best.field]
             score += added
             kind = "entity" if term.entity else "term"
+            if not term.entity:
+                anchors.extend(hits)
             ordered = [best, *[h for h in hits if h is not best]]
             for i, h in enumerate(ordered[:MAX_MATCHES_PER_TERM]):
                 pending.append((h, term.label, added if i == 0 else 0.0, kind, term.entity))
@@ -300,6 +312,7 @@ class Rules:
             if pair is None:
                 continue
             a, b = pair
+            anchors.extend(pair)
             added = near.weight * fw[a.field]
             score += added
             span = (a.field, min(a.start, b.start), max(a.end, b.end))
@@ -317,22 +330,9 @@ class Rules:
             if hits:
                 vetoed_by = self._match(found, hits[0], term.label, 0.0, "exclusion")
                 break
-        missing: list[str] = []
-        for eid in topic.all_of:
-            if eid in present:
-                pending.append((present[eid][0], "@" + eid, 0.0, "entity", eid))
-            else:
-                missing.append(self._c.entities[eid].title)
-        if topic.any_of:
-            have = [eid for eid in topic.any_of if eid in present]
-            if have:
-                for eid in have:
-                    pending.append((present[eid][0], "@" + eid, 0.0, "entity", eid))
-            else:
-                titles = [self._c.entities[e].title for e in topic.any_of]
-                missing.append(" or ".join(titles))
+        missing, too_far = self._required(topic, found, present, anchors, pending)
         score = round(max(score, 0.0), 6)
-        alerted = vetoed_by is None and not missing and score >= topic.threshold
+        alerted = vetoed_by is None and not missing and not too_far and score >= topic.threshold
         matches = [self._built(found, p) for p in pending] if explain or alerted else []
         return TopicScore(
             topic=topic.id,
@@ -343,7 +343,51 @@ class Rules:
             matches=tuple(_dedupe(matches)),
             vetoed_by=vetoed_by,
             missing=tuple(missing),
+            too_far=too_far,
         )
+
+    def _required(
+        self,
+        topic: CompiledTopic,
+        found: _ItemHits,
+        present: dict[str, list[Hit]],
+        anchors: list[Hit],
+        pending: list[_Pending],
+    ) -> tuple[list[str], str]:
+        """The required entities that are missing (as text), and, when they are all there but
+        some are not within ``within`` words of the evidence, which (as text); appends the
+        entity matches to ``pending``."""
+        within = topic.within
+        missing: list[str] = []
+        far: list[str] = []
+
+        def close(eid: str) -> Hit | None:
+            if within is None:
+                return present[eid][0]
+            return _near_any(found, present[eid], anchors, within)
+
+        for eid in topic.all_of:
+            if eid not in present:
+                missing.append(self._c.entities[eid].title)
+                continue
+            h = close(eid)
+            if h is None:
+                far.append(self._c.entities[eid].title)
+            pending.append((h or present[eid][0], "@" + eid, 0.0, "entity", eid))
+        if topic.any_of:
+            titles = " or ".join(self._c.entities[e].title for e in topic.any_of)
+            have = [eid for eid in topic.any_of if eid in present]
+            if not have:
+                missing.append(titles)
+            shown = {eid: h for eid in have if (h := close(eid)) is not None}
+            if have and not shown:
+                far.append(titles)
+            for eid in have:
+                h = shown.get(eid, present[eid][0])
+                pending.append((h, "@" + eid, 0.0, "entity", eid))
+        if missing or not far:
+            return missing, ""
+        return missing, f"{'; '.join(far)} within {within} words of a term"
 
     def _built(self, found: _ItemHits, p: _Pending) -> Match:
         where, term, weight, kind, entity = p
@@ -377,7 +421,11 @@ class Rules:
         if not rhits:
             return None
         if ignored:
-            lhits = [h for h in lhits if not _inside_any(h, ignored)]
+            lhits = outside(lhits, ignored)
+        if len(lhits) * len(rhits) > 256:
+            answered, pair = first_near_pair(lhits, rhits, within, fw, found.word_index)
+            if answered:
+                return pair
         best: tuple[Hit, Hit] | None = None
         few = len(lhits) * len(rhits) <= 16
         for a in lhits:
@@ -404,9 +452,6 @@ class Rules:
             kind=kind,
             entity=entity,
         )
-
-    def _entity_match(self, found: _ItemHits, eid: str, h: Hit) -> Match:
-        return self._match(found, h, "@" + eid, 0.0, "entity", eid)
 
 
 def _word_end(s: str, i: int) -> int:
@@ -442,17 +487,30 @@ def _hits(found: _ItemHits, patterns: frozenset[int]) -> list[Hit]:
     return out
 
 
+def _near_any(found: _ItemHits, hits: list[Hit], anchors: list[Hit], within: int) -> Hit | None:
+    """The first of ``hits`` within ``within`` words of one of ``anchors`` (same field)."""
+    few = len(hits) * len(anchors) <= 16
+    for h in hits:
+        for a in anchors:
+            if a.field == h.field and found.word_gap(h.field, h.nstart, a.nstart, few) <= within:
+                return h
+    return None
+
+
 def _drop_nested(
     fired: list[tuple[int, list[Hit]]], terms: tuple[CompiledTerm, ...]
 ) -> list[tuple[int, list[Hit]]]:
     """Within one topic, a hit inside a longer hit of another term does not count again
     ("police" inside "border police"); of terms matching the same words, the heaviest wins
     (the first listed on a tie)."""
-    spans = [(h.field, h.nstart, h.nend, i) for i, hits in fired for h in hits]
 
     def beats(j: int, i: int) -> bool:
         wj, wi = terms[j].weight, terms[i].weight
         return wj > wi or (wj == wi and j < i)
+
+    if sum(len(hits) for _, hits in fired) > 64:
+        return nested_in_other(fired, beats)
+    spans = [(h.field, h.nstart, h.nend, i) for i, hits in fired for h in hits]
 
     out: list[tuple[int, list[Hit]]] = []
     for i, hits in fired:
@@ -471,10 +529,6 @@ def _drop_nested(
         if kept:
             out.append((i, kept))
     return out
-
-
-def _inside_any(h: Hit, spans: list[Hit]) -> bool:
-    return any(s.field == h.field and s.nstart <= h.nstart and h.nend <= s.nend for s in spans)
 
 
 def _dedupe(matches: list[Match]) -> list[Match]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from watcher.errors import ConfigError, Problem
+from watcher.rules.patterns import MAX_PATTERNS, pattern_problem
 from watcher.yamlconf import load_yaml, position, validate
 
 MAX_WEIGHT = 100.0
@@ -70,6 +71,9 @@ class Require(_Model):
 
     all_of: list[Id] = Field(default_factory=list)
     any_of: list[Id] = Field(default_factory=list)
+    # the required entities must be this close (in words, same field) to a term that
+    # counted: "North Korean workers in Russia", not a dateline and Russia paragraphs away
+    within: int | None = Field(default=None, ge=1, le=100)
 
 
 class NearSpec(_Model):
@@ -124,8 +128,6 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
 
 def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
     """Unknown entities, empty topics, duplicate ids, patterns that do not compile."""
-    from watcher.rules.compile import pattern_problem  # one definition of a valid pattern
-
     out: list[Problem] = []
 
     def at(loc: list[int | str], message: str, at_key: bool = False) -> None:
@@ -140,10 +142,13 @@ def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
             msg = f"unknown entity {eid!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             at(loc, msg, at_key)
 
+    distinct: set[str] = set()
+
     def check_pattern(pattern: str, loc: list[int | str], at_key: bool = False) -> None:
         if pattern.startswith("@"):
             check_entity(pattern[1:], loc, at_key)
             return
+        distinct.add(pattern.strip())
         problem = pattern_problem(pattern)
         if problem:
             at(loc, f"pattern {pattern!r}: {problem}", at_key)
@@ -170,6 +175,9 @@ def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
         for group in ("all_of", "any_of"):
             for i, eid in enumerate(getattr(topic.require, group)):
                 check_entity(eid, [*base, "require", group, i])
+        req = topic.require
+        if req.within is not None and not (req.all_of or req.any_of):
+            at([*base, "require", "within"], "'within' needs 'all_of' or 'any_of' entities")
         if not topic.terms and not topic.near:
             at(base, f"topic {topic.id!r} is empty: give it 'terms' or 'near'")
         for pattern in topic.terms:
@@ -192,6 +200,13 @@ def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
                 f"threshold {topic.threshold:g} can never be reached"
                 f" (all terms together give at most {best:g})",
             )
+    if len(distinct) > MAX_PATTERNS:
+        at(
+            ["topics"],
+            f"{len(distinct):,} different terms: at most {MAX_PATTERNS:,} (each topic needs"
+            " only the words that say it happened)",
+            at_key=True,
+        )
     return out
 
 

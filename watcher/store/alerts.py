@@ -12,7 +12,7 @@ from watcher.store.db import Database, Row, Tx
 
 ALERT_COLUMNS = (
     "id, item_id, source_id, source_name, title, url, published_at, topics, score, matches,"
-    " created_at, summary, language, story_id"
+    " created_at, summary, language, story_id, model_note"
 )
 
 # Called inside the alert's transaction; returns (channel, [targets]) for the outbox.
@@ -38,6 +38,7 @@ def alert_from_row(row: Row) -> Alert:
         summary=row[11],
         language=row[12],
         story_id=int(row[13]) if row[13] is not None else None,
+        model_note=row[14],
     )
 
 
@@ -58,12 +59,16 @@ def insert_alert(
     matches: Sequence[Match],
     now: float,
     story_id: int | None = None,
+    model_note: str = "",
 ) -> Alert | None:
-    """Record an alert; ``None`` when one with this ``dedupe_key`` exists already."""
+    """Record an alert; ``None`` when one with this ``dedupe_key`` exists already.
+
+    ``model_note``: why the relevance model sent it as a possible match ("" when the rules did).
+    """
     row = tx.fetchone(
         "INSERT INTO alerts (dedupe_key, item_id, source_id, source_name, title, url, summary,"
-        " language, published_at, topics, score, matches, story_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " language, published_at, topics, score, matches, story_id, created_at, model_note)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING RETURNING " + ALERT_COLUMNS,
         (
             dedupe_key,
@@ -80,6 +85,7 @@ def insert_alert(
             matches_to_json(list(matches)),
             story_id,
             now,
+            model_note,
         ),
     )
     if row is None:

@@ -9,6 +9,7 @@ primary key, ``{{blob}}`` for a binary column and ``{{float}}`` for a double.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -19,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from watcher.errors import StoreError
+from watcher.errors import ConfigError, Problem, StoreError
 
 Dialect = Literal["sqlite", "postgresql"]
 Row = tuple[Any, ...]
@@ -212,9 +213,26 @@ def open_database(target: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0600), and its folder (0700) if missing.
+
+    The store holds subscribers' addresses and chat ids. SQLite gives its -wal and -shm files
+    the database file's mode. A folder or file that exists already keeps the mode its owner
+    chose.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}") from exc
+
+
 def _open_sqlite(path: str) -> Database:
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path != ":memory:" and not path.startswith("file:"):
+        private_file(Path(path))
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -226,12 +244,44 @@ def _open_sqlite(path: str) -> Database:
     return Database(path, "sqlite", conn)
 
 
-def _open_postgres(url: str) -> Database:
-    try:
-        from psycopg_pool import ConnectionPool
+# What a PostgreSQL server says when retrying cannot help, and what to do about it.
+_REFUSALS = (
+    (re.compile(r'database "[^"]*" does not exist'),
+     "create it, or fix the database name in the URL"),
+    (re.compile(r'role "[^"]*" does not exist'), "create the role, or fix the user in the URL"),
+    (re.compile(r"password authentication failed|no password supplied"),
+     "fix the password in the URL"),
+    (re.compile(r"authentication failed|no pg_hba\.conf entry"),
+     "fix the user in the URL, or ask the server's administrator to let this host in"),
+    (re.compile(r"invalid (?:connection option|dsn|integer value)|invalid URI"),
+     "write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE"),
+)  # fmt: skip
 
+
+def _open_postgres(url: str) -> Database:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+    reason = ""  # why the first connection failed, when it is worth retrying
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        reason = _server_reason(exc)
+        for pattern, advice in _REFUSALS:
+            if pattern.search(reason):
+                msg = f"PostgreSQL refused the connection: {reason}; {advice}"
+                raise ConfigError(Problem("WATCHER_DB (or --db)", 0, 0, msg)) from exc
+    try:
         pool = ConnectionPool(url, min_size=1, max_size=8, open=True, timeout=10.0)
         pool.wait(timeout=10.0)
     except Exception as exc:
-        raise StoreError(f"cannot open PostgreSQL store: {exc}") from exc
+        raise StoreError(f"cannot open PostgreSQL store: {reason or exc}") from exc
     return Database(url, "postgresql", pool)
+
+
+def _server_reason(exc: BaseException) -> str:
+    """The server's own words (libpq's message without its "connection to server at ...
+    failed:" preamble, which is said again for each address tried)."""
+    text = " ".join(str(exc).split())
+    text = text.removeprefix("connection failed: ")
+    return re.sub(r"connection to server at [^,]*, port \d+ failed: (?:FATAL: )?", "", text)

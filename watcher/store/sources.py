@@ -139,11 +139,3 @@ def claim_recovered_notice(db: Database, source_id: str) -> bool:
             (source_id,),
         )
     return claimed == 1
-
-
-def first_failure_streak_at(db: Database, source_id: str) -> float | None:
-    """When the current run of failures began (the last success, or None if never)."""
-    state = get_state(db, source_id)
-    if state is None or state.consecutive_failures == 0:
-        return None
-    return state.last_success_at

@@ -1,4 +1,4 @@
-"""Stories and their reports in the store (tables of migration 0004).
+"""Stories and their reports in the store (tables of migrations 0004 and 0007).
 
 The pure grouping lives in ``watcher.stories``; this module records its decisions and reads
 back what ``/recent``, the digest and a restarted index need.
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from watcher.models import Alert, from_epoch
 from watcher.store.db import Database, Row, Tx
 from watcher.stories.index import Report
+from watcher.stories.policy import additions
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +90,13 @@ def add_report(
     published: datetime,
     now: float,
     alert_id: int | None = None,
+    entities: Sequence[str] = (),
 ) -> int:
     """Attach a report to its story (and widen the story's topics and best score)."""
     row = tx.fetchone(
         "INSERT INTO story_reports (story_id, item_id, alert_id, source_id, source_name, url,"
-        " title, summary, language, topics, score, published_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " title, summary, language, topics, score, published_at, created_at, entities)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             story_id,
             item_id,
@@ -109,6 +111,7 @@ def add_report(
             score,
             published.timestamp(),
             now,
+            json.dumps(sorted(set(entities))),
         ),
     )
     assert row is not None
@@ -152,7 +155,8 @@ def also_reported_by(tx: Tx, alert_ids: Sequence[int]) -> dict[int, tuple[str, .
 
 
 _REPORT_COLUMNS = (
-    "story_id, id, item_id, title, summary, url, language, published_at, topics, source_name"
+    "story_id, id, item_id, title, summary, url, language, published_at, topics, source_name,"
+    " entities"
 )
 
 
@@ -168,6 +172,7 @@ def _report_row(row: Row) -> tuple[int, int, Report]:
         language=row[6],
         published=published,
         topics=frozenset(json.loads(row[8])),
+        entities=frozenset(json.loads(row[10])),
         source=row[9],
     )
     return int(row[0]), int(row[1]), report
@@ -193,6 +198,27 @@ def reports_after(tx: Tx, after_id: int, since: datetime) -> list[tuple[int, int
         (after_id, since.timestamp()),
     )
     return [_report_row(r) for r in rows]
+
+
+def lock_placement(tx: Tx, now: float) -> None:
+    """Hold the store's placement lock until ``tx`` ends (migration 0007): instances sharing
+    a PostgreSQL store place reports one at a time, each after the others' have committed,
+    so two reports of one story placed at the same moment make one story, not two."""
+    tx.execute(
+        "INSERT INTO story_placement (id, placed_at) VALUES (1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET placed_at = excluded.placed_at",
+        (now,),
+    )
+
+
+def story_of_url(tx: Tx, url: str, since: datetime) -> int | None:
+    """The story of the latest report with this canonical URL published since ``since``."""
+    row = tx.fetchone(
+        "SELECT story_id FROM story_reports WHERE url = ? AND published_at >= ?"
+        " ORDER BY id DESC LIMIT 1",
+        (url, since.timestamp()),
+    )
+    return None if row is None else int(row[0])
 
 
 def last_report_id(tx: Tx) -> int:
@@ -231,25 +257,44 @@ def send_state(db: Database, alert_id: int, channel: str, target: str) -> tuple[
     return str(row[0]), None if row[1] is None else str(row[1])
 
 
-def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
-    out: dict[int, list[tuple[str, str]]] = {}
+@dataclass(frozen=True, slots=True)
+class _Reporter:
+    source_id: str
+    name: str
+    item_id: int | None
+    topics: tuple[str, ...]
+    title: str
+
+
+def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[_Reporter]]:
+    out: dict[int, list[_Reporter]] = {}
     ids = sorted(set(story_ids))
     for at in range(0, len(ids), 500):
         chunk = ids[at : at + 500]
         marks = ", ".join("?" for _ in chunk)
         rows = tx.fetchall(
-            "SELECT story_id, source_id, source_name FROM story_reports"
+            "SELECT story_id, source_id, source_name, item_id, topics, title FROM story_reports"
             f" WHERE story_id IN ({marks}) ORDER BY id",
             chunk,
         )
-        for story_id, source_id, name in rows:
-            out.setdefault(int(story_id), []).append((str(source_id), str(name or source_id)))
+        for story_id, source_id, name, item_id, topics, title in rows:
+            out.setdefault(int(story_id), []).append(
+                _Reporter(
+                    str(source_id),
+                    str(name or source_id),
+                    None if item_id is None else int(item_id),
+                    tuple(json.loads(topics)),
+                    str(title),
+                )
+            )
     return out
 
 
 def with_reporters(db: Database, alerts: Sequence[Alert]) -> list[Alert]:
     """``alerts``, each in a story carrying ``also_reported_by``: the story's other outlets
-    (not the alert's own), in order of first report. Alerts outside any story are unchanged."""
+    (not the alert's own), in order of first report, and ``story_additions``: what the
+    story's other reports added (``policy.additions``). Alerts outside any story are
+    unchanged."""
     story_ids = [a.story_id for a in alerts if a.story_id is not None]
     if not story_ids:
         return list(alerts)
@@ -260,13 +305,19 @@ def with_reporters(db: Database, alerts: Sequence[Alert]) -> list[Alert]:
         if alert.story_id is None:
             out.append(alert)
             continue
-        own = alert.source_name or alert.source_id
-        names: dict[str, None] = {}
-        for source_id, name in reporters.get(alert.story_id, []):
-            if source_id != alert.source_id and name != own:
-                names.setdefault(name, None)
-        out.append(replace(alert, also_reported_by=tuple(names)))
+        out.append(_with_story(alert, reporters.get(alert.story_id, [])))
     return out
+
+
+def _with_story(alert: Alert, reporters: Sequence[_Reporter]) -> Alert:
+    own = alert.source_name or alert.source_id
+    names: dict[str, None] = {}
+    for r in reporters:
+        if r.source_id != alert.source_id and r.name != own:
+            names.setdefault(r.name, None)
+    others = [(r.name, r.topics, r.title) for r in reporters if r.item_id != alert.item_id]
+    added = additions(alert.topics, f"{alert.title}. {alert.summary}", others)
+    return replace(alert, also_reported_by=tuple(names), story_additions=added)
 
 
 def one_per_story(db: Database, alerts: Sequence[Alert]) -> list[Alert]:

@@ -1,20 +1,23 @@
 """Pairwise precision and recall of story grouping on a labelled JSONL set (pure but for reading).
 
 Each line: id, lang, source, title, summary, url, published (ISO 8601), story_id, and
-optionally topics and entities (lists). A pair of items is *predicted* together when the index
-puts them in one story and *labelled* together when they share ``story_id``; figures are given
-for pairs within one language and pairs across languages.
+optionally topics and entities (lists); or, for the real reports, the corpus format
+(``real.jsonl``) with the development of each id in a second file (``real-stories.jsonl``:
+id, story). A pair of items is *predicted* together when the index puts them in one story and
+*labelled* together when they share a story; figures are given for pairs within one language
+and pairs across languages.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
-from watcher.stories.index import Encoder, Report, StoryConfig, StoryIndex
+from watcher.stories.encoder import Encoder
+from watcher.stories.index import Report, StoryConfig, StoryIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,8 @@ class Evaluation:
     errors: tuple[tuple[str, str, str], ...]  # (kind "fp"/"fn", id, id)
 
 
-def load_labelled(path: Path) -> list[Labelled]:
+def load_labelled(path: Path, story_ids: dict[str, str] | None = None) -> list[Labelled]:
+    """The labelled reports of ``path``; their stories from ``story_ids`` when given."""
     out: list[Labelled] = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -66,10 +70,35 @@ def load_labelled(path: Path) -> list[Labelled]:
                 entities=frozenset(raw.get("entities", ())),
                 source=raw.get("source", ""),
             )
-            out.append(Labelled(report, str(raw["story_id"])))
+            story = story_ids[raw["id"]] if story_ids is not None else raw["story_id"]
+            out.append(Labelled(report, str(story)))
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path}:{n}: {exc!r}") from exc
     return out
+
+
+def load_real(items: Path, stories: Path) -> list[Labelled]:
+    """The real reports (corpus format) with their developments from ``stories``."""
+    story = {}
+    for n, line in enumerate(stories.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                raw = json.loads(line)
+                story[raw["id"]] = str(raw["story"])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"{stories}:{n}: {exc!r}") from exc
+    return load_labelled(items, story_ids=story)
+
+
+def one_day(items: list[Labelled], start: datetime) -> list[Labelled]:
+    """The items re-dated into one day from ``start``, in their order of publication: every
+    report is then in every other's window, as in a day of news from years of archives."""
+    ordered = sorted(items, key=lambda i: (i.report.published, i.report.key))
+    step = timedelta(days=1) / max(1, len(ordered))
+    return [
+        Labelled(replace(i.report, published=start + n * step), i.story)
+        for n, i in enumerate(ordered)
+    ]
 
 
 def group(
@@ -77,8 +106,10 @@ def group(
 ) -> dict[str, int]:
     """Run the index over the items in order of publication; item id -> predicted story."""
     index = StoryIndex(config, encoder=encoder)
+    ordered = sorted(items, key=lambda i: i.report.published)
+    index.embed(i.report for i in ordered)
     predicted: dict[str, int] = {}
-    for item in sorted(items, key=lambda i: i.report.published):
+    for item in ordered:
         predicted[item.report.key] = index.add(item.report).story_id
     return predicted
 

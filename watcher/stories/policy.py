@@ -5,17 +5,27 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from watcher.stories.anchors import counts_compatible, figures
+
 TELEGRAM_MAX_LENGTH = 4096
 ALSO_REPORTED = "also reported by: "
+ADDED = "later reports add: "
+MAX_FIGURES = 3
 
 
 @dataclass(frozen=True, slots=True)
 class RealertPolicy:
-    """A later report alerts again when it adds a topic or scores ``score_factor`` times higher
-    than the story's best so far (both switchable)."""
+    """Whether a later report of a story alerts again instead of editing its first message.
 
-    on_new_topic: bool = True
-    score_factor: float = 2.0  # 0 disables
+    A material change is a new development, and a new development is a new story: a report
+    whose headline gives other figures, places, dates or another stage of the process (an
+    arrest, then the deportation) never joins the story (``watcher.stories.evidence``), so it
+    alerts on its own. Within a story a later report only edits the first message, which then
+    shows what it added (``additions``), unless configured here: alert again when it adds a
+    topic, or when it scores ``score_factor`` times the story's best (both off by default)."""
+
+    on_new_topic: bool = False
+    score_factor: float = 0.0  # 0 disables
 
     def should_alert_again(
         self,
@@ -47,12 +57,34 @@ def also_reported_line(names: Sequence[str], room: int) -> str:
     return line if len(line) <= room else ""
 
 
-def edited_text(original: str, names: Sequence[str], limit: int = TELEGRAM_MAX_LENGTH) -> str:
-    """The first alert's text with the also-reported line appended, within ``limit``.
+def additions(
+    topics: Collection[str], text: str, later: Sequence[tuple[str, Collection[str], str]]
+) -> tuple[str, ...]:
+    """What later reports added to a first alert (its ``topics`` and ``text``), from
+    ``later`` = (outlet, topics, headline) in order: topics it did not have, and headline
+    figures it did not give ("600 (SBS)"), each with the first outlet that gave it."""
+    first = figures(text)
+    new_topics: dict[str, str] = {}
+    new_figures: dict[int, str] = {}
+    for outlet, their_topics, headline in later:
+        for topic in their_topics:
+            if topic not in topics:
+                new_topics.setdefault(topic, outlet)
+        head = figures(headline)
+        approx = head.approx | first.approx
+        for count in sorted(head.counts):
+            if count >= 3 and not any(counts_compatible(count, k, approx) for k in first.counts):
+                new_figures.setdefault(count, outlet)
+    out = [f"topic {t} ({o})" for t, o in new_topics.items()]
+    out += [f"{c:,} ({o})" for c, o in list(new_figures.items())[:MAX_FIGURES]]
+    return tuple(out)
 
-    Any earlier also-reported line is replaced, so repeated edits do not stack.
-    """
-    head, sep, _ = original.rpartition("\n\n" + ALSO_REPORTED)
-    base = head if sep else original
-    line = also_reported_line(names, limit - len(base) - 2)
-    return f"{base}\n\n{line}" if line else base
+
+def additions_line(added: Sequence[str], room: int) -> str:
+    """ "later reports add: topic forced_labor (RFA), 600 (SBS)" in at most ``room``
+    characters, dropping from the end ("" if none fit). Plain text."""
+    for shown in range(len(added), 0, -1):
+        line = ADDED + ", ".join(added[:shown])
+        if len(line) <= room:
+            return line
+    return ""

@@ -1,4 +1,5 @@
-"""Text normalisation and shingling for story grouping (pure, no I/O)."""
+"""Text normalisation, shingling and stems for story grouping (pure, no I/O); figures, names
+and the rest of what tells developments apart are in ``anchors``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # Words that say nothing about which development a report is about.
 _STOP_WORDS = (
     "the a an of to in on and or for with by at from as is are was were be been has have had "
@@ -68,25 +68,18 @@ def stems(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-_NUMBER_WORDS = {
-    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "twelve": "12", "twenty": "20", "thirty": "30", "sixty": "60",
-    "два": "2", "две": "2", "двое": "2", "двух": "2", "трое": "3", "три": "3", "трех": "3",
-    "четыре": "4", "четырех": "4", "пять": "5", "пятеро": "5", "пятерых": "5", "восемь": "8",
-    "двенадцать": "12", "двадцать": "20", "тридцать": "30",
-}  # fmt: skip
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
 
 
-def numbers(text: str) -> frozenset[str]:
-    """Numbers in the text, normalised ("1,000" -> "1000"), small counts in words included."""
-    found = {_NUMBER_WORDS[w] for w in normalise(text).split() if w in _NUMBER_WORDS}
-    for raw in _NUMBER.findall(unicodedata.normalize("NFKC", text)):
-        value = raw.replace(",", "").replace(".", "")
-        if value.strip("0"):
-            found.add(value.lstrip("0") or "0")
-    return frozenset(found)
-
-
-def content_words(text: str) -> frozenset[str]:
-    """Distinct content words (for an overlap check next to the MinHash estimate)."""
-    return frozenset(w[:6] for w in words(text) if len(w) > 1)
+def script_language(text: str, given: str = "") -> str:
+    """The language a report is written in, as far as grouping cares: Korean when it has
+    Hangul, Russian when Cyrillic outweighs Latin letters, else the feed's language (English
+    when that says Korean or Russian): a mixed feed declaring one language must not make a
+    Korean report "English" and keep it from its English twin."""
+    head = text[:300]
+    if _HANGUL.search(head):
+        return "ko"
+    if len(_CYRILLIC.findall(head)) > len(_LATIN.findall(head)):
+        return "ru"
+    return given if given and given not in ("ko", "ru") else "en"

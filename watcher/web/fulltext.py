@@ -28,11 +28,11 @@ import trafilatura
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher, FetchSettings
 from watcher.models import Item
+from watcher.parse.charset import decode_html
 from watcher.store import articles as article_store
 from watcher.store.articles import CachedArticle
 from watcher.store.db import Database
 from watcher.web.guard import AddressPolicy, check_scheme
-from watcher.web.pages import decode_html
 from watcher.web.robots import RobotsCache
 
 log = logging.getLogger(__name__)
@@ -91,14 +91,21 @@ class FullText:
 
     async def enrich(self, items: Sequence[Item], *, allow_private: bool = False) -> list[Item]:
         """The items with ``content`` set to their article's text where it could be had."""
+        return [i for i, _ in await self.enrich_with_articles(items, allow_private=allow_private)]
 
-        async def one(item: Item) -> Item:
+    async def enrich_with_articles(
+        self, items: Sequence[Item], *, allow_private: bool = False
+    ) -> list[tuple[Item, CachedArticle | None]]:
+        """``enrich``, each item with its article (None without a link): the article's status
+        and error say why an item got no text (robots.txt, a blocked address, a failure)."""
+
+        async def one(item: Item) -> tuple[Item, CachedArticle | None]:
             if not item.url:
-                return item
+                return item, None
             article = await self.article(item.url, allow_private=allow_private)
             if article.status != "ok" or len(article.text) <= len(item.content):
-                return item
-            return dataclasses.replace(item, content=article.text)
+                return item, article
+            return dataclasses.replace(item, content=article.text), article
 
         return list(await asyncio.gather(*(one(i) for i in items)))
 

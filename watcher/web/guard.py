@@ -13,8 +13,9 @@ which refuses any that is not a public unicast address. Only ``http`` and ``http
 ``allow_private: true`` on a source (an intranet or a test server) turns the check off for that
 source's links. The pure decision is ``refusal_reason(ip)``; ``check_scheme(url)`` is the rest.
 
-Limitation: the fetcher resolves the name to check it and httpx resolves it again to connect,
-so a DNS server answering differently within milliseconds (rebinding) is not caught here.
+DNS rebinding is caught too: the fetcher connects to the very address the policy approved (the
+name is not resolved a second time; ``Host`` and TLS still use the name), so a DNS server that
+answers a public address for the check and a private one a moment later gains nothing.
 """
 
 from __future__ import annotations

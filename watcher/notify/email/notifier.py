@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from watcher.archive import ArchiveSettings
 from watcher.errors import ConfigError, DeliveryError
 from watcher.notify.base import Context, Notifier, NotifierSettings, Outcome, Retry, Round, Sent
 from watcher.notify.email import SmtpSettings
@@ -102,8 +103,10 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         sender: SmtpSender | None = None,
         metrics: Metrics | None = None,
         owner: str = "",
+        archive_url: str = "",
     ) -> None:
         super().__init__(db, smtp, owner=owner, clock=clock, metrics=metrics)
+        self.archive_url = archive_url  # maintainer pages serving archived copies (links)
         self.smtp = smtp
         # topic titles: a mapping, or a getter of the rules in force (a reload renames topics)
         self._titles = titles
@@ -116,7 +119,14 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         rules = ctx.rules
         titles = None if rules is None else (lambda: rules().topic_titles)
         runtime = ctx.runtime
-        return cls(runtime.db, settings, titles=titles, metrics=runtime.metrics)
+        archive = runtime.settings.section(ArchiveSettings)
+        return cls(
+            runtime.db,
+            settings,
+            titles=titles,
+            metrics=runtime.metrics,
+            archive_url=archive.url if archive.enabled else "",
+        )
 
     def describe(self) -> str:
         return f"email digests ({len(store.recipients(self.db))} recipients)"
@@ -167,10 +177,13 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         return made
 
     def render(self, digest: store.Digest, tz: str, topics: Sequence[str]) -> RenderedDigest:
+        from watcher.archive.view import archived_links  # warcio: only when digests are made
+
         by_id = get_alerts(self.db, list(digest.alert_ids))
         alerts = [by_id[i] for i in digest.alert_ids if i in by_id]
         alerts = one_per_story(self.db, alerts)  # one entry per story, with all its outlets
         day = date.fromisoformat(digest.digest_date[:10])
+        links = archived_links(self.db, {a.id: a.url for a in alerts}, self.archive_url)
         return render_digest(
             alerts,
             day=day,
@@ -178,6 +191,7 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
             topic_titles=self.titles,
             tz=tz,
             unsubscribe=f"mailto:{self.smtp.from_addr}?subject=unsubscribe",
+            archived=links,
         )
 
     # -- the contract's steps, on the digests table -----------------------------------------

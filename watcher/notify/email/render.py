@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from watcher.models import Alert
-from watcher.notify.text import alert_title, one_line, safe_link
+from watcher.notify.text import MAX_MODEL_NOTE, alert_title, one_line, safe_link
 
 MAX_SNIPPETS = 2
 
@@ -39,6 +39,8 @@ class Entry:
     score: float
     snippets: tuple[tuple[Segment, ...], ...]
     also_reported_by: tuple[str, ...]
+    archived: str = ""  # link to the archived copy on the maintainer pages ("" = none)
+    model_note: str = ""  # a possible match sent by the relevance model, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ def group_alerts(
     topics: Sequence[str] = (),
     topic_titles: Mapping[str, str] | None = None,
     tz: str = "UTC",
+    archived: Mapping[int, str] | None = None,
 ) -> tuple[Group, ...]:
     zone = ZoneInfo(tz)
     titles = topic_titles or {}
@@ -136,6 +139,8 @@ def group_alerts(
                 score=a.score,
                 snippets=_snippets(a),
                 also_reported_by=tuple(one_line(n, 200) for n in a.also_reported_by),
+                archived=safe_link((archived or {}).get(a.id, "")),
+                model_note=one_line(a.model_note, MAX_MODEL_NOTE),
             )
             for a in items
         )
@@ -162,9 +167,13 @@ def render_digest(
     topic_titles: Mapping[str, str] | None = None,
     tz: str = "UTC",
     unsubscribe: str = "",
+    archived: Mapping[int, str] | None = None,
 ) -> RenderedDigest:
-    """Subject, HTML and plain text of one recipient's digest for ``day``."""
-    groups = group_alerts(alerts, topics=topics, topic_titles=topic_titles, tz=tz)
+    """Subject, HTML and plain text of one recipient's digest for ``day``; ``archived``: alert
+    id -> link to its archived copy."""
+    groups = group_alerts(
+        alerts, topics=topics, topic_titles=topic_titles, tz=tz, archived=archived
+    )
     env = _environment()
     context = {
         "day": day.strftime("%A %d %B %Y"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ NOTICE_KINDS = {
     "source_recovered": "✅ Source recovered",
     "config_invalid": "❌ Configuration invalid",
     "config_reloaded": "🔄 Configuration reloaded",
+    "article_removed": "🗑 Article removed",
+    "article_changed": "✏️ Article changed",
 }
 MUTE_DEFAULT_S = 8 * 3600.0
 MUTE_MAX_S = 365 * 86400.0
@@ -519,12 +522,17 @@ class TelegramBot:
             return
         title, _, rest = text.strip().partition("\n")
         item = Item(source_id="explain", guid="explain", url="", title=title, summary=rest)
+        archived = ""
+        if re.fullmatch(r"https?://\S+", text.strip()):  # an alerted article: its text, its copy
+            item, archived = await asyncio.to_thread(_explain_url, self.db, text.strip(), item)
         result = self.hooks.rules().score(item)
         rendered = render_html(result, item, all_topics=True)
         if len(rendered) > MAX_LENGTH:  # only the alerting topics, else the plain text cut
             rendered = render_html(result, item, all_topics=False)
         if len(rendered) > MAX_LENGTH:
             rendered = _e(render_text(result, item, all_topics=False)[: MAX_LENGTH - 200])
+        if archived:
+            rendered = (rendered + "\n\n" + _e(archived))[:MAX_LENGTH]
         await self._reply(update, rendered)
 
     async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -542,6 +550,18 @@ class TelegramBot:
         await self._reply(update, _e(outcome)[:MAX_LENGTH])
 
 
+def _explain_url(db: Database, url: str, item: Item) -> tuple[Item, str]:
+    """For ``/explain URL``: the stored alert's title and summary, and its capture state."""
+    from watcher.archive.view import capture_states
+
+    with db.transaction() as tx:
+        row = tx.fetchone("SELECT title, summary FROM alerts WHERE url = ?", (url,))
+    if row is not None:
+        item = Item(source_id="explain", guid="explain", url=url, title=row[0], summary=row[1])
+    state = capture_states(db, [url]).get(url)
+    return item, state.line() if state is not None else "archive: no capture of this URL"
+
+
 def _e(text: str) -> str:
     from html import escape
 
@@ -553,10 +573,18 @@ def build_bot(settings: TelegramSettings, ctx: Context, pacer: Pacer) -> Telegra
     getters, tells admins every operator notice, and receives updates only while this
     instance holds the ``telegram-updates`` lock (one getUpdates consumer per bot)."""
 
+    from watcher.archive import ArchiveSettings
+
     runtime = ctx.runtime
     db = runtime.db
     feeds = ctx.feeds
-    status = None if feeds is None else (lambda: status_text(db, feeds().enabled_sources))
+    archive = runtime.settings.section(ArchiveSettings)
+    day_cap = archive.max_day_bytes if archive.enabled else None
+    status = (
+        None
+        if feeds is None
+        else (lambda: status_text(db, feeds().enabled_sources, archive_max_day_bytes=day_cap))
+    )
     rules = ctx.rules
     assert rules is not None, "the bot needs the rules in force"
     bot = TelegramBot(

@@ -20,7 +20,7 @@ from watcher.notify.text import (
     safe_link,
     summary_heading,
 )
-from watcher.stories.policy import also_reported_line
+from watcher.stories.policy import additions_line, also_reported_line
 
 MAX_LENGTH = 4096
 MAX_SNIPPETS = 5
@@ -62,18 +62,41 @@ def also_reported_html(names: tuple[str, ...], room: int) -> str:
     return ""
 
 
+def possible_match_html(note: str, room: int) -> str:
+    """ "<i>Possible match</i> (relevance model): why", in at most ``room`` characters."""
+    head = "<i>Possible match</i> (relevance model): "
+    return head + _e(one_line(note, max(1, (room - len(head)) // 2)))
+
+
 def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
     """The HTML text of ``alert``'s message; never longer than ``limit`` characters.
 
     With ``alert.also_reported_by`` (a story's other outlets) the message ends with
-    "also reported by: ..."; snippets make room for it, so it is always the last block.
+    "also reported by: ..." and, when they added topics or figures, "later reports add: ...";
+    snippets make room for them, so they are always the last block.
     """
-    if alert.also_reported_by:
-        names = tuple(one_line(n, 200) for n in alert.also_reported_by)
-        line = also_reported_html(names, min(MAX_ALSO_REPORTED, limit // 4))
-        if line:
-            return _format(alert, limit - len(line) - 2) + "\n\n" + line
+    tail = story_html(alert, min(MAX_ALSO_REPORTED, limit // 4))
+    if tail:
+        return _format(alert, limit - len(tail) - 2) + "\n\n" + tail
     return _format(alert, limit)
+
+
+def story_html(alert: Alert, room: int) -> str:
+    """The story block of a message: who else reported it, what they added (or "")."""
+    names = tuple(one_line(n, 200) for n in alert.also_reported_by)
+    line = also_reported_html(names, room) if names else ""
+    if not alert.story_additions:
+        return line
+    additions = tuple(one_line(a, 200) for a in alert.story_additions)
+    left = room - len(line) - 1 if line else room
+    budget = left - len("<i></i>")
+    while budget > 0:
+        added = additions_line(additions, budget)
+        html = f"<i>{_e(added)}</i>" if added else ""
+        if len(html) <= left:
+            return f"{line}\n{html}" if line and html else line or html
+        budget -= len(html) - left
+    return line
 
 
 def _format(alert: Alert, limit: int) -> str:
@@ -87,6 +110,8 @@ def _format(alert: Alert, limit: int) -> str:
     if len(header) > limit // 2:  # a huge URL: the title without the link
         header = f"<b>{_e(cut(title, max(1, (limit - 7) // 6)))}</b>"
     blocks = [header, details]
+    if alert.model_note:  # sent by the relevance model: say so before any snippet
+        blocks.append(possible_match_html(alert.model_note, limit // 3))
     seen: set[str] = set()
     for match in alert.matches:
         if match.kind == "exclusion" or match.snippet in seen or len(seen) >= MAX_SNIPPETS:

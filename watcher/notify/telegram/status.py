@@ -31,7 +31,10 @@ def _ago(now: float, then: float | None) -> str:
 
 
 def status_text(
-    db: Database, enabled: Sequence[SourceConfig], now: Callable[[], float] = time.time
+    db: Database,
+    enabled: Sequence[SourceConfig],
+    now: Callable[[], float] = time.time,
+    archive_max_day_bytes: int | None = None,
 ) -> str:
     t = now()
     states = sources_store.all_states(db)
@@ -52,6 +55,10 @@ def status_text(
         f"Last poll: {_ago(t, max(checked) if checked else None)}",
         f"Queue: {outbox.pending_count(db)} messages waiting (all channels)",
     ]
+    if archive_max_day_bytes is not None:  # the evidence archive (docs/archive.md)
+        from watcher.archive.view import health_line
+
+        lines.append(health_line(db, t, archive_max_day_bytes))
     if errors:
         lines.append("Recent errors:")
         for _at, source, state in sorted(errors, key=lambda e: -e[0])[:RECENT_ERRORS]:

@@ -1,4 +1,4 @@
--- Article cache for full text (issue 7): one row per canonical URL, so an article linked by
+-- Article cache for full text: one row per canonical URL, so an article linked by
 -- several sources, or seen again, is fetched once. status: ok, failed, robots, blocked.
 CREATE TABLE articles (
     url TEXT PRIMARY KEY,

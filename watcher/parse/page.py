@@ -16,28 +16,28 @@ Russian outlets). A ``type: page`` source names the listing page and CSS selecto
                       base_url=result.final_url, selectors=PageSelectors(item="ul.news li"))
 
 Links are made absolute (against ``<base href>`` or the page URL) and canonical; an article
-linked twice in one item list (picture and headline) gives one item. The page is decoded from
-the HTTP charset, then a BOM, then ``<meta charset>``, then UTF-8 when valid, then a guess:
-legacy pages in EUC-KR or windows-1251 read correctly. When the selectors stop matching (the
+linked twice in one item list (picture and headline) gives one item. The page is decoded as
+``watcher.parse.charset`` says (legacy EUC-KR or windows-1251 pages read correctly). A
+selector that is not valid CSS is refused where it is written (``PageSelectors`` validates
+feeds.yaml, so ``watcher check`` says file:line). When the selectors stop matching (the
 site was redesigned) ``FetchError(SELECTORS, ...)`` says which selector found nothing, so the
 maintainer sees it in ``watcher sources`` instead of a source that silently goes quiet.
 """
 
 from __future__ import annotations
 
-import asyncio
-import codecs
-import functools
 import re
 from collections.abc import Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.models import Item
+from watcher.parse.charset import decode_html
+from watcher.parse.markup import check_markup
 from watcher.parse.text import collapse_whitespace
 from watcher.parse.urls import canonical_url
 
@@ -45,62 +45,31 @@ MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 2_000
 MAX_PAGE_BYTES = 8 * 1024 * 1024  # decoded/parsed at most; the fetcher bounds the wire
 
-# WHATWG encoding label mapping for the legacy names that matter here: the superset codec.
-_CODEC_FOR_LABEL = {
-    "euc-kr": "cp949",
-    "euckr": "cp949",
-    "ks_c_5601-1987": "cp949",
-    "ks_c_5601": "cp949",
-    "korean": "cp949",
-    "x-windows-949": "cp949",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "shift_jis": "cp932",
-    "sjis": "cp932",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso-8859-9": "cp1254",
-    "tis-620": "cp874",
-    "koi8-r": "koi8_r",
-    "x-cp1251": "cp1251",
-}
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-         (codecs.BOM_UTF16_BE, "utf-16-be"))  # fmt: skip
 
+class PageSelectors(BaseModel):
+    """CSS selectors of a listing page (see the module docstring): the one selector model,
+    validated where it is written (feeds.yaml) and used as is by the parser."""
 
-@dataclass(frozen=True, slots=True)
-class PageSelectors:
-    """CSS selectors of a listing page (see the module docstring)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     item: str
     link: str = ""
     title: str = ""
     date: str = ""
 
+    @field_validator("link", "title", "date", mode="before")
     @classmethod
-    def of(cls, value: object) -> PageSelectors:
-        """From a ``PageSelectors``, a mapping or any object with ``item/link/title/date``."""
-        if isinstance(value, PageSelectors):
-            return value
-        if isinstance(value, Mapping):
-            get = value.get
-        else:
+    def _unset(cls, v: object) -> object:
+        return "" if v is None else v
 
-            def get(name: str, default: object = None) -> object:
-                return getattr(value, name, default)
-
-        return cls(
-            item=str(get("item", "") or ""),
-            link=str(get("link", "") or ""),
-            title=str(get("title", "") or ""),
-            date=str(get("date", "") or ""),
-        )
+    @field_validator("item", "link", "title", "date")
+    @classmethod
+    def _css(cls, v: str, info: ValidationInfo) -> str:
+        if v or info.field_name == "item":
+            problem = selector_problem(v)
+            if problem:
+                raise ValueError(problem)
+        return v
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,55 +92,6 @@ def selector_problem(css: str) -> str | None:
     except (SelectolaxError, ValueError) as exc:
         return f"invalid CSS selector {css!r}: {exc}"
     return None
-
-
-# ---- decoding -----------------------------------------------------------------------------
-def codec_for(label: str) -> str | None:
-    """The Python codec for an encoding label (WHATWG supersets for legacy ones), or None."""
-    low = label.strip().strip("\"'").lower()
-    if not low:
-        return None
-    name = _CODEC_FOR_LABEL.get(low, low)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def detect_encoding(body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    """The codec to read an HTML ``body`` with: BOM, HTTP charset, ``<meta>``, UTF-8, guess."""
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return name
-    content_type = ""
-    for k, v in (headers or {}).items():
-        if k.lower() == "content-type":
-            content_type = v
-    m = _HEADER_CHARSET.search(content_type)
-    if m and (codec := codec_for(m.group(1))):
-        return codec
-    m2 = _META_CHARSET.search(body[:8192])
-    if m2 and (codec := codec_for(m2.group(1).decode("ascii", "replace"))):
-        # A page that says utf-16 in ASCII bytes is not utf-16 (WHATWG: read as utf-8).
-        return "utf-8" if codec.startswith("utf-16") else codec
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(body[:65536]).best()
-    if best is not None and (codec := codec_for(best.encoding)):
-        return codec
-    return "cp1252"
-
-
-def decode_html(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """``(text, codec)``: the page decoded (bad bytes replaced, never an exception)."""
-    codec = detect_encoding(body, headers)
-    text = body.decode(codec, errors="replace")
-    return text.removeprefix("\ufeff"), codec
 
 
 # ---- dates --------------------------------------------------------------------------------
@@ -290,22 +210,28 @@ def parse_page(
     headers: Mapping[str, str] | None = None,
     source_id: str,
     base_url: str,
-    selectors: PageSelectors | Mapping[str, str] | object,
+    selectors: PageSelectors | Mapping[str, str],
     language: str = "",
     now: datetime | None = None,
 ) -> ParsedPage:
     """Items of a listing page (see the module docstring). Raises ``FetchError``:
-    ``EMPTY`` for an empty body, ``SELECTORS`` when the selectors find no entries."""
-    sel = PageSelectors.of(selectors)
+    ``EMPTY`` for an empty body, ``SELECTORS`` when the selectors find no entries,
+    ``MARKUP`` for markup the HTML parser would take minutes over."""
+    sel = selectors if isinstance(selectors, PageSelectors) else PageSelectors(**selectors)
     now = now or datetime.now(UTC)
     if not sel.item.strip():
         raise FetchError(FetchErrorKind.SELECTORS, "no item selector configured", url=base_url)
     if not body.strip():
         raise FetchError(FetchErrorKind.EMPTY, "empty page", url=base_url)
     text, codec = decode_html(body[:MAX_PAGE_BYTES], headers)
+    try:
+        check_markup(text, "the page")
+    except FetchError as exc:
+        exc.url = base_url
+        raise
     tree = LexborHTMLParser(text)
-    base = base_url
     base_node = tree.css_first("base[href]")
+    base = base_url
     if base_node is not None:
         base = canonical_url(base_node.attributes.get("href") or "", base_url) or base_url
     nodes = _select(tree, sel.item, "item")
@@ -318,37 +244,17 @@ def parse_page(
         )
     items: list[Item] = []
     seen: set[str] = set()
-    skipped = 0
-    with_link = 0
+    skipped = with_link = 0
     for node in nodes:
-        link = _link_node(node, sel.link)
-        href = (link.attributes.get("href") or "").strip() if link is not None else ""
-        url = canonical_url(href, base) if href else ""
-        if not url.startswith(("http://", "https://")):
-            skipped += 1
-            continue
-        with_link += 1
+        url, item = _entry(node, sel, base, source_id, language, now)
+        with_link += bool(url)
         if url in seen:
             continue
-        title = _node_text(_first(node, sel.title, "title")) if sel.title else ""
-        title = (title or _node_text(link) or link_title(link))[:MAX_TITLE_CHARS]
-        if not title:
+        if item is None:  # no http(s) link, or no title
             skipped += 1
             continue
         seen.add(url)
-        whole = _node_text(node)
-        summary = whole if whole != title and len(whole) > len(title) + 20 else ""
-        items.append(
-            Item(
-                source_id=source_id,
-                guid=url,
-                url=url,
-                title=title,
-                summary=summary[:MAX_SUMMARY_CHARS],
-                published=_date_of(node, sel.date, now),
-                language=language,
-            )
-        )
+        items.append(item)
     if not with_link:
         what = f"link selector {sel.link!r}" if sel.link else "the default link selector a[href]"
         raise FetchError(
@@ -361,6 +267,33 @@ def parse_page(
     return ParsedPage(tuple(items), page_title, codec, len(nodes), skipped)
 
 
+def _entry(
+    node: LexborNode, sel: PageSelectors, base: str, source_id: str, language: str, now: datetime
+) -> tuple[str, Item | None]:
+    """One matched element: (its article URL, "" without an http(s) link; its item, None
+    without a link or a title)."""
+    link = _link_node(node, sel.link)
+    href = (link.attributes.get("href") or "").strip() if link is not None else ""
+    url = canonical_url(href, base) if href else ""
+    if not url.startswith(("http://", "https://")):
+        return "", None
+    title = _node_text(_first(node, sel.title, "title")) if sel.title else ""
+    title = (title or _node_text(link) or link_title(link))[:MAX_TITLE_CHARS]
+    if not title:
+        return url, None
+    whole = _node_text(node)
+    summary = whole if whole != title and len(whole) > len(title) + 20 else ""
+    return url, Item(
+        source_id=source_id,
+        guid=url,
+        url=url,
+        title=title,
+        summary=summary[:MAX_SUMMARY_CHARS],
+        published=_date_of(node, sel.date, now),
+        language=language,
+    )
+
+
 def link_title(link: LexborNode | None) -> str:
     """A title from the link's ``title`` or ``aria-label`` attribute, or an image's ``alt``."""
     if link is None:
@@ -371,29 +304,3 @@ def link_title(link: LexborNode | None) -> str:
             return collapse_whitespace(value)
     img = link.css_first("img[alt]")
     return collapse_whitespace(img.attributes.get("alt") or "") if img is not None else ""
-
-
-async def parse_page_async(
-    body: bytes,
-    *,
-    headers: Mapping[str, str] | None = None,
-    source_id: str,
-    base_url: str,
-    selectors: PageSelectors | Mapping[str, str] | object,
-    language: str = "",
-    now: datetime | None = None,
-    executor: Executor | None = None,
-) -> ParsedPage:
-    """``parse_page`` in a worker thread (parsing a big page must not stall the loop): the
-    default executor's, or ``executor`` (the pipeline's stage threads, as for feeds)."""
-    parse = functools.partial(
-        parse_page,
-        body,
-        headers=headers,
-        source_id=source_id,
-        base_url=base_url,
-        selectors=selectors,
-        language=language,
-        now=now,
-    )
-    return await asyncio.get_running_loop().run_in_executor(executor, parse)

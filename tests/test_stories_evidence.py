@@ -1,0 +1,252 @@
+"""What tells one development from another (watcher.stories.anchors and .evidence), on tables
+of real-looking headlines in English, Korean and Russian."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from watcher.stories import Report, StoryIndex
+from watcher.stories.anchors import (
+    anchors,
+    counts_compatible,
+    figures,
+    kinds,
+    names,
+    names_match,
+    skeleton,
+    stages,
+)
+from watcher.stories.evidence import EvidenceWeights, conflict, support
+from watcher.stories.text import script_language
+
+T0 = datetime(2025, 3, 1, 6, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("Krasnov", "Краснов", "크라스노프"),
+        ("Zelenskyy", "Zelensky", "Зеленский", "젤렌스키"),
+        ("Kolokoltsev", "Колокольцев", "콜로콜체프"),
+        ("Khabarovsk", "Хабаровск", "하바롭스크"),
+        ("Bastrykin", "Бастрыкин", "바스트리킨"),
+        ("Lavrov", "Лавров", "라브로프"),
+        ("Mishustin", "Мишустин", "미슈스틴"),
+    ],
+)
+def test_a_name_has_one_skeleton_in_every_script(spellings: tuple[str, ...]) -> None:
+    assert len({skeleton(s) for s in spellings}) == 1, {s: skeleton(s) for s in spellings}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Краснов", "Красновым", True),  # a Russian ending
+        ("크라스노프", "크라스노프를", True),  # a Korean particle
+        ("Krasnov", "Kursk", False),
+        ("Краснов", "Курщине", False),  # one more consonant that is no ending: another word
+        ("Lavrov", "Lavrentiev", False),
+    ],
+)
+def test_names_match_inflections_not_other_names(a: str, b: str, same: bool) -> None:
+    assert names_match(skeleton(a), skeleton(b)) is same
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "lang", "expected"),
+    [
+        ("Генпрокурор Краснов прибыл в КНДР", "Генеральный прокурор России Игорь Краснов"
+         " впервые посетил Северную Корею.", "ru", {"KRSNP"}),
+        ("China's police chief meets Russian interior minister", "Minister of Public Security"
+         " Wang Xiaohong met Minister of Internal Affairs Vladimir Kolokoltsev in Beijing.",
+         "en", {"PRTMR", "KRKRSP"}),  # "Xiaohong" is "Shenyang" in consonants: not kept
+        # Title Case headline words are names only when the summary capitalises them too
+        ("Russia Signs Deal to Hand Over North Korean Refugees", "Russia has signed an"
+         " agreement, opposition deputy Dmitry Gudkov said.", "en", {"TMTR", "KTKP"}),
+    ],
+)  # fmt: skip
+def test_names_of_a_report(title: str, summary: str, lang: str, expected: set[str]) -> None:
+    assert set().union(*names(title, summary, lang)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "counts", "approx", "days"),
+    [
+        ("more than 500 North Koreans on 9 October", {500}, {500}, {9}),
+        ("탈북자 600여 명 강제북송", {600}, {600}, set()),
+        ("북한과 러시아가 2일(현지시간) 협정에 서명했다", set(), set(), {2}),
+        ("北주민 1만3천명 러시아 입국", {13000}, set(), set()),
+        ("В Россию въехали более 13 тысяч граждан КНДР 2 февраля 2016 года", {13000},
+         {13000}, {2}),
+        ("Twelve women and 1,000 workers in 2016", {12, 1000}, set(), set()),
+        ("김정욱 선교사 억류 4,000일", {4000}, set(), set()),
+    ],
+)  # fmt: skip
+def test_figures_and_days(text: str, counts: set[int], approx: set[int], days: set[int]) -> None:
+    found = figures(text)
+    assert (found.counts, found.approx, found.days) == (counts, approx, days)
+
+
+def test_estimates_are_compatible_exact_figures_are_not() -> None:
+    assert counts_compatible(500, 600, frozenset({500}))  # "more than 500" / "600"
+    assert not counts_compatible(4000, 5000)  # two exact figures
+    assert not counts_compatible(12, 15, frozenset({12}))  # small figures: exact only
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        ("Russia, North Korea sign agreements on legal assistance and extradition", "",
+         {"agreement": "signed", "custody": "returned"}),
+        ("러 상원, 북한과의 '범죄인 인도조약' 비준", "", {"agreement": "ratified"}),
+        ("북-러, 다음달 2일 불법입국자 송환협정 체결", "",
+         {"agreement": "announced", "custody": "returned"}),
+        ("Путин подписал закон о ратификации договора с КНДР", "", {"agreement": "ratified"}),
+        ("Police detain escaped North Korean worker in Vladivostok", "",
+         {"custody": "detained"}),
+        ("Chinese police arrest and deport 12 defectors", "", {"custody": "returned"}),
+        ("Ukraine says it captured 2 North Korean soldiers", "", {"prisoners": "captured"}),
+        # no stage in the headline: the first sentence of the summary
+        ("North Korean defectors in Shenyang", "China repatriated 60 of them. Others wait.",
+         {"custody": "returned"}),
+        ("A significant signal", "", {}),  # not "sign"
+    ],
+)  # fmt: skip
+def test_stages(title: str, summary: str, expected: dict[str, str]) -> None:
+    assert stages(title, summary)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("North Korean Troops Report Over 5,000 Casualties in Kursk", {"casualties"}),
+        ("Курскую область будут восстанавливать 5 тысяч строителей", {"rebuilding"}),
+        ("Lavrov meets Kim Jong Un in Wonsan", {"meeting"}),
+        ("투먼 구류장서 탈북민 집단 탈옥", {"escape"}),
+        ("North Korean workers escaped from a Vladivostok site", {"escape"}),
+        ("China repatriates 60 North Korean defectors", set()),  # defectors: who, not what
+    ],
+)
+def test_kinds(title: str, expected: set[str]) -> None:
+    assert kinds(title) == expected
+
+
+def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-untyped-def]
+    return anchors(title, summary, lang)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "reason"),
+    [
+        # where
+        (_a("Police detain escaped worker in Vladivostok"),
+         _a("Police detain escaped worker in Khabarovsk"), "places"),
+        # how many
+        (_a("China repatriates about 60 defectors"), _a("China sends 12 women back"),
+         "figures"),
+        # the stage of a process: announced, signed, ratified
+        (_a("북-러, 다음달 2일 불법입국자 송환협정 체결", lang="ko"),
+         _a("러·북, 불법 체류자 송환 협정 체결…탈북자 강제 송환 위험", lang="ko"), "stage"),
+        (_a("Russia, North Korea sign extradition treaty"),
+         _a("러 상원, 북한과의 '범죄인 인도조약' 비준", lang="ko"), "stage"),
+        (_a("Russian police detain North Korean worker in Moscow"),
+         _a("Moscow police hand over North Korean worker to embassy"), "stage"),
+        # what about: extradition treaty, readmission agreement
+        (_a("Russia ratifies extradition treaty with North Korea"),
+         _a("Госдума ратифицировала соглашение о реадмиссии с КНДР", lang="ru"), "subject"),
+        # what happened
+        (_a("North Korean troops: 5,000 casualties in Kursk"),
+         _a("5 тысяч северокорейских строителей будут восстанавливать Курскую область",
+            lang="ru"), "kind"),
+        # about whom: Vietnam's prosecutors are not North Korea's
+        (_a("Vietnam and Russia boost procuracy cooperation", "Krasnov met Vietnam's"
+            " prosecutor."), _a("Генпрокурор Краснов прибыл в КНДР", lang="ru"), "countries"),
+        # days apart
+        (_a("x", "Signed on 2 February."), _a("y", "Signed on 26 February."), "dates"),
+    ],
+)  # fmt: skip
+def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
+    assert conflict(a, b) == reason  # type: ignore[arg-type]
+    assert conflict(b, a) == reason  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (_a("Russian Prosecutor General Krasnov arrives in Pyongyang", "Krasnov arrived."),
+         _a("Генпрокурор РФ Краснов прибыл с визитом в Пхеньян", lang="ru")),
+        (_a("Forced mass repatriation of North Korean escapees", "Chinese authorities"
+            " forcibly repatriated more than 500 on 9 October."),
+         _a("중국, 수감 탈북자 600여 명 강제북송", lang="ko")),
+        # places in summaries only are no contradiction (where they were sent, from where)
+        (_a("North Korean POW wants to go to South Korea", "He was captured in Kursk."),
+         _a("Captured North Korean soldier asks to be moved", "He wants to go to Seoul.")),
+    ],
+)  # fmt: skip
+def test_what_does_not_contradict(a: object, b: object) -> None:
+    assert conflict(a, b) == ""  # type: ignore[arg-type]
+
+
+def test_support_tells_this_development_from_its_kind() -> None:
+    weights = EvidenceWeights()
+    krasnov = support(
+        _a("Russian Prosecutor General Krasnov arrives in Pyongyang", "Igor Krasnov arrived."),
+        _a("Генпрокурор РФ Краснов прибыл с визитом в Пхеньян", lang="ru"),
+        weights,
+    )
+    assert krasnov.instance >= weights.name  # the name (and the place)
+    signed = support(
+        _a("Russia, North Korea sign readmission agreement"),
+        _a("Russia signs deal on illegal migrants with North Korea"),
+        weights,
+    )
+    assert signed.instance == 0 and signed.kind > 0  # the same kind of event, nothing more
+
+
+@pytest.mark.parametrize(
+    ("text", "given", "expected"),
+    [
+        ("러시아 검찰총장 평양 도착", "en", "ko"),  # a Korean report in a feed said to be English
+        ("Генпрокурор Краснов прибыл в КНДР", "", "ru"),
+        ("Krasnov arrives in Pyongyang", "ru", "en"),
+        ("Krasnov arrives in Pyongyang", "de", "de"),
+    ],
+)
+def test_script_language(text: str, given: str, expected: str) -> None:
+    assert script_language(text, given) == expected
+
+
+def _report(key: str, title: str, summary: str = "", hours: float = 0, lang: str = "en") -> Report:
+    return Report(key, title, summary, "", lang, T0 + timedelta(hours=hours))
+
+
+def test_shared_vocabulary_alone_never_merges() -> None:
+    index = StoryIndex()
+    first = index.add(_report("a", "North Korea and Russia sign deportation pact for illegal"
+                              " immigrants", "The two countries signed an agreement on the"
+                              " deportation of illegal immigrants."))  # fmt: skip
+    again = index.add(_report("b", "Russia signs deal to deport illegal North Korean immigrants",
+                              "Russia has signed an agreement on deporting illegal"
+                              " immigrants, a deputy said.", hours=2))  # fmt: skip
+    assert again.story_id != first.story_id
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ("Russia and North Korea to sign readmission agreement on 2 February",
+         "Russia and North Korea sign readmission agreement on 2 February",
+         "Russia ratifies readmission agreement with North Korea of 2 February"),
+        ("Russian police arrest 3 North Korean workers in Vladivostok",
+         "Russia deports 3 North Korean workers from Vladivostok"),
+    ],
+)  # fmt: skip
+def test_each_stage_of_a_process_is_a_story(titles: tuple[str, ...]) -> None:
+    """Announced / signed / ratified; arrested / deported: the same names, places, figures and
+    dates, but each stage is news of its own."""
+    index = StoryIndex()
+    found = [index.add(_report(str(n), t, t, hours=n)) for n, t in enumerate(titles)]
+    assert len({d.story_id for d in found}) == len(titles), found
+    assert index.add(_report("again", titles[0], titles[0] + ".", hours=9)).joined

@@ -1,0 +1,608 @@
+"""What tells one development from another: names, figures, dates, places, kind of event.
+
+Two reports of one development share some of these (the prosecutor's name, "60 defectors",
+"on the 2nd", Vladivostok) and never contradict each other on them; two developments that
+only share vocabulary (every deportation from China says "defectors", "forcibly", "China")
+either share none or contradict on one (60 vs 12, Shenyang vs Tumen, signed vs ratified).
+Everything here is language-independent at the output: names become consonant skeletons
+("Краснов", "Krasnov" and "크라스노프" are all ``KRSNP``), figures become integers, event
+kinds become stages of a process. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from watcher.stories.places import COUNTRY_OF, PLACES, places
+
+# -- names -----------------------------------------------------------------------------------
+
+# Consonant classes that survive transliteration between Latin, Cyrillic and Hangul: voicing,
+# aspiration and vowels do not (Korean has no v or f, Russian no th, Korean adds vowels).
+_LATIN_DIGRAPHS = (
+    ("kh", ""), ("ch", "S"), ("sh", "S"), ("zh", "S"), ("ts", "S"), ("tz", "S"), ("th", "T"),
+    ("ph", "P"), ("ck", "K"), ("ce", "Se"), ("ci", "Si"), ("cy", "Sy"),
+)  # fmt: skip
+_LATIN = str.maketrans("bpfvkgcqxdtszjlrmn", "PPPPKKKKSTTSSSRRMN", "aeiouyhw'’-")
+_CYRILLIC = str.maketrans("бпфвкгдтжзсцчшщлрмнх", "PPPPKKTTSSSSSSSRRMN-", "аеёиоуыэюяйьъ")
+# Hangul jamo (initial consonants, then final consonants) to the same classes; "" is silent
+_INITIAL = "KKNTTRMPPSS-SSSKTP-"
+_FINAL = ["", "K", "K", "KS", "N", "NS", "N", "T", "R", "RK", "RM", "RP", "RS", "RT", "RP", "R",
+          "M", "P", "PS", "S", "S", "NK", "S", "S", "K", "T", "P", ""]  # fmt: skip
+_HANGUL_BASE, _HANGUL_LAST = 0xAC00, 0xD7A3
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
+_LATIN_WORD = re.compile(r"[\"'‘“(]*[A-Za-z]")
+MAX_TEXT = 1200  # characters of a summary looked at (the lead names who and where)
+MIN_NAME = 3  # consonant classes a name needs to count at all ("Kim", "Un" do not)
+
+
+def skeleton(word: str) -> str:
+    """The consonant skeleton of a word in Latin, Cyrillic or Hangul letters ("" if mixed)."""
+    word = word.lower()
+    if not word:
+        return ""
+    first = word[0]
+    if "a" <= first <= "z":
+        for digraph, repl in _LATIN_DIGRAPHS:
+            word = word.replace(digraph, repl)
+        raw = word.translate(_LATIN).upper()
+        raw = "".join(ch for ch in raw if "A" <= ch <= "Z")
+    elif "\u0400" <= first <= "\u04ff":
+        raw = word.translate(_CYRILLIC).replace("-", "")
+        raw = "".join(ch for ch in raw if "A" <= ch <= "Z")
+    elif _HANGUL_BASE <= ord(first) <= _HANGUL_LAST:
+        raw = _hangul(word)
+    else:
+        return ""
+    out: list[str] = []
+    for ch in raw:
+        if not out or out[-1] != ch:  # doubled consonants are one sound
+            out.append(ch)
+    return "".join(out)
+
+
+def _hangul(word: str) -> str:
+    parts: list[str] = []
+    for ch in word:
+        code = ord(ch) - _HANGUL_BASE
+        if not 0 <= code <= _HANGUL_LAST - _HANGUL_BASE:
+            continue
+        initial, rest = divmod(code, 21 * 28)
+        parts.append(_INITIAL[initial].replace("-", ""))
+        parts.append(_FINAL[rest % 28])
+    return "".join(parts)
+
+
+# Capitalised words that name no one in particular in this domain: countries, their people,
+# institutions, titles, months and days. A name shared by two reports is evidence only when
+# it is not one of these. Russian ones are stems (inflection).
+_GENERIC_WORDS = """
+    north south korea korean koreans dprk rok russia russian russians china chinese ukraine
+    ukrainian ukrainians japan japanese america american united states nations un us usa eu
+    president minister ministry foreign affairs state council security service police court
+    prosecutor general office government parliament duma assembly national committee agency
+    news report reports according monday tuesday wednesday thursday friday saturday sunday
+    january february march april may june july august september october november december
+    the a an in on at of and but for with by from after as this that it he she they we its
+    kim jong un kremlin seoul pyongyang moscow beijing kyiv tokyo washington asia europe
+    democratic people's peoples republic federation central national international internal
+    interior public justice defense defence intelligence military army forces navy party
+    workers commission commissioner high special rapporteur human rights council bureau
+    department administration region oblast province city supreme federal deputy chief
+"""
+_GENERIC_RUSSIAN_STEMS = """
+    росси кндр китай кита кнр украин северн северокор корея корей южн японск япони
+    сеул пхеньян москв пекин президент министр мид оон сша американ январ феврал март апрел
+    мая июн июл август сентябр октябр ноябр декабр народн демократ республик федерац
+    генеральн прокуратур следствен комитет министерств госдум государствен совет правительств
+    арми област центральн агентств телеграф верховн минобороны мвд фсб
+"""
+_GENERIC = frozenset(_GENERIC_WORDS.split())
+_GENERIC_STEMS = tuple(_GENERIC_RUSSIAN_STEMS.split())
+
+
+def _generic_word(word: str) -> bool:
+    low = word.lower()
+    return low in _GENERIC or ("\u0400" <= low[:1] <= "\u04ff" and low.startswith(_GENERIC_STEMS))
+
+
+# for Korean words, which have no capitals: "우크라이나" is "ukraine" (short words such as
+# "jong" would also hide real names: "Xiaohong")
+_GENERIC_SKELETONS = frozenset(skeleton(w) for w in _GENERIC if len(w) >= 5)
+# places are anchors of their own (``places``): not names as well
+_PLACE_SKELETONS = frozenset(
+    key
+    for aliases in PLACES.values()
+    for alias in aliases
+    if " " not in alias and len(key := skeleton(alias)) >= 3
+)
+# a place plus one ending would match a name (``names_match``): those bare stems too
+_PLACE_STEMS = frozenset(
+    key[:-1] for key in _PLACE_SKELETONS if len(key) > MIN_NAME + 1 and key[-1] in "MKRNST"
+)
+
+
+Name = frozenset[str]  # the keys of one person's name: "Vladimir Kolokoltsev"
+
+
+def names(title: str, summary: str, language: str) -> frozenset[Name]:
+    """The names in a report, each as the skeletons of its words.
+
+    English and Russian: runs of words written with a capital inside a sentence, less
+    generic words ("Prosecutor General Igor Krasnov": Igor Krasnov); a run that starts a
+    sentence or an English title in Title Case only with words the other field also
+    capitalises. Korean has no capitals: every word of two syllables or more is a
+    candidate, matched only against names from reports in other scripts.
+    """
+    out: set[Name] = set()
+    if language == "ko" or _is_hangul_text(title + summary):
+        for m in _WORD.finditer(f"{title} {summary[:MAX_TEXT]}"):
+            word = m.group()
+            if _HANGUL_BASE <= ord(word[0]) <= _HANGUL_LAST and len(word) >= 2:
+                key = skeleton(word)
+                if len(key) >= MIN_NAME and _not_generic(key):
+                    out.add(frozenset((key,)))
+            elif word[0].isupper() and (keys := _keys(word)):
+                out.add(frozenset(keys))
+        return frozenset(out)
+    mid_title, first_title = _capitalised(title)
+    mid_summary, first_summary = _capitalised(summary[:MAX_TEXT])
+    words = [w for w in _WORD.findall(title) if len(w) > 3]
+    # English headlines In Title Case capitalise every word (other languages do not)
+    title_case = _LATIN_WORD.match(title.lstrip()) is not None and (
+        bool(words) and sum(w[0].isupper() for w in words) > len(words) / 2
+    )
+    in_summary = frozenset().union(*mid_summary, *first_summary)
+    in_title = frozenset().union(*mid_title, *first_title)
+    out.update(mid_summary)
+    for run in mid_title:
+        out.add(run & in_summary if title_case else run)
+    # a run that starts a sentence counts with the words the other field gives too
+    out.update(run & in_summary for run in first_title)
+    out.update(run & in_title for run in first_summary)
+    out.discard(frozenset())
+    return frozenset(out)
+
+
+def name_keys(found: frozenset[Name]) -> frozenset[str]:
+    return frozenset().union(*found) if found else frozenset()
+
+
+def _capitalised(text: str) -> tuple[set[Name], set[Name]]:
+    """Runs of capitalised words (their non-generic keys): inside a sentence, and those that
+    start one (there any word has a capital)."""
+    inside: set[Name] = set()
+    starting: set[Name] = set()
+    run: list[str] = []
+    run_first = False
+    end = -1
+    for m in _WORD.finditer(text):
+        word = m.group()
+        capital = word[0].isupper() and not (word.isupper() and len(word) <= 5)  # not acronyms
+        if run and (not capital or text[end : m.start()].strip()):
+            (starting if run_first else inside).add(_run_keys(run))  # the run ended
+            run = []
+        if capital:
+            if not run:
+                before = text[max(0, m.start() - 4) : m.start()].rstrip(" \t\"'«“‘(")
+                run_first = not before or before[-1] in ".!?…:"
+            run.append(word)
+            end = m.end()
+    if run:
+        (starting if run_first else inside).add(_run_keys(run))
+    inside.discard(frozenset())
+    starting.discard(frozenset())
+    return inside, starting
+
+
+def _run_keys(run: list[str]) -> Name:
+    return frozenset(key for w in run if not _generic_word(w) for key in _keys(w))
+
+
+def _keys(word: str) -> list[str]:
+    keys = []
+    for part in re.split(r"[-'’]", word):
+        if not part or _generic_word(part):
+            continue
+        key = skeleton(part)
+        if len(key) >= MIN_NAME and _not_generic(key):
+            keys.append(key)
+    return keys
+
+
+def _not_generic(key: str) -> bool:
+    """Not a generic word nor a place (``names_match`` against every place, precomputed)."""
+    if key in _GENERIC_SKELETONS or key in _PLACE_SKELETONS or key in _PLACE_STEMS:
+        return False
+    return not (len(key) > MIN_NAME + 1 and key[-1] in _ENDINGS and key[:-1] in _PLACE_SKELETONS)
+
+
+def _is_hangul_text(text: str) -> bool:
+    return any(_HANGUL_BASE <= ord(ch) <= _HANGUL_LAST for ch in text[:200])
+
+
+_ENDINGS = frozenset("MKRNST")  # what a Russian ending or a Korean particle can add
+
+
+def names_match(a: str, b: str) -> bool:
+    """Two skeletons name the same person: equal, or the longer is the shorter (of four
+    classes or more) plus one ending ("Красновым", "크라스노프를"), not another name."""
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return (
+        len(short) >= MIN_NAME + 1
+        and len(long_) == len(short) + 1
+        and long_.startswith(short)
+        and long_[-1] in _ENDINGS
+    )
+
+
+# -- figures and dates -----------------------------------------------------------------------
+
+_NUMBER_WORDS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100,
+    "два": 2, "две": 2, "двое": 2, "двух": 2, "двоих": 2, "трое": 3, "три": 3, "трех": 3,
+    "троих": 3, "четыре": 4, "четверо": 4, "четырех": 4, "пять": 5, "пятеро": 5,
+    "пятерых": 5, "шесть": 6, "шестеро": 6, "семь": 7, "восемь": 8, "восьмерых": 8,
+    "девять": 9, "десять": 10, "двенадцать": 12, "двадцать": 20,
+    "тридцать": 30, "сорок": 40, "пятьдесят": 50, "сто": 100, "тысячу": 1000,
+    "두": 2, "세": 3, "네": 4, "다섯": 5,
+}  # fmt: skip
+_SCALE = {
+    "thousand": 1000, "thousands": 1000, "million": 1_000_000, "millions": 1_000_000,
+    "тысяч": 1000, "тысячи": 1000, "тысяча": 1000, "тыс": 1000, "млн": 1_000_000,
+    "миллион": 1_000_000, "миллиона": 1_000_000, "миллионов": 1_000_000, "m": 1_000_000,
+}  # fmt: skip
+_KO_UNITS = {"만": 10_000, "천": 1000, "백": 100, "억": 100_000_000}
+# a figure: digits (1,000 / 6.6), optionally Korean units (1만3천), then the next word
+_FIGURE = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:[,\s]\d{3})+|\d+(?:[.,]\d+)?)((?:[만천백억]\d*)*)(\s*[^\W\d_]*)",
+    re.UNICODE,
+)
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december "
+    "январ феврал март апрел ма[йя] июн июл август сентябр октябр ноябр декабр"
+)
+_MONTHS = _MONTH_NAMES.split()
+_EN_DAY = re.compile(
+    r"\b(?:(\d{1,2})\s+(" + "|".join(_MONTHS[:12]) + r")|(" + "|".join(_MONTHS[:12]) +
+    r")\s+(\d{1,2}))\b", re.IGNORECASE,
+)  # fmt: skip
+_RU_DAY = re.compile(r"\b(\d{1,2})\s+(" + "|".join(_MONTHS[12:]) + r")[а-я]*", re.IGNORECASE)
+_KO_DAY = re.compile(r"(?<!\d)(\d{1,2})일(?:\s*\(현지시간\)|[에부터까지]|\s)")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+
+
+# words that make a figure an estimate ("more than 500", "около 60", "60여 명"): estimates
+# of one figure differ between outlets, exact figures do not
+_HEDGE_BEFORE = re.compile(
+    r"(?:more than|over|about|around|some|nearly|almost|up to|at least|roughly|approximately"
+    r"|estimated|более|свыше|около|почти|примерно|порядка|не менее|약)\W*$",
+    re.IGNORECASE,
+)
+_HEDGE_AFTER = ("여", "이상", "가량", "정도", "쯤", "plus", "or so")
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    counts: frozenset[int]  # how many people, tonnes, dollars... (not years, not dates)
+    approx: frozenset[int]  # those of them given as estimates
+    days: frozenset[int]  # days of the month the text dates something to
+
+
+def figures(text: str) -> Figures:
+    text = unicodedata.normalize("NFKC", text)
+    days, spans = _days(text)
+    counts: set[int] = set()
+    approx: set[int] = set()
+    for m in _FIGURE.finditer(text):
+        if any(start <= m.start() < end for start, end in spans):
+            continue  # "9 October": a date
+        raw, units, after = m.group(1), m.group(2), m.group(3).strip().lower()
+        value = _value(raw, units)
+        if value is None:
+            continue
+        if (after.startswith("일") and value <= 31) or (_YEAR.match(raw) and not units):
+            continue  # a day ("2일") or a year: dates, not counts
+        scale = _SCALE.get(after.rstrip("."), 1)
+        value = value * scale if scale > 1 and value < 1000 else value
+        counts.add(value)
+        hedged = after.startswith(_HEDGE_AFTER) or _HEDGE_BEFORE.search(
+            text[max(0, m.start() - 20) : m.start()]
+        )
+        if hedged:
+            approx.add(value)
+    for word in re.findall(r"[^\W\d_]+", text.lower()):
+        if word in _NUMBER_WORDS:
+            counts.add(_NUMBER_WORDS[word])
+    counts.discard(0)
+    return Figures(frozenset(counts), frozenset(approx & counts), frozenset(days))
+
+
+def _value(raw: str, units: str) -> int | None:
+    digits = re.sub(r"[,\s]", "", raw) if re.fullmatch(r"\d{1,3}(?:[,\s]\d{3})+", raw) else raw
+    try:
+        value = float(digits.replace(",", "."))
+    except ValueError:
+        return None
+    if units:  # 1만3천 = 13000, 6천 = 6000, 60여 = 60
+        total = 0.0
+        for part in re.finditer(r"([만천백억])(\d*)", units):
+            total += value * _KO_UNITS[part.group(1)]
+            value = float(part.group(2)) if part.group(2) else 0.0
+        value = total + value
+    return round(value) if value == int(value) else round(value * 10)
+
+
+def _days(text: str) -> tuple[set[int], list[tuple[int, int]]]:
+    """Days of the month the text names, and where (so that they are not taken as counts)."""
+    days: set[int] = set()
+    spans: list[tuple[int, int]] = []
+    for pattern in (_EN_DAY, _RU_DAY, _KO_DAY):
+        for m in pattern.finditer(text):
+            day = int(next(g for g in m.groups() if g and g.isdigit()))
+            if 1 <= day <= 31:
+                days.add(day)
+                spans.append(m.span())
+    return days, spans
+
+
+def counts_compatible(a: int, b: int, approx: frozenset[int] = frozenset()) -> bool:
+    """The same figure: equal, or an estimate within a third of the other, both large
+    ("more than 500" and "600여 명" returnees; not "4,000 days" and "5,000 homes")."""
+    if a == b:
+        return True
+    low, high = min(a, b), max(a, b)
+    return (a in approx or b in approx) and low >= 20 and high <= low * 1.34
+
+
+# -- kind of event -----------------------------------------------------------------------------
+
+# Processes whose stages are separate developments for an advocate: an agreement announced,
+# signed, ratified, in force; a person detained, then handed back; a soldier captured, then
+# offered in exchange, then returned. Patterns are matched on normalised words (prefixes).
+STAGES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "agreement": (
+        ("announced", ("will sign", "to sign", "plan* to sign", "set to sign", "подпишут",
+                       "намерен* подписать", "планиру* подписать", "체결할", "서명할",
+                       "체결키로", "서명키로", "체결합니다", "체결 예정", "서명 예정", "다음달")),
+        ("signed", ("sign", "signs", "signed", "signing", "ink", "inks", "inked", "conclud*",
+                    "подписа*", "заключи*", "서명", "체결")),
+        ("ratified", ("ratif*", "ратифи*", "비준")),
+        ("in force", ("into force", "takes effect", "took effect", "вступ* в силу", "발효")),
+    ),
+    "custody": (
+        ("detained", ("arrest*", "detain", "detains", "detained", "caught", "задерж*",
+                      "арестова*", "체포", "구금", "검거", "붙잡")),
+        ("returned", ("deport*", "repatriat*", "extradit*", "hand* over", "handed back",
+                      "returned", "returns", "return", "forcibly return*",
+                      "sent back", "send* back", "депорт*", "выдал*", "выдан*", "выслал*",
+                      "выслан*", "передал*", "передан*", "экстрадир*", "송환", "북송", "인계",
+                      "추방")),
+    ),
+    "prisoners": (
+        ("captured", ("captur*", "taken prisoner", "взял* в плен", "взяти* в плен", "생포")),
+        ("exchange", ("swap*", "exchang*", "обмен*", "교환")),
+    ),
+}  # fmt: skip
+# What an agreement or a measure is about: an extradition treaty and a readmission agreement
+# are different developments however alike their reports read.
+SUBJECTS: dict[str, tuple[str, ...]] = {
+    "extradition": ("extradit*", "범죄인 인도", "범죄인인도", "выдач*", "экстрадиц*"),
+    "readmission": ("readmission", "illegal migrant*", "illegal immigrant*", "불법 입국",
+                    "불법입국", "불법 체류", "불법체류", "реадмисс*", "незаконн* мигрант*",
+                    "нелегальн* мигрант*"),
+    "legal assistance": ("legal assistance", "legal aid", "사법공조", "правов* помощ*"),
+    "convicts": ("convicts", "sentenced persons", "transfer of prisoners", "수형자",
+                 "осужденн*"),
+    "labour": ("labour migration", "labor migration", "трудов* миграц*", "노동력 파견",
+               "인력 파견"),
+}  # fmt: skip
+# What kind of thing happened, as a headline says it: troops killed and troops sent to rebuild
+# a region are two developments even with the same figure and place.
+KINDS: dict[str, tuple[str, ...]] = {
+    "casualties": ("casualt*", "killed", "death toll", "dead", "wounded", "потер*", "погиб*",
+                   "убит*", "ранен*", "사상자", "사망", "전사", "부상"),
+    "rebuilding": ("rebuild*", "restor*", "reconstruct*", "construction", "восстанов*",
+                   "строител*", "재건", "착공", "건설"),
+    "launch": ("launch*", "missile*", "satellite*", "запуск*", "запусти*", "ракет*", "спутник*",
+               "발사", "미사일", "위성"),
+    "meeting": ("meets", "met", "meeting", "talks", "visit*", "arriv*", "встрет*", "встреч*",
+                "переговор*", "визит*", "прибыл*", "посети*", "방문", "회담", "면담", "회동",
+                "방북", "방러", "도착"),
+    "escape": ("defects", "defected", "escapes", "escaped from", "fled", "flee", "flees",
+               "runaway", "prison break", "сбежа*", "бежал*", "побег*", "탈출", "탈옥", "귀순",
+               "망명", "도주"),  # the act, not "defectors"
+    "punishment": ("execut*", "sentenc*", "jailed", "prison term", "казн*", "приговор*",
+                   "처형", "징역", "선고"),
+    "sanctions": ("sanction*", "санкц*", "제재"),
+}  # fmt: skip
+# Countries a headline is about: a report about Vietnam's prosecutors and one about North
+# Korea's are different developments even when the same Russian official is in both.
+COUNTRIES: dict[str, tuple[str, ...]] = {
+    "north korea": ("north korea*", "n korea*", "dprk", "pyongyang", "кндр", "северн* коре*",
+                    "северокоре*", "пхеньян*", "북한", "北", "북", "북러", "북중", "탈북", "북송",
+                    "방북", "조선"),
+    "south korea": ("south korea*", "seoul", "южн* коре*", "сеул*", "한국", "韓", "남한",
+                    "서울", "국정원", "통일부"),
+    "russia": ("russia*", "moscow", "kremlin", "duma", "росси*", "рф", "москв*", "кремл*",
+               "госдум*", "러시아", "러", "俄", "방러"),
+    "china": ("china", "chinese", "beijing", "китай*", "китая", "кнр", "пекин*", "중국",
+              "中", "북중", "방중"),
+    "ukraine": ("ukrain*", "kyiv", "kiev", "sbu", "украин*", "киев*", "всу", "сбу",
+                "우크라*"),
+    "japan": ("japan*", "tokyo", "япони*", "японск*", "токио", "일본", "日"),
+    "vietnam": ("vietnam*", "viet nam", "вьетнам*", "베트남"),
+    "mongolia": ("mongolia*", "монгол*", "몽골"),
+    "united states": ("united states", "u s", "usa", "washington", "сша", "америк*",
+                      "вашингтон*", "미국", "美"),
+}  # fmt: skip
+_STAGE_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _source(p: str) -> str:
+    """``p*``: words starting with p; Korean: anywhere (words glue: 강제북송); else whole."""
+    if _is_hangul_text(p):
+        return re.escape(p)
+    body = re.escape(p).replace(r"\*", r"\w*")
+    return rf"(?<!\w){body}(?!\w)"
+
+
+def _country_source(p: str) -> str:
+    """A Korean country form: a short one ("러") only as a word of its own or before another
+    ("러·북"), a longer one anywhere ("탈북민"); 北, 中: Korean headlines' abbreviations."""
+    if _is_hangul_text(p) and len(p) == 1:
+        return rf"(?<![\uac00-\ud7a3]){re.escape(p)}(?![\uac00-\ud7a3]{{2,}})"
+    if _is_hangul_text(p) or (len(p) == 1 and "\u4e00" <= p <= "\u9fff"):
+        return re.escape(p)
+    return _source(p)
+
+
+def _regex(patterns: tuple[str, ...], source: Callable[[str], str] = _source) -> re.Pattern[str]:
+    """One regular expression for a list of patterns (one search instead of one each)."""
+    return re.compile("|".join(f"(?:{source(p)})" for p in patterns))
+
+
+_STAGE_PATTERNS = {
+    process: tuple((step, _regex(pats)) for step, pats in steps)
+    for process, steps in STAGES.items()
+}
+_SUBJECT_PATTERNS = {subject: _regex(pats) for subject, pats in SUBJECTS.items()}
+_KIND_PATTERNS = {kind: _regex(ps) for kind, ps in KINDS.items()}
+_COUNTRY_PATTERNS = {c: _regex(ps, _country_source) for c, ps in COUNTRIES.items()}
+
+
+def _implied(found: frozenset[str]) -> frozenset[str]:
+    return frozenset(COUNTRY_OF[p] for p in found if p in COUNTRY_OF)
+
+
+def countries(text: str) -> frozenset[str]:
+    norm = _words(text)
+    return frozenset(c for c, p in _COUNTRY_PATTERNS.items() if p.search(norm))
+
+
+def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
+    """For each process the report's headline speaks of, its latest stage ("signed"); and
+    the subjects it names (``SUBJECTS``).
+
+    The headline decides (a ratification report also mentions the earlier signing in its
+    body); a headline without any falls back on the first sentence of the summary."""
+    first = re.split(r"(?<=[.!?…])\s", summary, maxsplit=1)[0]
+    head = _words(title)
+    found = _stages(head) or _stages(_words(first))
+    subjects = _subjects(head) or _subjects(_words(first))
+    return found, subjects
+
+
+def kinds(title: str) -> frozenset[str]:
+    """The kinds of event (``KINDS``) a headline names."""
+    norm = _words(title)
+    return frozenset(k for k, p in _KIND_PATTERNS.items() if p.search(norm))
+
+
+def _words(text: str) -> str:
+    return " ".join(_STAGE_WORDS.findall(unicodedata.normalize("NFKC", text).lower()))
+
+
+def _subjects(norm: str) -> frozenset[str]:
+    return frozenset(s for s, p in _SUBJECT_PATTERNS.items() if p.search(norm))
+
+
+def _stages(norm: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for process, steps in _STAGE_PATTERNS.items():
+        latest = ""
+        for step, pattern in steps:
+            if pattern.search(norm):
+                latest = step
+                if step == "announced":  # a plan to sign is not a signing
+                    break
+        if latest:
+            out[process] = latest
+    return out
+
+
+# -- all together ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Anchors:
+    names: frozenset[Name]
+    hangul: bool  # names are every Korean word (see ``names``)
+    counts: frozenset[int]
+    approx: frozenset[int]  # counts given as estimates
+    title_counts: frozenset[int]
+    days: frozenset[int]
+    places: frozenset[str]
+    title_places: frozenset[str]
+    stages: tuple[tuple[str, str], ...]
+    subjects: frozenset[str]
+    countries: frozenset[str]
+    title_countries: frozenset[str]
+    kinds: frozenset[str]  # of the headline
+
+
+def anchors(title: str, summary: str, language: str) -> Anchors:
+    body = figures(f"{title}. {summary}")
+    head = figures(title)
+    found, subjects = stages(title, summary)
+    body_places = places(f"{title}. {summary}")
+    head_places = places(title)
+    return Anchors(
+        names=names(title, summary, language),
+        hangul=language == "ko" or _is_hangul_text(title + summary),
+        counts=body.counts,
+        approx=body.approx,
+        title_counts=head.counts,
+        days=body.days,
+        places=body_places,
+        title_places=head_places,
+        stages=tuple(sorted(found.items())),
+        subjects=subjects,
+        countries=countries(f"{title}. {summary}") | _implied(body_places),
+        title_countries=countries(title) | _implied(head_places),
+        # a process the headline speaks of is a kind of event too (escaped / handed back)
+        kinds=kinds(title) | frozenset(_stages(_words(title))),
+    )
+
+
+# -- postings: a report is a candidate for another when they share one of these ------------
+
+
+def name_key(name: str) -> str:
+    return "\x00n" + name[: MIN_NAME + 1]
+
+
+def place_key(place: str) -> str:
+    return "\x00p" + place
+
+
+def count_key(count: int) -> str:
+    """Figures of 20 or more in buckets a third wide (see ``counts_compatible``)."""
+    bucket = count if count < 20 else 1000 + int(math.log(count) / math.log(1.34))
+    return f"\x00c{bucket}"
+
+
+def posting_keys(found: Anchors) -> frozenset[str]:
+    keys = {name_key(k) for k in name_keys(found.names)}
+    keys.update(count_key(c) for c in found.counts if c >= 3)
+    keys.update(f"\x00d{d}" for d in found.days)
+    keys.update(place_key(p) for p in found.places)
+    return frozenset(keys)
+
+
+def query_keys(found: Anchors) -> set[str]:
+    """Keys of reports that may share an anchor with ``found`` beyond its own keys: figures
+    in a neighbouring bucket (500 / 600)."""
+    keys: set[str] = set()
+    for c in found.counts:
+        if c >= 20:
+            keys.update((count_key(round(c * 1.34)), count_key(round(c / 1.34))))
+    return keys
