@@ -118,3 +118,23 @@ async def test_an_unwritable_folder_stops_with_the_setting_named(tmp_path: Path)
         raise AssertionError("no ConfigError")
     finally:
         db.close()
+
+
+def test_the_digest_of_watcher_run_links_the_archive_unless_it_is_off(tmp_path: Path) -> None:
+    from watcher.notify.base import Context
+    from watcher.notify.email import SmtpSettings
+    from watcher.notify.email.notifier import DigestService
+    from watcher.notify.kinds import build_notifiers
+
+    db = open_database(tmp_path / "w.db")
+    smtp = SmtpSettings(host="127.0.0.1")
+    pages = "https://w.example.org"
+    try:
+        for enabled, expected in ((True, pages), (False, "")):
+            archive = ArchiveSettings(url=pages, enabled=enabled)
+            settings = Settings(config_dir=tmp_path, sections=(smtp, archive))
+            built = build_notifiers(Context(Runtime(settings=settings, db=db)))
+            [digests] = [n for n in built if isinstance(n, DigestService)]
+            assert digests.archive_url == expected
+    finally:
+        db.close()

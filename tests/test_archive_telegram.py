@@ -76,3 +76,37 @@ async def test_status_explain_and_notices(tg: FakeTelegram, archived: tuple[Data
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_the_bot_of_watcher_run_shows_the_archive_in_status(
+    tg: FakeTelegram, archived: tuple[Database, str], enabled: bool
+) -> None:
+    """The bot ``build_notifiers`` makes for ``watcher run``: /status ends with the archive's
+    health unless WATCHER_ARCHIVE=false."""
+    from watcher.archive import ArchiveSettings
+    from watcher.config.feeds import FeedsConfig
+    from watcher.notify.base import Context
+    from watcher.notify.kinds import build_notifiers
+    from watcher.runtime import Runtime
+    from watcher.settings import Settings
+
+    db, _url = archived
+    rules = load_rules(ROOT / "keywords.yaml")
+    telegram = TelegramSettings(token="123:TEST", api_url=tg.base_url, admins=(ADMIN,))
+    settings = Settings(sections=(telegram, ArchiveSettings(enabled=enabled)))
+    ctx = Context(Runtime(settings=settings, db=db), rules=lambda: rules, feeds=FeedsConfig)
+    build_notifiers(ctx)
+    [bot] = ctx.services
+    assert isinstance(bot, TelegramBot)
+    stop = asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    try:
+        await asyncio.wait_for(bot.ready.wait(), 10)
+        tg.send_user_message(ADMIN, "/status")
+        await until(lambda: len(tg.messages(ADMIN)) == 1)
+        shown = "Archive: 1 pages kept (1 copies)" in tg.messages(ADMIN)[0]["text"]
+        assert shown is enabled
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

@@ -66,6 +66,8 @@ def alerts(draw: st.DrawFn) -> Alert:
         created_at=datetime(2026, 11, 22, tzinfo=UTC),
         summary=draw(st.one_of(text, huge)),
         also_reported_by=tuple(draw(st.lists(text, max_size=3))),
+        model_note=draw(st.one_of(st.just(""), text, huge)),
+        story_additions=tuple(draw(st.lists(text, max_size=3))),
     )
 
 
@@ -145,9 +147,9 @@ def test_webhook_payload(alert: Alert, batch: list[Alert]) -> None:
 
 
 @FAST
-@given(st.lists(alerts(), min_size=1, max_size=5))
-def test_email_digest(batch: list[Alert]) -> None:
-    digest = render_digest(batch, day=date(2026, 11, 22))
+@given(st.lists(alerts(), min_size=1, max_size=5), urls)
+def test_email_digest(batch: list[Alert], archived: str) -> None:
+    digest = render_digest(batch, day=date(2026, 11, 22), archived={a.id: archived for a in batch})
     check_html(digest.html)
     assert not UNSAFE.search(digest.text)
     assert len(digest.html) < 20_000 * len(batch) and len(digest.text) < 8_000 * len(batch)
