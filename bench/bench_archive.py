@@ -30,12 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.archive_helpers import Clock, add_alert, archiver, enqueue_all, feeds, fetcher  # noqa: E402  # noqa: E402
 from tests.servers import FeedServer  # noqa: E402
-from watcher.archive import warc  # noqa: E402
+from watcher.archive import ArchiveSettings, warc  # noqa: E402
 from watcher.archive.export import CaseFilter, case_rows, export  # noqa: E402
 from watcher.archive.verify import verify  # noqa: E402
 from watcher.models import Item  # noqa: E402
 from watcher.parse.feed import parse_feed  # noqa: E402
-from watcher.settings import ArchiveSettings  # noqa: E402
 from watcher.store import archive as store  # noqa: E402
 from watcher.store.db import Database, open_database  # noqa: E402
 from watcher.web.fulltext import extract_text  # noqa: E402

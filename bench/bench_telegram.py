@@ -31,8 +31,8 @@ from telegram import Bot
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, record_alert
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.notifier import TelegramNotifier
-from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
 from watcher.store.db import open_database
 
@@ -46,12 +46,12 @@ async def fan_out(n: int, db_url: str) -> None:
         subscribers.subscribe(db, 10_000 + chat, "private", "", clock.now)
     with FakeTelegram(TOKEN, rate_per_s=30) as tg:
         settings = TelegramSettings(token=TOKEN, api_url=tg.base_url)
-        notifier = TelegramNotifier(db, settings, clock=clock)
-        record_alert(db, notifier, "bench-1")
         async with Bot(TOKEN, base_url=tg.base_url) as bot:
+            notifier = TelegramNotifier(db, settings, clock=clock, bot=bot)
+            record_alert(db, notifier, "bench-1")
             started = time.monotonic()
             while outbox.pending_count(db, "telegram"):
-                await notifier.deliver_due(bot)
+                await notifier.deliver_due()
             elapsed = time.monotonic() - started
         delivered = sum(len(v) for v in tg.all_messages().values())
         limit = n / 30.0
@@ -134,10 +134,12 @@ async def feed_to_send_latency(
         settings = Settings(
             config_dir=cfg,
             db=str(tmp / f"latency-state-{stories}.db"),
-            telegram=TelegramSettings(token=TOKEN, api_url=tg.base_url),
-            # off: the items repeat one headline (with grouping they would be one story);
-            # on: the defaults, each item its own development (its own figure)
-            stories=StorySettings(enabled=stories),
+            sections=(
+                TelegramSettings(token=TOKEN, api_url=tg.base_url),
+                # off: the items repeat one headline (with grouping they would be one story);
+                # on: the defaults, each item its own development (its own figure)
+                StorySettings(enabled=stories),
+            ),
         )
         db = open_database(settings.db_target)
         for chat in range(chats):

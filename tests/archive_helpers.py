@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import DATA
+from watcher.archive import ArchiveSettings
 from watcher.archive.capture import Archiver
 from watcher.config.feeds import FeedsConfig, parse_feeds
 from watcher.fetch import Fetcher
-from watcher.settings import ArchiveSettings
 from watcher.store import archive as store
 from watcher.store.alerts import insert_alert
 from watcher.store.db import Database

@@ -29,10 +29,9 @@ from tests.archive_helpers import (
     run_due,
 )
 from tests.servers import FeedServer, Route
-from watcher.archive import warc
+from watcher.archive import ArchiveSettings, warc
 from watcher.archive.verify import verify
 from watcher.archive.view import capture_state
-from watcher.settings import ArchiveSettings
 from watcher.store import archive as store
 from watcher.store.db import Database
 

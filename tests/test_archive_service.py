@@ -14,12 +14,13 @@ from rich.console import Console
 from tests.archive_helpers import COURT, PROSECUTORS, add_alert, feeds
 from tests.servers import FeedServer
 from tests.telegram_helpers import until
+from watcher.archive import ArchiveSettings
 from watcher.archive.service import ArchiveService
 from watcher.archive.view import archived_links, capture_state
 from watcher.fetch import Fetcher
 from watcher.notify.email.render import render_digest
 from watcher.runtime import Runtime
-from watcher.settings import ArchiveSettings, Settings
+from watcher.settings import Settings
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database, open_database
 from watcher.web.guard import AddressPolicy
@@ -28,7 +29,7 @@ HTML = "text/html; charset=utf-8"
 
 
 def _runtime(tmp_path: Path, db: Database) -> Runtime:
-    settings = Settings(config_dir=tmp_path, archive=ArchiveSettings(robots=False))
+    settings = Settings(config_dir=tmp_path, sections=(ArchiveSettings(robots=False),))
     return Runtime(settings=settings, db=db, instance_id="svc:1")
 
 
@@ -90,7 +91,7 @@ async def test_build_app_wires_the_archive(tmp_path: Path) -> None:
     async with Fetcher() as fetcher:
         app = build_app(Settings(config_dir=tmp_path), fetcher, Console(file=io.StringIO()))
         off = build_app(
-            Settings(config_dir=tmp_path, archive=ArchiveSettings(enabled=False)),
+            Settings(config_dir=tmp_path, sections=(ArchiveSettings(enabled=False),)),
             fetcher,
             Console(file=io.StringIO()),
         )
@@ -106,7 +107,7 @@ async def test_an_unwritable_folder_stops_with_the_setting_named(tmp_path: Path)
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     db = open_database(tmp_path / "w.db")
-    settings = Settings(config_dir=tmp_path, archive=ArchiveSettings(dir=blocker / "archive"))
+    settings = Settings(config_dir=tmp_path, sections=(ArchiveSettings(dir=blocker / "archive"),))
     runtime = Runtime(settings=settings, db=db)
     try:
         await ArchiveService(runtime).run(runtime.stop)
@@ -115,5 +116,25 @@ async def test_an_unwritable_folder_stops_with_the_setting_named(tmp_path: Path)
         assert "WATCHER_ARCHIVE_DIR" in text and "WATCHER_ARCHIVE=false" in text
     else:
         raise AssertionError("no ConfigError")
+    finally:
+        db.close()
+
+
+def test_the_digest_of_watcher_run_links_the_archive_unless_it_is_off(tmp_path: Path) -> None:
+    from watcher.notify.base import Context
+    from watcher.notify.email import SmtpSettings
+    from watcher.notify.email.notifier import DigestService
+    from watcher.notify.kinds import build_notifiers
+
+    db = open_database(tmp_path / "w.db")
+    smtp = SmtpSettings(host="127.0.0.1")
+    pages = "https://w.example.org"
+    try:
+        for enabled, expected in ((True, pages), (False, "")):
+            archive = ArchiveSettings(url=pages, enabled=enabled)
+            settings = Settings(config_dir=tmp_path, sections=(smtp, archive))
+            built = build_notifiers(Context(Runtime(settings=settings, db=db)))
+            [digests] = [n for n in built if isinstance(n, DigestService)]
+            assert digests.archive_url == expected
     finally:
         db.close()

@@ -23,10 +23,10 @@ from tests.archive_helpers import (
 from tests.servers import FeedServer
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import until
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.status import status_text
 from watcher.rules.score import load_rules
-from watcher.settings import TelegramSettings
 from watcher.store.db import Database, open_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,40 @@ async def test_status_explain_and_notices(tg: FakeTelegram, archived: tuple[Data
         assert "archive: no capture of this URL" in tg.messages(ADMIN)[2]["text"]
         await bot.on_notice("article_removed", "removed: T; archived copy kept")
         assert tg.messages(ADMIN)[3]["text"].startswith("<b>🗑 Article removed</b>")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_the_bot_of_watcher_run_shows_the_archive_in_status(
+    tg: FakeTelegram, archived: tuple[Database, str], enabled: bool
+) -> None:
+    """The bot ``build_notifiers`` makes for ``watcher run``: /status ends with the archive's
+    health unless WATCHER_ARCHIVE=false."""
+    from watcher.archive import ArchiveSettings
+    from watcher.config.feeds import FeedsConfig
+    from watcher.notify.base import Context
+    from watcher.notify.kinds import build_notifiers
+    from watcher.runtime import Runtime
+    from watcher.settings import Settings
+
+    db, _url = archived
+    rules = load_rules(ROOT / "keywords.yaml")
+    telegram = TelegramSettings(token="123:TEST", api_url=tg.base_url, admins=(ADMIN,))
+    settings = Settings(sections=(telegram, ArchiveSettings(enabled=enabled)))
+    ctx = Context(Runtime(settings=settings, db=db), rules=lambda: rules, feeds=FeedsConfig)
+    build_notifiers(ctx)
+    [bot] = ctx.services
+    assert isinstance(bot, TelegramBot)
+    stop = asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    try:
+        await asyncio.wait_for(bot.ready.wait(), 10)
+        tg.send_user_message(ADMIN, "/status")
+        await until(lambda: len(tg.messages(ADMIN)) == 1)
+        shown = "Archive: 1 pages kept (1 copies)" in tg.messages(ADMIN)[0]["text"]
+        assert shown is enabled
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from watcher.settings import Settings
+from watcher.notify.kinds import load_settings, variables
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -40,40 +40,39 @@ def env_example() -> list[tuple[str, str]]:
 
 
 def names_read_by_watcher() -> set[str]:
-    """Every "WATCHER_*" string literal in the package: the settings the code reads."""
-    names: set[str] = set()
-    for path in (ROOT / "watcher").rglob("*.py"):
-        names |= set(re.findall(r"[\"'](WATCHER_[A-Z0-9_]+)[\"']", path.read_text("utf-8")))
-    return names
+    """Every ``WATCHER_*`` variable declared (watcher.settings and each notifier's module)."""
+    return {v.name for v in variables()}
 
 
 def test_env_example_lists_every_setting_and_only_real_ones() -> None:
     listed = {name for name, _ in env_example() if name.startswith("WATCHER_")}
-    read = names_read_by_watcher()
-    settings_py = (ROOT / "watcher" / "settings.py").read_text("utf-8")
-    assert set(re.findall(r"\"(WATCHER_[A-Z0-9_]+)\"", settings_py)) <= read
-    assert len(read) >= 20, "the scan found too few settings: the regex broke"
-    assert sorted(read - listed) == [], "add these to deploy/.env.example"
-    assert sorted(listed - read) == [], "deploy/.env.example lists settings nobody reads"
+    declared = names_read_by_watcher()
+    assert len(declared) >= 20, "too few declarations found: the notifier discovery broke"
+    assert sorted(declared - listed) == [], "add these to deploy/.env.example"
+    assert sorted(listed - declared) == [], "deploy/.env.example lists settings nobody reads"
 
 
-def test_env_example_shows_the_real_defaults() -> None:
-    """A commented ``#WATCHER_X=value`` documents the default: setting it changes nothing."""
-    defaults = Settings.from_env({})
+def test_env_example_shows_the_declared_defaults() -> None:
+    """The first ``#WATCHER_X=value`` line of a setting is its declared default, and setting
+    it changes nothing (later lines of the same name are examples)."""
+    declared = {v.name: v.default for v in variables()}
+    defaults = load_settings({})
     seen: set[str] = set()
-    checked = 0
     for name, value in env_example():
         if name in seen or not name.startswith("WATCHER_"):
-            continue  # the first line of a setting shows its default; later ones are examples
+            continue
         seen.add(name)
-        if not value:
-            continue
-        if name == "WATCHER_CONFIG_DIR":
-            assert value == "."
-            continue
-        assert Settings.from_env({name: value}) == defaults, f"{name}={value} is not the default"
-        checked += 1
-    assert checked >= 8
+        assert value == declared[name], f"{name}: .env.example says {value!r}"
+        if value:
+            assert load_settings({name: value}) == defaults, f"{name}={value} is not the default"
+    assert seen == set(declared)
+
+
+def test_readme_settings_table_names_every_setting() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    table = text[text.index("| variable | meaning |") :].split("\n\n", 1)[0]
+    named = set(re.findall(r"`(WATCHER_[A-Z0-9_]+)`", table))
+    assert named == names_read_by_watcher()
 
 
 def test_env_example_is_all_comments_so_defaults_stay_defaults() -> None:

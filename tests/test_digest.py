@@ -13,9 +13,9 @@ import pytest
 
 from tests.servers.smtp import SmtpServer
 from watcher.models import Match
+from watcher.notify.email import SmtpSettings
+from watcher.notify.email.notifier import RETRY_FIRST_S, DigestService
 from watcher.notify.email.render import bold_segments, render_digest
-from watcher.notify.email.service import RETRY_FIRST_S, DigestService
-from watcher.settings import SmtpSettings
 from watcher.store import digests as store
 from watcher.store.alerts import get_alerts, insert_alert
 from watcher.store.db import Database
@@ -118,7 +118,7 @@ async def test_digest_arrives_once_with_both_parts_headers_and_topics(
     svc = service(store_db, smtp)
 
     result = await svc.run_once(NOW)
-    assert (result.recorded, result.delivered, result.failed) == (2, 2, 0)
+    assert (result.claimed, result.sent, result.retry) == (2, 2, 0)
     by_to = {str(m["To"]): m for m in smtp.messages}
     assert set(by_to) == {"ko@example.org", "all@example.org"}
 
@@ -145,10 +145,10 @@ async def test_digest_arrives_once_with_both_parts_headers_and_topics(
 
     # the same day again: nothing more; the next day: only what is new since
     again = await svc.run_once(NOW + 3600)
-    assert (again.recorded, again.delivered) == (0, 0) and len(smtp.messages) == 2
+    assert (again.claimed, again.sent) == (0, 0) and len(smtp.messages) == 2
     r3 = add_alert(store_db, "r3", ["repatriation"], 2.0, NOW + DAY)
     nxt = await svc.run_once(NOW + DAY)
-    assert nxt.delivered == 2
+    assert nxt.sent == 2
     newest = [m for m in smtp.messages[2:] if m["To"] == "ko@example.org"]
     assert newest[0]["Subject"] == "Watcher digest 2026-11-23: 1 new alert"
     assert store.digests_for(store_db, "ko@example.org")[-1].alert_ids == (r3,)
@@ -159,12 +159,12 @@ async def test_nothing_new_sends_nothing_or_a_short_note(
 ) -> None:
     subscribe(store_db, "quiet@example.org", [])
     result = await service(store_db, smtp).run_once(NOW)
-    assert result.delivered == 0 and smtp.messages == []
+    assert result.sent == 0 and smtp.messages == []
     assert [d.status for d in store.digests_for(store_db)] == [store.EMPTY]
 
     subscribe(store_db, "note@example.org", [])
     result = await service(store_db, smtp, digest_empty=True).run_once(NOW)
-    assert result.delivered == 1
+    assert result.sent == 1
     (msg,) = smtp.messages
     assert msg["To"] == "note@example.org" and "nothing new" in msg["Subject"]
     assert "Nothing new since your last digest." in parts(msg)[0]
@@ -178,20 +178,20 @@ async def test_smtp_down_then_up_delivers_the_same_digest_once(
     svc = service(store_db, smtp)
     smtp.stop()
     down = await svc.run_once(NOW)
-    assert (down.recorded, down.delivered, down.failed) == (1, 0, 1)
+    assert (down.claimed, down.sent, down.retry) == (1, 0, 1)
     (d,) = store.digests_for(store_db)
     assert d.status == store.PENDING and d.attempts == 1 and "SMTP" in (d.last_error or "")
     # not retried before its back-off has passed
     smtp.start()
     early = await svc.run_once(NOW + 10)
-    assert early.delivered == 0 and smtp.messages == []
+    assert early.sent == 0 and smtp.messages == []
     assert NOW + RETRY_FIRST_S / 2 <= d.next_attempt_at <= NOW + RETRY_FIRST_S  # jittered
     up = await svc.run_once(NOW + RETRY_FIRST_S + 1)
-    assert up.delivered == 1
+    assert up.sent == 1
     (msg,) = smtp.messages
     assert msg["Message-ID"] == d.message_id
     assert store.digests_for(store_db)[0].status == store.DELIVERED
-    assert (await svc.run_once(NOW + 7200)).delivered == 0 and len(smtp.messages) == 1
+    assert (await svc.run_once(NOW + 7200)).sent == 0 and len(smtp.messages) == 1
 
 
 async def test_refused_recipient_stays_pending_others_still_get_theirs(
@@ -203,13 +203,13 @@ async def test_refused_recipient_stays_pending_others_still_get_theirs(
     smtp.refused.add("bad@example.org")
     svc = service(store_db, smtp)
     first = await svc.run_once(NOW)
-    assert (first.delivered, first.failed) == (1, 1)
+    assert (first.sent, first.retry) == (1, 1)
     assert [m["To"] for m in smtp.messages] == ["good@example.org"]
     bad = store.digests_for(store_db, "bad@example.org")[0]
     assert bad.status == store.PENDING and "refused" in (bad.last_error or "")
     smtp.refused.clear()
     retry = await svc.run_once(bad.next_attempt_at + 1)
-    assert retry.delivered == 1
+    assert retry.sent == 1
     assert sorted(str(m["To"]) for m in smtp.messages) == ["bad@example.org", "good@example.org"]
 
 
@@ -219,11 +219,11 @@ async def test_login_refused_stays_pending_then_delivers(store_db: Database) -> 
         subscribe(store_db, "a@example.org", [])
         add_alert(store_db, "x", ["labour"], 5.0, NOW)
         svc = service(store_db, srv, user="bot", password="secret")
-        assert (await svc.run_once(NOW)).failed == 1
+        assert (await svc.run_once(NOW)).retry == 1
         d = store.digests_for(store_db)[0]
         assert "login refused" in (d.last_error or "") and srv.messages == []
         srv.refuse_auth = False
-        assert (await svc.run_once(d.next_attempt_at + 1)).delivered == 1
+        assert (await svc.run_once(d.next_attempt_at + 1)).sent == 1
         assert len(srv.messages) == 1 and srv.messages[0]["Message-ID"] == d.message_id
 
 

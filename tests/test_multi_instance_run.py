@@ -110,6 +110,7 @@ class Instance:
         for key in list(env):
             if key.startswith("WATCHER_") and key not in ("WATCHER_INSTANCE_ID",):
                 del env[key]
+        env["WATCHER_ALERTS_PER_POLL"] = "1000"  # one message per alert: they are counted
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             if runner == "watcher-run":
                 argv = ["-m", "watcher", "--config", str(config), "--db", db_url, "run"]

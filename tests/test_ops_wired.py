@@ -196,7 +196,7 @@ async def test_instances_on_one_store_poll_each_source_once(
                     config_dir=tmp_path,
                     db=store_db.url,
                     instance_id=f"i{n}",
-                    stories=StorySettings(enabled=False),
+                    sections=(StorySettings(enabled=False),),
                 )
             )
             for n in range(3)

@@ -77,17 +77,21 @@ def test_expired_lease_comes_back(store_db: Database) -> None:
     assert [r.alert_id for r in rows] == [a]
 
 
-def test_a_claim_is_held_only_while_it_is_ours(store_db: Database) -> None:
-    """A row paced past its claim, taken by another instance, is not sent by the first."""
+def test_a_deferred_row_comes_back_when_due_without_an_attempt(store_db: Database) -> None:
+    """A row whose target is busy goes back to the outbox: other rows are claimed first."""
     _alert(store_db, "a")
-    (row,) = ob.claim(store_db, "console", "slow", now=1010.0, lease_s=30.0)
-    assert ob.hold(store_db, row.id, "slow", until=1100.0)  # still ours: extended
-    assert ob.claim(store_db, "console", "fast", now=1090.0) == []  # the extension counts
-    (taken,) = ob.claim(store_db, "console", "fast", now=1101.0)
-    assert taken.id == row.id
-    assert not ob.hold(store_db, row.id, "slow", until=1200.0)  # the slow one must skip it
-    ob.mark_sent(store_db, taken.id, "7", now=1102.0)
-    assert not ob.hold(store_db, row.id, "fast", until=1200.0)  # settled rows are not held
+    _alert(store_db, "b")
+    first, second = ob.claim(store_db, "console", "one", now=1010.0, lease_s=30.0)
+    ob.defer(store_db, first.id, at=1050.0)
+    ob.mark_retry(store_db, second.id, "HTTP 502", retry_at=1020.0)
+    (due,) = ob.claim(store_db, "console", "two", now=1030.0)  # the deferred one is not due
+    assert due.id == second.id
+    ob.mark_sent(store_db, due.id, "6", now=1031.0)
+    (back,) = ob.claim(store_db, "console", "two", now=1050.0)
+    assert back.id == first.id and back.attempts == 0  # being paced is not a failed attempt
+    ob.mark_sent(store_db, back.id, "7", now=1051.0)
+    ob.defer(store_db, back.id, at=1060.0)  # a settled row is not revived
+    assert ob.claim(store_db, "console", "two", now=1100.0) == []
 
 
 def test_failing_and_recovered_notices_are_claimed_once(store_db: Database) -> None:

@@ -29,13 +29,15 @@ from tests.telegram_helpers import Clock
 from watcher.config.feeds import SourceConfig
 from watcher.fetch import Fetcher
 from watcher.models import Item
-from watcher.notify.email.service import DigestService
+from watcher.notify.email import SmtpSettings
+from watcher.notify.email.notifier import DigestService
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.pipeline import Pipeline
 from watcher.rules import load_rules
 from watcher.rules.score import Rules
-from watcher.settings import SmtpSettings, StorySettings, TelegramSettings
+from watcher.settings import StorySettings
 from watcher.store import digests, subscribers
 from watcher.store.alerts import insert_alert
 from watcher.store.db import Database, open_database
@@ -105,7 +107,7 @@ class World:
 
     def __post_init__(self) -> None:
         settings = TelegramSettings(token=TOKEN, api_url=self.tg.base_url)
-        self.notifier = TelegramNotifier(self.db, settings, clock=self.clock)
+        self.notifier = TelegramNotifier(self.db, settings, clock=self.clock, bot=self.bot)
         subscribers.subscribe(self.db, CHAT, "private", "", self.clock.now)
         self.restart()
 
@@ -134,7 +136,7 @@ class World:
         )  # fmt: skip
         outcome = await self.pipeline.poll(config)
         assert outcome.ok, outcome.error
-        while await self.notifier.deliver_due(self.bot):
+        while await self.notifier.deliver_due():
             pass
         return [a.title for a in outcome.alerts]
 
@@ -266,7 +268,7 @@ async def test_unchanged_and_missing_messages_end_the_edit(
             " 0, ?, ?)",
             (alert_id, str(CHAT), NOW, NOW),
         )
-    while await w.notifier.deliver_due(w.bot):
+    while await w.notifier.deliver_due():
         pass
     assert outbox_rows(store_db)[-1] == ("edit:999", "sent")
     assert tg.calls_of("editMessageText")[-1].status == 400 and w.edits() == [1]
@@ -280,7 +282,7 @@ async def test_unchanged_and_missing_messages_end_the_edit(
             " 0, ?, ?)",
             (alert_id, str(CHAT), NOW, NOW),
         )
-    while await w.notifier.deliver_due(w.bot):
+    while await w.notifier.deliver_due():
         pass
     assert outbox_rows(store_db)[-1] == ("edit:1000", "dead")
 
@@ -336,7 +338,7 @@ async def test_two_sources_polled_concurrently_still_make_one_alert(
         w.poll("dailynk", "Daily NK", ["s001"]), w.poll("nknews", "NK News", ["s002"])
     )
     assert sorted(len(titles) for titles in both) == [0, 1]
-    while await w.notifier.deliver_due(w.bot):
+    while await w.notifier.deliver_due():
         pass
     assert len(tg.calls_of("sendMessage")) == 1
     [text] = w.texts()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -10,10 +11,10 @@ import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, record_alert
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot, mute_seconds
 from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.rules.score import Rules, load_rules
-from watcher.settings import TelegramSettings
 from watcher.store import subscribers
 from watcher.store.db import Database, open_database
 
@@ -164,19 +165,23 @@ def test_mute_seconds(text: str, seconds: float | None) -> None:
     assert mute_seconds(text) == seconds
 
 
-async def test_wiring_builds_notifier_and_bot_and_forwards_notices(
+async def test_found_by_kind_built_with_its_bot_and_forwards_notices(
     tg: FakeTelegram, db: Database, rules: Rules
 ) -> None:
-    from watcher.notify.telegram.wiring import telegram_parts
+    """``watcher run`` builds Telegram without naming it: the token turns it on, the bot comes
+    as one more service sharing the notifier's pacer (one token, one set of limits)."""
+    from watcher.notify.base import Context
+    from watcher.notify.kinds import build_notifiers
     from watcher.runtime import Runtime
     from watcher.settings import Settings
 
-    settings = Settings(
-        telegram=TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
-    )
-    runtime = Runtime(settings=settings, db=db)
-    notifier, service = telegram_parts(runtime, lambda: rules)
-    assert notifier.name and service.name and notifier.kind == "telegram"
+    tg_settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
+    runtime = Runtime(settings=Settings(sections=(tg_settings,)), db=db)
+    ctx = Context(runtime, rules=lambda: rules)
+    [notifier] = build_notifiers(ctx)  # no console: a channel is configured
+    [service] = ctx.services
+    assert isinstance(notifier, TelegramNotifier) and isinstance(service, TelegramBot)
+    assert service.pacer is notifier.pacer and notifier.metrics is runtime.metrics
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     await asyncio.wait_for(service.ready.wait(), 10)
@@ -184,3 +189,53 @@ async def test_wiring_builds_notifier_and_bot_and_forwards_notices(
     stop.set()
     await asyncio.wait_for(task, 10)
     assert texts(tg, ADMIN) == ["<b>❌ Configuration invalid</b>\nkeywords.yaml:3:1: bad"]
+
+
+async def test_a_flood_from_one_chat_does_not_delay_another(
+    bot: TelegramBot, tg: FakeTelegram, db: Database
+) -> None:
+    """1,000 /start from one chat: a few answers at 1 a second, the rest dropped unprocessed;
+    another user's /help is answered at once."""
+    for _ in range(1000):
+        tg.send_user_message(42, "/start")
+    tg.send_user_message(77, "/help")
+    started = asyncio.get_running_loop().time()
+    await until(lambda: len(tg.messages(77)) == 1, timeout=10)
+    assert asyncio.get_running_loop().time() - started < 5.0
+    await asyncio.sleep(1.5)
+    to_flooder = [c.at for c in tg.calls_of("sendMessage") if c.params["chat_id"] == "42"]
+    assert 1 <= len(to_flooder) <= 6  # the chat's slots within the reply horizon, no more
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(to_flooder))
+    assert bot.dropped >= 990
+
+
+async def test_a_429_on_a_reply_is_one_log_line_and_slows_the_bot(
+    bot: TelegramBot, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.fail("sendMessage", 429, retry_after=1)
+    tg.send_user_message(42, "/help")
+    await until(lambda: len(tg.calls_of("sendMessage")) == 1)
+    await asyncio.sleep(0.3)
+    assert "No error handlers are registered" not in caplog.text
+    assert "Traceback" not in caplog.text and "slow down" in caplog.text
+    assert bot.pacer.paused_until > 0
+
+
+@pytest.mark.parametrize("command", ["/stop", "/mute 8h", "/topics"])
+async def test_in_a_group_only_its_admins_change_the_subscription(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, command: str
+) -> None:
+    group, member, admin = -100123, 501, 502
+    tg.make_group_admin(group, admin)
+    tg.send_user_message(group, "/start", chat_type="supergroup", user_id=admin)
+    await until(lambda: len(tg.messages(group)) == 1)
+    await asyncio.sleep(1.0)  # the group's next reply slot
+    tg.send_user_message(group, command, chat_type="supergroup", user_id=member)
+    await until(lambda: len(tg.messages(group)) == 2)
+    assert texts(tg, group)[-1] == "Sorry, in a group only its administrators can use this command."
+    sub = subscribers.get(db, group)
+    assert sub is not None and sub.active and sub.muted_until is None
+    await asyncio.sleep(3.1)  # a group gets 20 messages a minute: the next slot
+    tg.send_user_message(group, command, chat_type="supergroup", user_id=admin)
+    await until(lambda: len(tg.messages(group)) == 3, timeout=10)
+    assert "only its administrators" not in texts(tg, group)[-1]

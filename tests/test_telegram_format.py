@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from watcher.errors import ConfigError
 from watcher.models import Alert, Match
 from watcher.notify.telegram import parse_channel
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
@@ -104,10 +103,10 @@ def test_format_case(case: dict[str, Any]) -> None:
 )
 def test_parse_channel(spec: str, chat: str, topics: tuple[str, ...]) -> None:
     target = parse_channel(spec)
-    assert (target.chat, target.topics) == (chat, topics)
+    assert (target.address, target.topics) == (chat, topics)
 
 
 @pytest.mark.parametrize("spec", ["", "news", ":x", "@"])
 def test_parse_channel_rejects(spec: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValueError, match="expected '@name'"):
         parse_channel(spec)

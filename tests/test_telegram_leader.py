@@ -12,10 +12,9 @@ import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import until
-from watcher.notify.telegram.bot import BotHooks, TelegramBot
-from watcher.notify.telegram.wiring import UPDATES_LOCK
+from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram.bot import UPDATES_LOCK, BotHooks, TelegramBot
 from watcher.rules.score import load_rules
-from watcher.settings import TelegramSettings
 from watcher.store.db import open_database
 from watcher.store.leases import SingletonLock, lock_key
 

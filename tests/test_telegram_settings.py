@@ -9,8 +9,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from watcher.errors import ConfigError
-from watcher.notify.telegram import parse_channel
-from watcher.settings import Settings
+from watcher.notify.kinds import load_settings
+from watcher.notify.telegram import TelegramSettings, parse_channel
 
 CASES: list[dict[str, Any]] = YAML(typ="safe").load(
     (Path(__file__).parent / "data" / "telegram" / "settings_cases.yaml").read_text()
@@ -24,7 +24,7 @@ def test_telegram_settings(case: dict[str, Any], tmp_path: Path) -> None:
         dotenv.write_text(case["dotenv"])
 
     def load() -> tuple[Any, list[Any]]:
-        tg = Settings.from_env(case["env"], dotenv=dotenv).telegram
+        tg = load_settings(case["env"], dotenv=dotenv).section(TelegramSettings)
         return tg, [parse_channel(c) for c in tg.channels]
 
     if "error" in case:
@@ -34,7 +34,7 @@ def test_telegram_settings(case: dict[str, Any], tmp_path: Path) -> None:
     tg, channels = load()
     for key, value in case["expect"].items():
         if key == "channels":
-            assert [[c.chat, list(c.topics)] for c in channels] == value
+            assert [[c.address, list(c.topics)] for c in channels] == value
         elif key == "admins":
             assert list(tg.admins) == value
         else:

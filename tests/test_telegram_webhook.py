@@ -10,10 +10,10 @@ import httpx
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import until
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.webhook import SECRET_HEADER, webhook_secret
 from watcher.rules.score import load_rules
-from watcher.settings import TelegramSettings
 from watcher.store import subscribers
 from watcher.store.db import open_database
 

@@ -13,16 +13,19 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
+from watcher.archive import ArchiveSettings
 from watcher.backoff import backoff_delay
 from watcher.config.live import LiveConfig
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, DeliveryError
 from watcher.fetch import Fetcher
 from watcher.logs import redact_url
-from watcher.notify.base import Notifier
-from watcher.notify.console import ConsoleNotifier
+from watcher.notify.base import Context, Notifier
+from watcher.notify.kinds import build_notifiers
 from watcher.ops.http import http_service
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.relevance.files import describe
@@ -38,13 +41,14 @@ from watcher.web.fulltext import FullText, article_fetcher
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+EXIT_UNDELIVERED = 3  # run --once: a channel could not be used; its alerts wait in the store
 
 
 @dataclass
 class App:
     runtime: Runtime
     config: LiveConfig
-    notifiers: list[Notifier]
+    notifiers: list[Notifier[Any, Any]]
     pipeline: Pipeline
     services: list[Service]
     console: Console
@@ -68,17 +72,6 @@ def _describe_db(db: Database) -> str:
     return f"{db.dialect} {redact_url(db.url)}"
 
 
-def build_notifiers(
-    settings: Settings, db: Database, owner: str, channels: Sequence[Notifier] = ()
-) -> list[Notifier]:
-    """The configured channels; the console when there is no other."""
-    notifiers: list[Notifier] = list(channels)
-    # Telegram and email notifiers are added here by their modules' wiring.
-    if not notifiers:
-        notifiers.append(ConsoleNotifier(db, owner))
-    return notifiers
-
-
 def build_app(
     settings: Settings,
     fetcher: Fetcher,
@@ -93,58 +86,38 @@ def build_app(
     runtime = Runtime(settings=settings, db=db)
     if settings.instance_id:
         runtime.instance_id = settings.instance_id
-    notifiers: list[Notifier] = []  # filled below, before anything runs
+    # the configured channels, found by kind (watcher.notify.kinds); they read the
+    # configuration in force through ``live``'s getters, which a reload swaps
+    ctx = Context(runtime, rules=live.rules, feeds=live.feeds, reload=lambda: scheduler.reload())
+    notifiers = build_notifiers(ctx)
+    runtime.wakers.extend(n.wake for n in notifiers)
     pipeline = Pipeline(
         db=db,
         fetcher=fetcher,
         scorer=live.scorer,
-        notifiers=notifiers.copy,
+        notifiers=lambda: notifiers,
         on_alerts=runtime.alerts_recorded,
         fulltext=FullText(articles, db=db) if articles is not None else None,
         # one story, one alert: later reports edit the first message (docs/stories.md)
         stories=build_story_hook(settings.stories, db, time.time()),
+        alerts_per_poll=settings.alerts_per_poll,
     )
     scheduler = Scheduler(runtime, pipeline, live)
-    channels: list[Notifier] = []
-    bots: list[Service] = []
-    if settings.telegram.enabled:  # alerts to subscribers and channels, the bot (docs/telegram.md)
-        from watcher.notify.telegram.wiring import telegram_parts
-
-        tg_notifier, tg_bot = telegram_parts(
-            runtime, live.rules, reload=scheduler.reload, feeds=live.feeds
-        )
-        channels.append(tg_notifier)
-        bots.append(tg_bot)
-    notifiers.extend(build_notifiers(settings, db, runtime.instance_id, channels))
-    runtime.wakers.extend(n.wake for n in notifiers)
-    for n in notifiers:  # deliveries by channel and outcome, for /metrics
-        n.metrics = runtime.metrics
     services: list[Service] = [
         scheduler,
-        *(NotifierService(n, f"notify:{n.kind}") for n in notifiers),
+        *notifiers,
+        *ctx.services,
         Pruner(db, live.retention),
-        *bots,
         *_optional_services(runtime, live, scheduler),
     ]
     return App(runtime, live, notifiers, pipeline, services, console or Console(stderr=True))
 
 
 def _optional_services(runtime: Runtime, live: LiveConfig, scheduler: Scheduler) -> list[Service]:
-    """The services the settings turn on: digests, the archive, /healthz and /metrics."""
-    settings, services = runtime.settings, list[Service]()
-    if settings.smtp.enabled:  # daily email digests (docs/email.md)
-        from watcher.notify.email.service import DigestService
-
-        services.append(
-            DigestService(
-                runtime.db,
-                settings.smtp,
-                titles=live.topic_titles,
-                metrics=runtime.metrics,
-                archive_url=settings.archive.url if settings.archive.enabled else "",
-            )
-        )
-    if settings.archive.enabled:  # an archived copy of every alerted article (docs/archive.md)
+    """The services the settings turn on: the archive, /healthz and /metrics (the notifiers'
+    come from ``build_notifiers``)."""
+    services = list[Service]()
+    if runtime.settings.section(ArchiveSettings).enabled:  # docs/archive.md
         from watcher.archive.service import ArchiveService
 
         services.append(ArchiveService(runtime, live.feeds))
@@ -152,17 +125,6 @@ def _optional_services(runtime: Runtime, live: LiveConfig, scheduler: Scheduler)
     if http is not None:
         services.append(http)
     return services
-
-
-@dataclass
-class NotifierService:
-    """A notifier as a ``Service`` of ``watcher run``."""
-
-    notifier: Notifier
-    name: str = "notifier"
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await self.notifier.run(stop)
 
 
 @dataclass
@@ -214,7 +176,8 @@ EXIT_ALL_FAILED = 1  # `run --once`: every source polled failed (docs/operations
 
 async def run_once(settings: Settings, console: Console | None = None) -> int:
     """One pass over every enabled source, deliver what is due, exit: 0, or
-    ``EXIT_ALL_FAILED`` when there were sources and every one of them failed."""
+    ``EXIT_ALL_FAILED`` when there were sources and every one of them failed, else
+    ``EXIT_UNDELIVERED`` when a channel could not be used (its alerts wait in the store)."""
     async with Fetcher() as fetcher, article_fetcher() as articles:
         app = build_app(settings, fetcher, console, articles)
         try:
@@ -223,16 +186,25 @@ async def run_once(settings: Settings, console: Console | None = None) -> int:
             sources = app.config.feeds().enabled_sources
             outcomes = await asyncio.gather(*(app.pipeline.poll(s) for s in sources))
             report_outcomes(outcomes, app.console)
-            for n in app.notifiers:
-                if isinstance(n, ConsoleNotifier):
-                    await asyncio.to_thread(n.deliver_due)
-                else:
-                    stop = asyncio.Event()
-                    stop.set()
-                    await n.run(stop)
+            unusable = await deliver_once(app.notifiers, app.console)
         finally:
             app.runtime.db.close()
-    return EXIT_ALL_FAILED if outcomes and not any(o.ok for o in outcomes) else 0
+    if outcomes and not any(o.ok for o in outcomes):
+        return EXIT_ALL_FAILED
+    return EXIT_UNDELIVERED if unusable else 0
+
+
+async def deliver_once(notifiers: Sequence[Notifier[Any, Any]], console: Console) -> int:
+    """Every notifier delivers what is due; one that cannot be used (a rejected token, no
+    server) is said in one line and the others still deliver. How many could not."""
+    unusable = 0
+    for notifier in notifiers:
+        try:
+            await notifier.run_once()
+        except DeliveryError as exc:
+            unusable += 1
+            console.print(Text(f"watcher: {notifier.kind}: {exc}; its alerts wait in the store"))
+    return unusable
 
 
 async def run_forever(settings: Settings, console: Console | None = None) -> int:

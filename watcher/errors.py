@@ -4,9 +4,10 @@
     ├── ConfigError          a configuration file or setting is invalid (carries every Problem)
     ├── FetchError           a source could not be fetched or parsed; ``kind`` is stable
     ├── StoreError           the state store failed or is of an unknown kind
-    └── DeliveryError        an alert could not be delivered
-        ├── RetryLater       try again after ``after`` seconds (429, 5xx, network)
-        └── TargetGone       the target refuses for good (blocked, kicked, unknown chat)
+    └── DeliveryError        a channel cannot deliver (a rejected token, SMTP refusing)
+
+How one delivery went is not an exception: a notifier's ``send`` returns ``Sent``, ``Retry`` or
+``Gone`` (``watcher.notify.base``).
 
 Code that talks to the outside world raises these and nothing else; the CLI turns them into
 messages and exit codes, never tracebacks.
@@ -99,16 +100,4 @@ class StoreError(WatcherError):
 
 
 class DeliveryError(WatcherError):
-    """An alert could not be delivered."""
-
-
-class RetryLater(DeliveryError):
-    """A passing failure (rate limit, server error, network): try again after ``after`` s."""
-
-    def __init__(self, message: str, after: float | None = None) -> None:
-        self.after = after
-        super().__init__(message)
-
-
-class TargetGone(DeliveryError):
-    """The target refuses for good (bot blocked or kicked, chat not found, address refused)."""
+    """A channel cannot deliver: its service refuses us or cannot be reached."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from watcher.notify.text import display_text
+
 FIELDS = ("title", "summary", "content")
 
 
@@ -27,6 +29,14 @@ class Item:
     published: datetime | None = None  # aware, UTC; None when the feed gives no date
     language: str = ""  # "en", "ko", "ru" or "" when unknown
     authors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # untrusted text: no control or bidi-override characters reach the store or a message
+        for name in FIELDS:
+            value: str = getattr(self, name)
+            clean = display_text(value)
+            if clean is not value:
+                object.__setattr__(self, name, clean)
 
     def field_text(self, name: str) -> str:
         if name not in FIELDS:

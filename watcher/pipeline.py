@@ -31,12 +31,13 @@ from watcher.config.feeds import SourceConfig
 from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchResult
 from watcher.models import Alert, Item, ScoreResult
-from watcher.notify.base import Notifier
+from watcher.notify.base import Targets
+from watcher.notify.fanout import fan_out
 from watcher.relevance import record as opinion
+from watcher.settings import DEFAULT_ALERTS_PER_POLL
 from watcher.sources import Fetched, kind_of, parse_body
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
-from watcher.store import outbox
 from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
 from watcher.stories.hook import StoryHook, StorySession
@@ -125,12 +126,13 @@ class Pipeline:
     db: Database
     fetcher: Fetcher
     scorer: Callable[[], Scorer]  # the current rules (hot reload swaps them)
-    notifiers: Callable[[], Sequence[Notifier]]
+    notifiers: Callable[[], Sequence[Targets]]
     on_alerts: Callable[[], None] = lambda: None
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
     fulltext: FullText | None = None  # article text for sources with fulltext: true
     stories: StoryHook | None = None  # one story, one alert (watcher.stories.hook); None = off
+    alerts_per_poll: int = DEFAULT_ALERTS_PER_POLL  # to one target; the rest in one summary
     processing_slots: int = 8  # polls parsing/scoring/storing at once (bounds memory)
     # feed bodies in memory at once, the processing slots' included: a fetch waits before
     # reading its body while this many are read and not yet processed (fetching runs ahead)
@@ -452,14 +454,10 @@ class Pipeline:
         return 1
 
     def _fan_out(self, tx: Tx, alerts: Sequence[Alert], now: float) -> None:
-        """The poll's alerts into the outbox, one row per notifier that has targets for each,
-        in the alerts' own transaction: every alert is stored before it is sent."""
-        notifiers = list(self.notifiers())
-        for alert in alerts:
-            for notifier in notifiers:
-                targets = notifier.targets(tx, alert)
-                if targets:
-                    outbox.enqueue(tx, alert.id, notifier.kind, targets, now)
+        """The poll's alerts into the outbox (each target's best ``alerts_per_poll``, the rest
+        in one summary row: ``watcher.notify.fanout``), in the alerts' own transaction: every
+        alert is stored before it is sent."""
+        fan_out(tx, alerts, list(self.notifiers()), now, self.alerts_per_poll)
 
     # ---- state ------------------------------------------------------------------------------
     def _stage(self) -> asyncio.Semaphore:

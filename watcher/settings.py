@@ -1,110 +1,325 @@
-"""Settings from the environment (and an optional ``.env`` file), parsed once.
+"""Settings from the environment and a ``.env`` file, through pydantic-settings.
 
-Every setting and its default is in the models below: this is the one table of defaults for
-the process. Files (``feeds.yaml``, ``keywords.yaml``) are parsed by their own modules.
+Each group of ``WATCHER_*`` variables is one ``Section`` (a ``BaseSettings``) and each variable
+is declared once, as a field: its name is the section's prefix plus the field's name (or the
+field's ``validation_alias``), its default and description are the field's. The core settings
+are ``Settings`` below, the stories' ``StorySettings`` too; the archive and every notifier
+declare their own section in their own module, and ``watcher.notify.kinds.load_settings``
+loads them all from one environment. ``variables()`` lists every declaration
+(``deploy/.env.example`` and the README are checked against it).
+
+Values come from the environment only inside ``Section.load``: building a section in code
+(``TelegramSettings(token=...)``) uses what is given and the defaults, nothing else.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from watcher.errors import ConfigError, Problem
 
+PREFIX = "WATCHER_"
+DEFAULT_ALERTS_PER_POLL = 10
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# (environment, .env file) while ``Section.load`` runs; None: values come from code only.
+_SOURCES: contextvars.ContextVar[tuple[Mapping[str, str], Path | None] | None] = (
+    contextvars.ContextVar("watcher_settings_sources", default=None)
+)
+
+S = TypeVar("S", bound="Section")
 
 
-class TelegramSettings(_Model):
-    token: str = Field(default="", repr=False)  # WATCHER_TELEGRAM_TOKEN: turns Telegram on
-    api_url: str = "https://api.telegram.org/bot"  # WATCHER_TELEGRAM_API_URL
-    admins: tuple[int, ...] = ()  # WATCHER_TELEGRAM_ADMINS: comma-separated chat ids
-    channels: tuple[str, ...] = ()  # WATCHER_TELEGRAM_CHANNELS: "@name" or "@name:t1+t2"
-    webhook_url: str = ""  # WATCHER_TELEGRAM_WEBHOOK_URL: webhook mode instead of polling
-    webhook_listen: str = "127.0.0.1"  # WATCHER_TELEGRAM_WEBHOOK_LISTEN: address to listen on
-    webhook_port: int = 8443  # WATCHER_TELEGRAM_WEBHOOK_PORT: port to listen on
-    webhook_secret: str = Field(  # WATCHER_TELEGRAM_WEBHOOK_SECRET ("" = from the token)
-        default="", repr=False, pattern=r"^[A-Za-z0-9_-]{0,256}$"
+class _Environment(EnvSettingsSource):
+    """The environment ``Section.load`` was given (``os.environ`` unless a test passes one)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One declared setting: its variable name, default (as written in .env) and meaning."""
+
+    name: str
+    default: str
+    description: str
+    section: str
+
+
+def csv(value: object) -> object:
+    """A comma-separated variable as a tuple of its non-empty parts (lists pass through)."""
+    if isinstance(value, str):
+        return tuple(p.strip() for p in value.split(",") if p.strip())
+    return value
+
+
+def split_csv(*fields: str) -> Any:
+    """A before-validator splitting the comma-separated ``fields`` (declare it in the model)."""
+
+    def split(cls: type, value: object) -> object:
+        return csv(value)
+
+    return field_validator(*fields, mode="before")(classmethod(split))
+
+
+# A comma-separated variable: pydantic-settings must not read it as JSON.
+CsvTuple = Annotated[tuple[str, ...], NoDecode]
+CsvInts = Annotated[tuple[int, ...], NoDecode]
+
+
+class Section(BaseSettings):
+    """One group of ``WATCHER_*`` variables (``env_prefix`` + field name, or the alias)."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        env_prefix=PREFIX,
+        case_sensitive=False,
+        env_ignore_empty=True,  # VAR= in a .env file means "the default"
+        populate_by_name=True,  # code names fields, the environment names variables
     )
+    group: ClassVar[str] = "settings"
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token)
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = _SOURCES.get()
+        if sources is None:
+            return (init_settings,)
+        environ, dotenv = sources
+        return (
+            init_settings,
+            _Environment(settings_cls, environ),
+            DotEnvSettingsSource(settings_cls, env_file=dotenv),
+        )
+
+    @classmethod
+    def load(
+        cls: type[S],
+        env: Mapping[str, str] | None = None,
+        dotenv: Path | None = None,
+        **overrides: object,
+    ) -> S:
+        """The section from ``env`` (default ``os.environ``) over ``dotenv``, under
+        ``overrides`` (None values are ignored). Errors name the variable."""
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        token = _SOURCES.set((os.environ if env is None else env, readable_dotenv(dotenv)))
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            raise ConfigError([cls._problem(err) for err in exc.errors()]) from exc
+        finally:
+            _SOURCES.reset(token)
+
+    @classmethod
+    def _problem(cls, err: Any) -> Problem:
+        from watcher.logs import redact_url
+
+        loc = err["loc"]
+        field = str(loc[0]) if loc else ""
+        by_variable = {cls.variable(f).lower(): f for f in cls.model_fields}
+        field = by_variable.get(field.lower(), field)  # an alias is the variable itself
+        info = cls.model_fields.get(field)
+        name = cls.variable(field) if info is not None else cls.group
+        message = str(err["msg"]).removeprefix("Value error, ")
+        value = err.get("input")
+        shown = ""  # what was given, unless it is a secret (a token, a password)
+        if isinstance(value, str) and len(value) < 200 and (info is None or info.repr):
+            shown = f" (got {redact_url(value)!r})"
+        return Problem("environment", 0, 0, f"{name}: {message}{shown}")
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable of ``field``."""
+        info = cls.model_fields[field]
+        alias = info.validation_alias
+        if isinstance(alias, str):
+            return alias
+        return str(cls.model_config.get("env_prefix", "")) + field.upper()
+
+    @classmethod
+    def variables(cls) -> Iterator[Variable]:
+        for name, info in cls.model_fields.items():
+            yield Variable(cls.variable(name), _as_env(info), info.description or "", cls.group)
+
+    def secret_values(self) -> list[str]:
+        """Values that must never reach a log (fields declared with ``repr=False``)."""
+        return [
+            str(getattr(self, name))
+            for name, info in type(self).model_fields.items()
+            if not info.repr and getattr(self, name)
+        ]
 
 
-class SmtpSettings(_Model):
-    host: str = ""  # WATCHER_SMTP_HOST: turns email digests on
-    port: int = 0  # WATCHER_SMTP_PORT (0: 25, 587 or 465 by tls)
-    user: str = ""  # WATCHER_SMTP_USER
-    password: str = Field(default="", repr=False)  # WATCHER_SMTP_PASSWORD
-    from_addr: str = "watcher@localhost"  # WATCHER_SMTP_FROM
-    tls: Literal["none", "starttls", "ssl"] = "starttls"  # WATCHER_SMTP_TLS
-    digest_at: str = "08:00"  # WATCHER_DIGEST_AT: default local time of the daily digest
-    digest_tz: str = "UTC"  # WATCHER_DIGEST_TZ: default time zone of the daily digest
-    digest_empty: bool = False  # WATCHER_DIGEST_EMPTY: send a short "nothing new" note
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.host)
+def _as_env(info: FieldInfo) -> str:
+    """A field's default as a ``.env`` line would write it."""
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
-class StorySettings(_Model):
+def readable_dotenv(path: Path | None) -> Path | None:
+    """``path`` when it is a file we can read; None when there is none. A ``.env`` that exists
+    but cannot be read is a ``ConfigError`` saying so (not a PermissionError traceback)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            Problem(str(path), 0, 0, f"cannot read this settings file: {exc.strerror or exc}")
+        ) from exc
+    return path
+
+
+def check_config_dir(path: Path) -> None:
+    """A ``ConfigError`` naming ``--config`` when the config folder is missing or unreadable."""
+    where = f"the config folder {str(path)!r} (--config or WATCHER_CONFIG_DIR)"
+    if not path.exists():
+        raise ConfigError(f"{where} does not exist: create it or point --config at the folder")
+    if not path.is_dir():
+        raise ConfigError(f"{where} is not a folder")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ConfigError(f"{where} cannot be read by this user: check its permissions")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def time_zone(value: str) -> str:
+    """An IANA zone name (as ``ZoneInfo`` reads it), else ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a known time zone (e.g. UTC, Asia/Seoul, Europe/London)") from None
+    return value
+
+
+def hh_mm(value: str) -> str:
+    if not _HH_MM.match(value):
+        raise ValueError("expected a 24-hour time HH:MM, e.g. 08:00")
+    return value
+
+
+def store_target(value: str) -> str:
+    """A SQLite file path, ``sqlite:///path`` or a ``postgresql://`` URL (as the store opens)."""
+    if "://" in value and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        raise ValueError("give a SQLite file path or a postgresql:// URL")
+    return value
+
+
+HhMm = Annotated[str, AfterValidator(hh_mm)]
+TimeZone = Annotated[str, AfterValidator(time_zone)]
+
+
+class StorySettings(Section):
     """One story, one alert (docs/stories.md)."""
 
-    enabled: bool = True  # WATCHER_STORIES: group reports of one story; false = every item alerts
-    window_hours: float = Field(default=72.0, gt=0)  # WATCHER_STORY_WINDOW_HOURS
+    model_config = SettingsConfigDict(env_prefix="WATCHER_STORY_")
+    group: ClassVar[str] = "stories: one story, one alert (docs/stories.md)"
+
+    enabled: bool = Field(
+        True,
+        validation_alias="WATCHER_STORIES",
+        description="Group reports of one development: later reports edit the first alert.",
+    )
+    window_hours: float = Field(
+        72.0, gt=0, description="Hours within which reports can belong to one story."
+    )
     # a later report of a story only edits its first message (other figures, places, dates
     # or stage make a new story, which alerts); these make it alert again as well:
-    realert_new_topic: bool = False  # WATCHER_STORY_REALERT_NEW_TOPIC: when it adds a topic
-    realert_score_factor: float = Field(default=0.0, ge=0)  # WATCHER_STORY_REALERT_SCORE_FACTOR
-    encoder: bool = True  # WATCHER_STORY_ENCODER: group across languages with the encoder
+    realert_new_topic: bool = Field(
+        False, description="A later report of a story alerts again when it adds a topic."
+    )
+    realert_score_factor: float = Field(
+        0.0, ge=0, description="... or scores this many times the story's best (0 = never)."
+    )
+    encoder: bool = Field(
+        True, description="Group across languages with the multilingual sentence encoder."
+    )
 
 
-class ArchiveSettings(_Model):
-    """The evidence archive (docs/archive.md)."""
+class Settings(Section):
+    """The core settings: files, state, logs, health, and the notifiers' sections."""
 
-    enabled: bool = True  # WATCHER_ARCHIVE: keep a copy of every alerted article
-    dir: Path | None = None  # WATCHER_ARCHIVE_DIR: the WARC folder; None = CONFIG/state/archive
-    max_page_bytes: int = Field(default=5 * 1024 * 1024, gt=0)  # WATCHER_ARCHIVE_MAX_PAGE_BYTES
-    max_day_bytes: int = Field(default=500 * 1024 * 1024, gt=0)  # WATCHER_ARCHIVE_MAX_DAY_BYTES
-    watch: tuple[float, ...] = (86400.0, 7 * 86400.0, 30 * 86400.0)  # WATCHER_ARCHIVE_WATCH
-    robots: bool = True  # WATCHER_ARCHIVE_ROBOTS: honour robots.txt as full-text fetches do
-    url: str = ""  # WATCHER_ARCHIVE_URL: where the maintainer pages serve archived copies
-    concurrency: int = Field(default=4, ge=1, le=64)  # WATCHER_ARCHIVE_CONCURRENCY
+    group: ClassVar[str] = "files, state, logs, health"
 
-    @field_validator("watch", mode="before")
+    config_dir: Path = Field(
+        Path("."), description="Folder with feeds.yaml, keywords.yaml and .env (--config)."
+    )
+    db: Annotated[str, AfterValidator(store_target)] = Field(
+        "",
+        description="SQLite file path or postgresql:// URL; empty: CONFIG/state/watcher.db.",
+    )
+    instance_id: str = Field("", description="This instance in leases and logs; hostname:pid.")
+    model: str = Field(
+        "",
+        description="The relevance model file, or off (rules only); empty:"
+        " relevance-model.zip beside keywords.yaml, else the shipped one (docs/relevance.md).",
+    )
+    log_format: Literal["text", "json"] = Field("text", description="text or json.")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    http_port: int = Field(
+        0, ge=0, le=65535, description="Port of /healthz and /metrics; 0 turns them off."
+    )
+    http_host: str = Field("127.0.0.1", description="Address /healthz and /metrics listen on.")
+    alerts_per_poll: int = Field(
+        DEFAULT_ALERTS_PER_POLL,
+        ge=1,
+        description="Alerts of one source per poll sent one by one to a target; the rest in one"
+        " summary message (all are kept in the store and the digest).",
+    )
+    # the other sections: stories, the archive, the notifiers' (watcher.notify.kinds)
+    sections: Annotated[tuple[Section, ...], NoDecode] = ()
+
+    @field_validator("log_level")
     @classmethod
-    def _watch(cls, v: object) -> object:
-        """``1d,7d,30d`` (the one duration syntax; a bare number is seconds); ``off`` or
-        empty: none."""
-        from watcher.durations import parse_duration
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
-        if isinstance(v, str):
-            parts = [p.strip() for p in v.split(",") if p.strip()]
-            return () if parts in ([], ["off"]) else tuple(parse_duration(p) for p in parts)
-        return v
-
-
-class Settings(_Model):
-    config_dir: Path = Path(".")  # WATCHER_CONFIG_DIR / --config
-    db: str = ""  # WATCHER_DB / --db: a file path or postgresql:// URL; "" = state/watcher.db
-    log_format: Literal["text", "json"] = "text"  # WATCHER_LOG_FORMAT / --log-format
-    log_level: str = "INFO"  # WATCHER_LOG_LEVEL
-    http_host: str = "127.0.0.1"  # WATCHER_HTTP_HOST
-    http_port: int = 0  # WATCHER_HTTP_PORT: /healthz and /metrics; 0 = off
-    instance_id: str = ""  # WATCHER_INSTANCE_ID: "" = hostname:pid
-    # WATCHER_MODEL: the relevance model file; "" = relevance-model.zip beside keywords.yaml,
-    # else the shipped one; "off" = rules only (docs/relevance.md)
-    model: str = ""
-    telegram: TelegramSettings = TelegramSettings()
-    smtp: SmtpSettings = SmtpSettings()
-    stories: StorySettings = StorySettings()
-    archive: ArchiveSettings = ArchiveSettings()
+    @classmethod
+    def variables(cls) -> Iterator[Variable]:
+        return (v for v in super().variables() if v.name != cls.variable("sections"))
 
     @property
     def feeds_path(self) -> Path:
@@ -119,119 +334,20 @@ class Settings(_Model):
         return self.db or str(self.config_dir / "state" / "watcher.db")
 
     @property
-    def archive_dir(self) -> Path:
-        return self.archive.dir or self.config_dir / "state" / "archive"
+    def stories(self) -> StorySettings:
+        return self.section(StorySettings)
 
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None, **overrides: object
-    ) -> Settings:
-        """Build settings from ``env`` (default ``os.environ``) over a ``.env`` file."""
-        values: dict[str, str] = {}
-        if dotenv is not None and dotenv.is_file():
-            values.update(read_dotenv(dotenv))
-        values.update(os.environ if env is None else env)
+    def section(self, kind: type[S]) -> S:
+        """The loaded section of type ``kind`` (its defaults when it was not loaded)."""
+        for section in self.sections:
+            if isinstance(section, kind):
+                return section
+        return kind()
 
-        def get(name: str) -> str | None:
-            v = values.get(name)
-            return v if v not in (None, "") else None
+    def secret_values(self) -> list[str]:
+        from watcher.logs import url_password
 
-        def csv(name: str) -> list[str]:
-            return [p.strip() for p in (get(name) or "").split(",") if p.strip()]
-
-        raw: dict[str, object] = {}
-        for key, env_name in (
-            ("config_dir", "WATCHER_CONFIG_DIR"),
-            ("db", "WATCHER_DB"),
-            ("log_format", "WATCHER_LOG_FORMAT"),
-            ("log_level", "WATCHER_LOG_LEVEL"),
-            ("http_host", "WATCHER_HTTP_HOST"),
-            ("http_port", "WATCHER_HTTP_PORT"),
-            ("instance_id", "WATCHER_INSTANCE_ID"),
-            ("model", "WATCHER_MODEL"),
-        ):
-            if (v := get(env_name)) is not None:
-                raw[key] = v
-        tg: dict[str, object] = {"admins": csv("WATCHER_TELEGRAM_ADMINS")}
-        tg["channels"] = csv("WATCHER_TELEGRAM_CHANNELS")
-        for key, env_name in (
-            ("token", "WATCHER_TELEGRAM_TOKEN"),
-            ("api_url", "WATCHER_TELEGRAM_API_URL"),
-            ("webhook_url", "WATCHER_TELEGRAM_WEBHOOK_URL"),
-            ("webhook_listen", "WATCHER_TELEGRAM_WEBHOOK_LISTEN"),
-            ("webhook_port", "WATCHER_TELEGRAM_WEBHOOK_PORT"),
-            ("webhook_secret", "WATCHER_TELEGRAM_WEBHOOK_SECRET"),
-        ):
-            if (v := get(env_name)) is not None:
-                tg[key] = v
-        smtp: dict[str, object] = {}
-        for key, env_name in (
-            ("host", "WATCHER_SMTP_HOST"),
-            ("port", "WATCHER_SMTP_PORT"),
-            ("user", "WATCHER_SMTP_USER"),
-            ("password", "WATCHER_SMTP_PASSWORD"),
-            ("from_addr", "WATCHER_SMTP_FROM"),
-            ("tls", "WATCHER_SMTP_TLS"),
-            ("digest_at", "WATCHER_DIGEST_AT"),
-            ("digest_tz", "WATCHER_DIGEST_TZ"),
-            ("digest_empty", "WATCHER_DIGEST_EMPTY"),
-        ):
-            if (v := get(env_name)) is not None:
-                smtp[key] = v
-        raw["telegram"] = tg
-        raw["smtp"] = smtp
-        raw["stories"] = {
-            key: v
-            for key, env_name in (
-                ("enabled", "WATCHER_STORIES"),
-                ("window_hours", "WATCHER_STORY_WINDOW_HOURS"),
-                ("realert_new_topic", "WATCHER_STORY_REALERT_NEW_TOPIC"),
-                ("realert_score_factor", "WATCHER_STORY_REALERT_SCORE_FACTOR"),
-                ("encoder", "WATCHER_STORY_ENCODER"),
-            )
-            if (v := get(env_name)) is not None
-        }
-        raw["archive"] = {
-            key: v
-            for key, env_name in (
-                ("enabled", "WATCHER_ARCHIVE"),
-                ("dir", "WATCHER_ARCHIVE_DIR"),
-                ("max_page_bytes", "WATCHER_ARCHIVE_MAX_PAGE_BYTES"),
-                ("max_day_bytes", "WATCHER_ARCHIVE_MAX_DAY_BYTES"),
-                ("watch", "WATCHER_ARCHIVE_WATCH"),
-                ("robots", "WATCHER_ARCHIVE_ROBOTS"),
-                ("url", "WATCHER_ARCHIVE_URL"),
-                ("concurrency", "WATCHER_ARCHIVE_CONCURRENCY"),
-            )
-            if (v := get(env_name)) is not None
-        }
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = [
-                Problem(
-                    "environment",
-                    0,
-                    0,
-                    f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
-                )
-                for err in exc.errors()
-            ]
-            raise ConfigError(problems) from exc
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments; optional surrounding quotes."""
-    out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        out[key] = value
-    return out
+        values = [url_password(self.db_target)]  # a postgresql:// URL may carry one
+        for section in self.sections:
+            values += section.secret_values()
+        return [v for v in values if v]

@@ -73,6 +73,7 @@ class _State:
     sent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     window: deque[float] = field(default_factory=deque)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    group_admins: set[tuple[int, int]] = field(default_factory=set)  # (chat, user)
 
 
 class FakeTelegram:
@@ -173,6 +174,11 @@ class FakeTelegram:
     def forbid(self, chat_id: int) -> None:
         with self._lock:
             self._state.forbidden.add(chat_id)
+
+    def make_group_admin(self, chat_id: int, user_id: int) -> None:
+        """getChatMember answers "administrator" for this user in this chat ("member" else)."""
+        with self._lock:
+            self._state.group_admins.add((chat_id, user_id))
 
     def make_missing(self, chat: str) -> None:
         with self._lock:
@@ -346,9 +352,25 @@ class FakeTelegram:
             return 200, True
         if method == "getMyCommands":
             return 200, self.commands
+        if method == "getChatMember":
+            return 200, self._member(int(params["chat_id"]), int(params["user_id"]))
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             return self._send(method, params, now)
         return 400, {"ok": False, "error_code": 400, "description": f"unknown method {method}"}
+
+    def _member(self, chat: int, user_id: int) -> dict[str, Any]:
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        with self._lock:
+            admin = (chat, user_id) in self._state.group_admins
+        if not admin:
+            return {"status": "member", "user": user}
+        rights = [
+            "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+            "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+            "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+            "can_delete_stories",
+        ]  # fmt: skip
+        return {"status": "administrator", "user": user, **dict.fromkeys(rights, False)}
 
     def _send(self, method: str, params: dict[str, Any], now: float) -> tuple[int, Any]:
         chat = str(params.get("chat_id", ""))

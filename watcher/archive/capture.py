@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watcher.archive import warc
+from watcher.archive import ArchiveSettings, warc
 from watcher.archive.watch import (
     changed_materially,
     gone_reason,
@@ -31,7 +31,6 @@ from watcher.backoff import backoff_delay
 from watcher.config.feeds import FeedsConfig
 from watcher.errors import FetchError, FetchErrorKind
 from watcher.fetch import Fetcher, FetchResult
-from watcher.settings import ArchiveSettings
 from watcher.store import archive as store
 from watcher.store.archive import Capture, Snapshot
 from watcher.store.db import Database

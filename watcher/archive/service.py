@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from watcher.archive import ArchiveSettings, archive_dir
 from watcher.archive.capture import LEASE_S, Archiver, capture_fetcher
 from watcher.archive.warc import sweep_partials
 from watcher.config.feeds import FeedsConfig
@@ -55,14 +56,14 @@ class ArchiveService:
 
     @property
     def root(self) -> Path:
-        return self.runtime.settings.archive_dir
+        return archive_dir(self.runtime.settings)
 
     @property
     def db(self) -> Database:
         return self.runtime.db
 
     async def run(self, stop: asyncio.Event) -> None:
-        settings = self.runtime.settings.archive
+        settings = self.runtime.settings.section(ArchiveSettings)
         await asyncio.to_thread(check_folder, self.root)
         swept = await asyncio.to_thread(sweep_partials, self.root)
         if swept:
@@ -92,7 +93,7 @@ class ArchiveService:
             self.db,
             archiver.owner,
             time.time(),
-            self.runtime.settings.archive.concurrency,
+            self.runtime.settings.section(ArchiveSettings).concurrency,
             LEASE_S,
         )
         outcomes = await asyncio.gather(

@@ -60,13 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment and ``.env`` in the config folder, under the flags."""
-    probe = Settings.from_env(config_dir=args.config)
-    return Settings.from_env(
-        dotenv=probe.config_dir / ".env",
-        config_dir=args.config,
-        db=args.db,
-        log_format=args.log_format,
-    )
+    from watcher.notify.kinds import settings_for
+
+    return settings_for(args.config, db=args.db, log_format=args.log_format)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

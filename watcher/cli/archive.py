@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from watcher.archive import ArchiveSettings, archive_dir
 from watcher.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, settings_from_args
 from watcher.settings import Settings
 
@@ -88,7 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     db = open_database(settings.db_target)
     try:
         rows = case_rows(db, CaseFilter(args.topic, since, until, args.story))
-        count = export(db, settings.archive_dir, rows, args.format, out)
+        count = export(db, archive_dir(settings), rows, args.format, out)
     finally:
         db.close()
     archived = sum(1 for r in rows if r.evidence is not None)
@@ -104,14 +105,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     db = open_database(settings.db_target)
     try:
-        report = verify(db, settings.archive_dir)
+        report = verify(db, archive_dir(settings))
     finally:
         db.close()
     for problem in report.problems:
         print(f"MISMATCH {problem}")
     for name in report.unindexed:
         print(f"not indexed (left by an interrupted capture): {name}")
-    print(f"{settings.archive_dir}: {report.records} records and {report.texts} texts checked,"
+    print(f"{archive_dir(settings)}: {report.records} records and {report.texts} texts checked,"
           f" {len(report.problems)} problems")  # fmt: skip
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -165,8 +166,9 @@ async def _capture(settings: Settings, target: dict[str, Any]) -> str:
         row = await asyncio.to_thread(store.request, db, cap.id, owner, time.time())
         if row is None:
             return "busy (another process is capturing it now)"
-        async with capture_fetcher(settings.archive) as fetcher:
-            archiver = Archiver(db, settings.archive_dir, fetcher, settings.archive,
+        archive = settings.section(ArchiveSettings)
+        async with capture_fetcher(archive) as fetcher:
+            archiver = Archiver(db, archive_dir(settings), fetcher, archive,
                                 owner=owner, feeds=lambda: feeds)  # fmt: skip
             outcome = await archiver.process(row)
         state = capture_states(db, [target["url"]]).get(target["url"])

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watcher.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, settings_from_args
+from watcher.notify.email import SmtpSettings
 from watcher.settings import Settings
 
 _AT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -80,6 +81,7 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
     from watcher.store.digests import subscribe
 
     settings = settings_from_args(args)
+    smtp = settings.section(SmtpSettings)
     email = _normalized(args.email)
     if email is None:
         return EXIT_USAGE
@@ -92,10 +94,10 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
                 f"unknown topic(s) {', '.join(unknown)}; {settings.keywords_path} has: "
                 + ", ".join(known)
             )
-    at = args.at or settings.smtp.digest_at
+    at = args.at or smtp.digest_at
     if not _AT.match(at):
         return _error(f"--at {at!r}: expected HH:MM, 24-hour (e.g. 08:00)")
-    tz = args.tz or settings.smtp.digest_tz
+    tz = args.tz or smtp.digest_tz
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -162,16 +164,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from watcher.notify.email.service import DigestService, local_now
+    from watcher.notify.email.notifier import DigestService, local_now
     from watcher.store.db import open_database
     from watcher.store.digests import get_recipient, recipients
 
     settings = settings_from_args(args)
-    if not settings.smtp.enabled:
+    smtp = settings.section(SmtpSettings)
+    if not smtp.enabled:
         return _error("SMTP is not configured (set WATCHER_SMTP_HOST)")
     db = open_database(settings.db_target)
     try:
-        service = DigestService(db, settings.smtp, titles=_known_topics(settings) or {})
+        service = DigestService(db, smtp, titles=_known_topics(settings) or {})
         now = time.time()
         if args.email:
             email = _normalized(args.email)
@@ -184,11 +187,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         for r in chosen:
             key = local_now(now, r.tz).strftime("%Y-%m-%dT%H:%M:%S")
             service.make(r, now, key)
-        delivered, failed = asyncio.run(service.send_due(now, force=True))
+        done = asyncio.run(service.send_now(now))
     finally:
         db.close()
-    print(f"digests delivered: {delivered}, failed (left pending for a retry): {failed}")
-    return EXIT_FAILED if failed else EXIT_OK
+    print(f"digests delivered: {done.sent}, failed (left pending for a retry): {done.retry}")
+    return EXIT_FAILED if done.retry else EXIT_OK
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -198,6 +201,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from watcher.store.digests import Recipient, get_recipient, new_alerts_for
 
     settings = settings_from_args(args)
+    smtp = settings.section(SmtpSettings)
     titles = _known_topics(settings) or {}
     db = open_database(settings.db_target)
     try:
@@ -211,14 +215,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
             alerts = list(reversed(recent_alerts(db, limit=200, since=time.time() - 86400)))
     finally:
         db.close()
-    tz = r.tz if r else settings.smtp.digest_tz
+    tz = r.tz if r else smtp.digest_tz
     rendered = render_digest(
         alerts,
         day=date.today(),
         topics=r.topics if r else (),
         topic_titles=titles,
         tz=tz,
-        unsubscribe=f"mailto:{settings.smtp.from_addr}?subject=unsubscribe",
+        unsubscribe=f"mailto:{smtp.from_addr}?subject=unsubscribe",
     )
     if args.out:
         args.out.write_text(rendered.html, encoding="utf-8")

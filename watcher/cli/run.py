@@ -23,18 +23,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from watcher.app import run_forever, run_once
-    from watcher.logs import setup_logging, url_password
+    from watcher.logs import setup_logging
 
     # Until the event loop installs its own handlers, SIGTERM means: nothing in flight, exit 0.
     signal.signal(signal.SIGTERM, _exit_quietly)
     settings = settings_from_args(args)
-    telegram = settings.telegram
-    secrets = [telegram.token, telegram.webhook_secret, settings.smtp.password]
-    if telegram.token:  # the webhook secret derived from it is a secret too
-        from watcher.notify.telegram.webhook import webhook_secret
-
-        secrets.append(webhook_secret(telegram.token, telegram.webhook_secret))
-    secrets.append(url_password(settings.db_target))  # a postgresql:// URL may carry one
+    secrets = settings.secret_values()  # tokens, passwords: never in a log line
     setup_logging(settings.log_format, settings.log_level, secrets=secrets)
     if args.once:
         return asyncio.run(run_once(settings))
@@ -46,11 +40,22 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Every file and setting as ``run`` will use them: problems name the file or variable."""
     from watcher.config.live import LiveConfig
+    from watcher.notify.kinds import notifier_kinds
     from watcher.relevance.files import describe
 
-    settings = settings_from_args(args)
+    settings = settings_from_args(args)  # every section validated; errors name the variable
     config = LiveConfig.load(settings.feeds_path, settings.keywords_path, settings.model)
+    problems = []
+    channels = []
+    for cls in notifier_kinds().values():
+        section = settings.section(cls.settings_model)
+        if section.enabled and not cls.fallback:
+            problems += section.check_topics(config.rules().topic_ids)
+            channels.append(section.group)
+    if problems:
+        raise ConfigError(problems)
     feeds = config.feeds()
     print(
         f"{settings.feeds_path}: {len(feeds.sources)} sources"
@@ -60,8 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(warning)
     print(f"{settings.keywords_path}: {len(config.rules().topic_ids)} topics")
     print(describe(config.scorer()))
-    if not settings.telegram.enabled and not settings.smtp.enabled:
-        print("alerts go to the console (no Telegram or email configured)")
+    print("alerts go to: " + (", ".join(channels) or "the console (no channel configured)"))
     return EXIT_OK
 
 

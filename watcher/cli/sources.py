@@ -39,6 +39,7 @@ def _ago(ts: float | None, now: float) -> str:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from watcher.archive import ArchiveSettings
     from watcher.config.feeds import load_feeds
     from watcher.store.db import open_database
     from watcher.store.sources import all_states, item_counts
@@ -49,7 +50,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     try:
         states = all_states(db)
         counts = item_counts(db)
-        archive = _archive_line(db, settings.archive.max_day_bytes)
+        archive = _archive_line(db, settings.section(ArchiveSettings).max_day_bytes)
     finally:
         db.close()
     now = time.time()

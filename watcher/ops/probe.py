@@ -28,7 +28,7 @@ def probe_url(settings: Settings) -> str:
 def probe(env: Mapping[str, str] | None = None, timeout: float = 5.0) -> tuple[int, str]:
     """(exit code, what to print)."""
     try:
-        settings = Settings.from_env(env)
+        settings = Settings.load(env)
     except ConfigError as exc:
         return 1, f"unhealthy: {exc}"
     if not settings.http_port:

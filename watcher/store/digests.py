@@ -50,6 +50,10 @@ class Digest:
     created_at: float
     delivered_at: float | None
 
+    @property
+    def target(self) -> str:  # what the notifier contract paces by
+        return self.recipient
+
 
 _RECIPIENT_COLUMNS = "email, topics, send_at, tz, active"
 _DIGEST_COLUMNS = (

@@ -79,15 +79,15 @@ def claim(
     return [OutboxRow(int(r[0]), int(r[1]), r[2], r[3], r[4], int(r[5])) for r in rows]
 
 
-def hold(db: Database, row_id: int, owner: str, until: float) -> bool:
-    """Extend ``owner``'s claim on a row just before sending it; False when the claim ran out
-    and another instance has taken the row (or it was settled): then it must not be sent."""
+def defer(db: Database, row_id: int, at: float) -> None:
+    """Give a claimed row back, due at ``at``, without counting an attempt: its target is
+    busy (paced) and other targets' rows must not wait behind it."""
     with db.transaction() as tx:
-        held = tx.execute(
-            "UPDATE outbox SET claimed_until = ? WHERE id = ? AND claimed_by = ? AND status = ?",
-            (until, row_id, owner, PENDING),
+        tx.execute(
+            "UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL"
+            " WHERE id = ? AND status = ?",
+            (at, row_id, PENDING),
         )
-    return held == 1
 
 
 def mark_sent(db: Database, row_id: int, ref: str, now: float) -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from watcher.models import Alert
+from watcher.notify.text import MAX_MODEL_NOTE, alert_title, one_line, safe_link
 
 MAX_SNIPPETS = 2
 
@@ -86,20 +87,19 @@ def bold_segments(snippet: str, terms: Sequence[str]) -> tuple[Segment, ...]:
 
 
 def _snippets(alert: Alert) -> tuple[tuple[Segment, ...], ...]:
-    terms = [m.text for m in alert.matches if m.kind != "exclusion"]
+    terms = [one_line(m.text, 200) for m in alert.matches if m.kind != "exclusion"]
     seen: list[str] = []
     for m in alert.matches:
         if m.kind == "exclusion" or not m.snippet.strip() or m.field == "title":
             continue
-        s = " ".join(m.snippet.split())
+        s = one_line(m.snippet, 400)
         if any(s in other or other in s for other in seen):
             continue
         seen.append(s)
         if len(seen) == MAX_SNIPPETS:
             break
     if not seen and alert.summary.strip():
-        s = " ".join(alert.summary.split())
-        seen.append(s if len(s) <= 240 else s[:239].rsplit(" ", 1)[0] + "…")
+        seen.append(one_line(alert.summary, 240))
     return tuple(bold_segments(s, terms) for s in seen)
 
 
@@ -131,16 +131,16 @@ def group_alerts(
         items.sort(key=lambda a: (-a.score, -a.published.timestamp(), a.id))
         entries = tuple(
             Entry(
-                title=a.title or a.url,
-                url=a.url,
-                domain=_domain(a.url),
-                source=a.source_name or a.source_id,
+                title=alert_title(a),
+                url=safe_link(a.url),
+                domain=_domain(safe_link(a.url)),
+                source=one_line(a.source_name or a.source_id, 200),
                 when=_when(a.published, zone),
                 score=a.score,
                 snippets=_snippets(a),
-                also_reported_by=a.also_reported_by,
-                archived=(archived or {}).get(a.id, ""),
-                model_note=a.model_note,
+                also_reported_by=tuple(one_line(n, 200) for n in a.also_reported_by),
+                archived=safe_link((archived or {}).get(a.id, "")),
+                model_note=one_line(a.model_note, MAX_MODEL_NOTE),
             )
             for a in items
         )

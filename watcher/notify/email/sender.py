@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from watcher.errors import DeliveryError
-from watcher.settings import SmtpSettings
+from watcher.notify.email import SmtpSettings
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 

@@ -1,29 +1,93 @@
-"""Telegram delivery: message formatting, flood limits, the outbox notifier and the bot."""
+"""Telegram delivery: its settings, message formatting, the outbox notifier and the bot."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 
-from watcher.errors import ConfigError
+from pydantic import AfterValidator, Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
-
-@dataclass(frozen=True, slots=True)
-class ChannelTarget:
-    """A channel from settings: ``@name`` (every topic) or ``@name:t1+t2``."""
-
-    chat: str
-    topics: tuple[str, ...] = ()
-
-    def wants(self, topics: tuple[str, ...]) -> bool:
-        return not self.topics or any(t in self.topics for t in topics)
+from watcher.notify.base import Configured, NotifierSettings, with_topics
+from watcher.settings import CsvInts, CsvTuple, split_csv
 
 
-def parse_channel(spec: str) -> ChannelTarget:
-    """Parse one WATCHER_TELEGRAM_CHANNELS entry."""
-    text = spec.strip()
-    chat, _, topic_part = text.partition(":")
-    chat = chat.strip()
+def parse_channel(spec: str) -> Configured:
+    """One WATCHER_TELEGRAM_CHANNELS entry: ``@name``, a chat id, either with ``:t1+t2``."""
+    target = with_topics(spec)
+    chat = target.address
     if not ((len(chat) > 1 and chat.startswith("@")) or chat.lstrip("-").isdigit()):
-        raise ConfigError(f"telegram channel {spec!r}: expected '@name' or '@name:topic1+topic2'")
-    topics = tuple(t.strip() for t in topic_part.split("+") if t.strip()) if topic_part else ()
-    return ChannelTarget(chat, topics)
+        raise ValueError(f"telegram channel {spec!r}: expected '@name' or '@name:topic1+topic2'")
+    return target
+
+
+def check_api_url(value: str) -> str:
+    """python-telegram-bot appends the token to this: it must be http(s) and end in /bot."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http(s) URL such as https://api.telegram.org/bot")
+    if not parts.path.endswith("/bot"):
+        raise ValueError(
+            "must end with /bot (the token is appended to it), e.g. http://127.0.0.1:8081/bot"
+        )
+    return value
+
+
+class TelegramSettings(NotifierSettings):
+    model_config = SettingsConfigDict(env_prefix="WATCHER_TELEGRAM_")
+    group: ClassVar[str] = "Telegram (docs/telegram.md)"
+
+    token: str = Field(
+        "", repr=False, description="The bot's token from @BotFather; setting it turns Telegram on."
+    )
+    api_url: Annotated[str, AfterValidator(check_api_url)] = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL, ending in /bot (a local Bot API server, a test server).",
+    )
+    admins: CsvInts = Field(
+        (), description="Comma-separated chat ids of the operators (notices, /status ...)."
+    )
+    channels: CsvTuple = Field(
+        (),
+        description='Comma-separated channels that get every alert: "@name" or "@name:t1+t2".',
+    )
+    webhook_url: str = Field(
+        "", description="Receive updates by webhook at this public https URL, not long polling."
+    )
+    webhook_listen: str = Field(
+        "127.0.0.1", description="Address the webhook receiver listens on (behind a TLS proxy)."
+    )
+    webhook_port: int = Field(
+        8443, ge=0, le=65535, description="Port the webhook receiver listens on."
+    )
+    webhook_secret: str = Field(
+        "",
+        repr=False,
+        pattern=r"^[A-Za-z0-9_-]{0,256}$",
+        description="Secret Telegram sends with each update (A-Z a-z 0-9 _ -); empty: from the"
+        " token.",
+    )
+
+    _csv = split_csv("admins", "channels")
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for spec in value:
+            parse_channel(spec)
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    def configured(self) -> tuple[str, tuple[Configured, ...]]:
+        return self.variable("channels"), tuple(parse_channel(c) for c in self.channels)
+
+    def secret_values(self) -> list[str]:
+        from watcher.notify.telegram.webhook import webhook_secret
+
+        values = super().secret_values()
+        if self.token:  # the webhook secret derived from it is a secret too
+            values.append(webhook_secret(self.token, self.webhook_secret))
+        return values

@@ -7,7 +7,13 @@ restarts; the notifier reads it when an alert is recorded.
 
 Commands: /start /stop /topics (inline keyboard toggles) /mute [8h] /unmute /recent /help;
 admins also /status /explain TEXT /reload. Admins get operator notices
-(source_failing, source_recovered, config_invalid, config_reloaded) as messages.
+(source_failing, source_recovered, config_invalid, config_reloaded) as messages. In a group,
+only the group's administrators (getChatMember) may /stop, /mute, /unmute or change /topics.
+
+Replies go through the same pacer as alerts (one bot token, one set of limits): a chat that
+writes faster than Telegram lets us answer gets no answer to the extra commands, which are not
+processed either, so a flood from one chat costs others nothing. Replies are sent in tasks of
+their own, so a reply waiting for its chat's slot never holds up the next update.
 """
 
 from __future__ import annotations
@@ -17,18 +23,20 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    Message,
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -36,14 +44,19 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from watcher.backoff import backoff_delay
 from watcher.durations import parse_duration
 from watcher.models import Item
+from watcher.notify.base import Context
+from watcher.notify.pacing import Pacer
+from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.notify.telegram.notifier import retry_after_s, telegram_pacer, unusable
+from watcher.notify.telegram.status import status_text
 from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
 from watcher.rules.explain import render_html, render_text
 from watcher.rules.score import Rules
-from watcher.settings import TelegramSettings
 from watcher.store import outbox, subscribers
 from watcher.store.alerts import recent_alerts
 from watcher.store.db import Database
@@ -51,6 +64,8 @@ from watcher.store.leases import SingletonLock
 from watcher.store.stories import one_per_story
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 USER_COMMANDS = (
     ("start", "Get alerts in this chat"),
@@ -63,6 +78,11 @@ USER_COMMANDS = (
 )
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 ADMIN_ONLY = "Sorry, only the bot's administrators can use this command."
+GROUP_ADMIN_ONLY = "Sorry, in a group only its administrators can use this command."
+GROUP_TYPES = ("group", "supergroup")
+GROUP_ADMIN_STATUSES = ("creator", "administrator")
+REPLY_HOLD_S = 3.0  # a command whose reply would wait longer than this is dropped
+UPDATES_LOCK = "telegram-updates"
 NOTICE_KINDS = {
     "source_failing": "⚠️ Source failing",
     "source_recovered": "✅ Source recovered",
@@ -133,8 +153,12 @@ class TelegramBot:
         lock: SingletonLock | None = None,
         leader_retry_s: float = RETRY_S,
         leader_check_s: float = CHECK_S,
+        pacer: Pacer | None = None,
     ) -> None:
         self.db = db
+        self.pacer = pacer or telegram_pacer()
+        self.dropped = 0  # commands not answered: their chat wrote faster than we may answer
+        self._replies: set[asyncio.Task[None]] = set()
         self.lock = lock
         self.leader_retry_s = leader_retry_s
         self.leader_check_s = leader_check_s
@@ -157,18 +181,48 @@ class TelegramBot:
             .job_queue(None)
             .build()
         )
-        app.add_handler(CommandHandler("start", self.cmd_start))
-        app.add_handler(CommandHandler("stop", self.cmd_stop))
-        app.add_handler(CommandHandler("topics", self.cmd_topics))
-        app.add_handler(CommandHandler("mute", self.cmd_mute))
-        app.add_handler(CommandHandler("unmute", self.cmd_unmute))
-        app.add_handler(CommandHandler("recent", self.cmd_recent))
-        app.add_handler(CommandHandler("help", self.cmd_help))
-        app.add_handler(CommandHandler("status", self.cmd_status))
-        app.add_handler(CommandHandler("explain", self.cmd_explain))
-        app.add_handler(CommandHandler("reload", self.cmd_reload))
-        app.add_handler(CallbackQueryHandler(self.on_topic_button, pattern=r"^t:"))
+        for command, handler in (
+            ("start", self.cmd_start),
+            ("stop", self.cmd_stop),
+            ("topics", self.cmd_topics),
+            ("mute", self.cmd_mute),
+            ("unmute", self.cmd_unmute),
+            ("recent", self.cmd_recent),
+            ("help", self.cmd_help),
+            ("status", self.cmd_status),
+            ("explain", self.cmd_explain),
+            ("reload", self.cmd_reload),
+        ):
+            app.add_handler(CommandHandler(command, self._paced(handler)))
+        app.add_handler(CallbackQueryHandler(self._paced(self.on_topic_button), pattern=r"^t:"))
+        app.add_error_handler(self.on_error)
         return app
+
+    def _paced(self, handler: Handler) -> Handler:
+        """``handler``, skipped when its chat could not get an answer soon (a flood)."""
+
+        async def paced(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+            chat = update.effective_chat
+            if chat is not None:
+                now = time.monotonic()
+                if self.pacer.ready_at(str(chat.id), now) - now > REPLY_HOLD_S:
+                    self.dropped += 1
+                    log.debug("chat %s writes faster than we may answer: update dropped", chat.id)
+                    return
+            await handler(update, ctx)
+
+        return paced
+
+    async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's error handler: one line for Telegram's refusals, a traceback for our bugs."""
+        exc = ctx.error
+        if isinstance(exc, RetryAfter):
+            self.pacer.pause(time.monotonic() + retry_after_s(exc))
+            log.warning("Telegram asked the bot to slow down: %s", exc)
+        elif isinstance(exc, TelegramError):
+            log.warning("Telegram refused a reply: %s", exc)
+        else:
+            log.error("handling a Telegram update failed", exc_info=exc)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect (retrying while the Bot API is unreachable), then receive updates.
@@ -198,16 +252,25 @@ class TelegramBot:
             await self.application.shutdown()
 
     async def _initialize(self, stop: asyncio.Event) -> bool:
-        delay = 1.0
+        failures = 0
+        said = ""
         while not stop.is_set():
             try:
                 await self.application.initialize()  # getMe
+                if said:
+                    log.info("Telegram Bot API reachable again")
                 return True
             except TelegramError as exc:
-                log.warning("Telegram Bot API unreachable (%s): retrying in %.0f s", exc, delay)
+                failures += 1
+                delay = backoff_delay(failures, base=1.0, cap=300.0)
+                why = str(unusable(exc, self.settings))
+                if why != said:  # said once, not again at every retry
+                    log.error("%s; retrying (every %.0f s at most)", why, 300.0)
+                    said = why
+                if isinstance(exc, InvalidToken):  # waiting will not heal it: look rarely
+                    delay = 300.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, 300.0)
         return False
 
     async def _receive_updates(self, stop: asyncio.Event) -> None:
@@ -279,13 +342,50 @@ class TelegramBot:
 
     # -- helpers -----------------------------------------------------------------------
     async def _reply(self, update: Update, text: str, **kwargs: object) -> None:
-        if update.effective_message is not None:
-            await update.effective_message.reply_text(
+        """Answer in a task of its own at the chat's next slot (the handler returns now)."""
+        message = update.effective_message
+        if message is None:
+            return
+        at = self.pacer.reserve(str(message.chat_id), time.monotonic(), float("inf")) or 0.0
+        task = asyncio.create_task(self._send_reply(message, at, text, kwargs))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _send_reply(
+        self, message: Message, at: float, text: str, kwargs: dict[str, object]
+    ) -> None:
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        while (wait := self.pacer.global_wait(time.monotonic())) > 0:
+            await asyncio.sleep(wait)
+        self.pacer.record_global(time.monotonic())
+        try:
+            await message.reply_text(
                 text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 **kwargs,  # type: ignore[arg-type]
             )
+        except RetryAfter as exc:
+            self.pacer.pause(time.monotonic() + retry_after_s(exc))
+            log.warning(
+                "reply to chat %s dropped: Telegram asked to slow down (%s)", message.chat_id, exc
+            )
+        except TelegramError as exc:
+            log.warning("reply to chat %s failed: %s", message.chat_id, exc)
+
+    async def _group_admin(self, update: Update) -> bool:
+        """True outside groups; in a group, True for its administrators (and the bot's)."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or chat.type not in GROUP_TYPES or self._is_admin(update):
+            return True
+        if user is None:
+            return False
+        try:
+            member = await self.application.bot.get_chat_member(chat.id, user.id)
+        except TelegramError as exc:
+            log.warning("getChatMember %s/%s failed: %s", chat.id, user.id, exc)
+            return False
+        return member.status in GROUP_ADMIN_STATUSES
 
     def _is_admin(self, update: Update) -> bool:
         user = update.effective_user
@@ -306,6 +406,9 @@ class TelegramBot:
         await self._reply(update, "Subscribed: alerts will arrive here.\n\n" + _e(HELP_TEXT))
 
     async def cmd_stop(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._group_admin(update):
+            await self._reply(update, GROUP_ADMIN_ONLY)
+            return
         chat_id = self._chat_id(update)
         await asyncio.to_thread(subscribers.deactivate, self.db, chat_id, "/stop", self.clock())
         await self._reply(update, "Stopped. Send /start to get alerts again.")
@@ -314,6 +417,10 @@ class TelegramBot:
         await self._reply(update, _e(HELP_TEXT))
 
     async def _subscriber(self, update: Update) -> subscribers.Subscriber | None:
+        """The chat's subscription, for a command that changes it (None: answered why not)."""
+        if not await self._group_admin(update):
+            await self._reply(update, GROUP_ADMIN_ONLY)
+            return None
         sub = await asyncio.to_thread(subscribers.get, self.db, self._chat_id(update))
         if sub is None or not sub.active:
             await self._reply(update, "This chat is not subscribed. Send /start first.")
@@ -335,6 +442,9 @@ class TelegramBot:
         query = update.callback_query
         assert query is not None and query.data is not None
         topic = query.data[2:]
+        if not await self._group_admin(update):
+            await query.answer(GROUP_ADMIN_ONLY)
+            return
         rules = self.hooks.rules()
         chat_id = self._chat_id(update)
         sub = await asyncio.to_thread(subscribers.get, self.db, chat_id)
@@ -456,3 +566,33 @@ def _e(text: str) -> str:
     from html import escape
 
     return escape(text, quote=False)
+
+
+def build_bot(settings: TelegramSettings, ctx: Context, pacer: Pacer) -> TelegramBot:
+    """The bot of ``watcher run``: it reads the configuration in force through ``ctx``'s
+    getters, tells admins every operator notice, and receives updates only while this
+    instance holds the ``telegram-updates`` lock (one getUpdates consumer per bot)."""
+
+    from watcher.archive import ArchiveSettings
+
+    runtime = ctx.runtime
+    db = runtime.db
+    feeds = ctx.feeds
+    archive = runtime.settings.section(ArchiveSettings)
+    day_cap = archive.max_day_bytes if archive.enabled else None
+    status = (
+        None
+        if feeds is None
+        else (lambda: status_text(db, feeds().enabled_sources, archive_max_day_bytes=day_cap))
+    )
+    rules = ctx.rules
+    assert rules is not None, "the bot needs the rules in force"
+    bot = TelegramBot(
+        db,
+        settings,
+        BotHooks(rules=rules, reload=ctx.reload, status=status),
+        lock=SingletonLock(db, UPDATES_LOCK),
+        pacer=pacer,
+    )
+    runtime.listeners.append(bot.on_notice)
+    return bot

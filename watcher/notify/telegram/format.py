@@ -2,7 +2,8 @@
 
 The message is built from blocks (header, details, one block per matched snippet). Blocks that
 do not fit are dropped whole and a snippet is cut on a word boundary before its markup is
-added, so tags are always balanced and entities never split.
+added, so tags are always balanced and entities never split. Feed text is cleaned first
+(``watcher.notify.text``) and only http(s) links become an ``href``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,15 @@ from __future__ import annotations
 from html import escape
 
 from watcher.models import Alert, Match
+from watcher.notify.base import Summary
+from watcher.notify.text import (
+    alert_title,
+    cut,
+    display_text,
+    one_line,
+    safe_link,
+    summary_heading,
+)
 from watcher.stories.policy import additions_line, also_reported_line
 
 MAX_LENGTH = 4096
@@ -21,26 +31,20 @@ def _e(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _cut(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters on a word boundary, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return ""
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip() + "…"
+def linked(url: str, html: str) -> str:
+    """``html`` as a link to ``url`` when that is an http(s) link, else as it is."""
+    link = safe_link(url)
+    return f'<a href="{_e(link)}">{html}</a>' if link else html
 
 
 def snippet_html(match: Match) -> str:
     """The match's snippet, escaped, with the matched text in bold."""
-    snippet = match.snippet
-    at = snippet.find(match.text) if match.text else -1
+    snippet = display_text(match.snippet, 400)
+    text = display_text(match.text, 200)
+    at = snippet.find(text) if text else -1
     if at < 0:
-        return _e(snippet) + f" (<b>{_e(match.text)}</b>)" if match.text else _e(snippet)
-    end = at + len(match.text)
+        return _e(snippet) + f" (<b>{_e(text)}</b>)" if text else _e(snippet)
+    end = at + len(text)
     return _e(snippet[:at]) + "<b>" + _e(snippet[at:end]) + "</b>" + _e(snippet[end:])
 
 
@@ -61,7 +65,7 @@ def also_reported_html(names: tuple[str, ...], room: int) -> str:
 def possible_match_html(note: str, room: int) -> str:
     """ "<i>Possible match</i> (relevance model): why", in at most ``room`` characters."""
     head = "<i>Possible match</i> (relevance model): "
-    return head + _e(_cut(note, max(1, (room - len(head)) // 2)))
+    return head + _e(one_line(note, max(1, (room - len(head)) // 2)))
 
 
 def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
@@ -79,13 +83,15 @@ def format_alert(alert: Alert, *, limit: int = MAX_LENGTH) -> str:
 
 def story_html(alert: Alert, room: int) -> str:
     """The story block of a message: who else reported it, what they added (or "")."""
-    line = also_reported_html(alert.also_reported_by, room) if alert.also_reported_by else ""
+    names = tuple(one_line(n, 200) for n in alert.also_reported_by)
+    line = also_reported_html(names, room) if names else ""
     if not alert.story_additions:
         return line
+    additions = tuple(one_line(a, 200) for a in alert.story_additions)
     left = room - len(line) - 1 if line else room
     budget = left - len("<i></i>")
     while budget > 0:
-        added = additions_line(alert.story_additions, budget)
+        added = additions_line(additions, budget)
         html = f"<i>{_e(added)}</i>" if added else ""
         if len(html) <= left:
             return f"{line}\n{html}" if line and html else line or html
@@ -94,18 +100,15 @@ def story_html(alert: Alert, room: int) -> str:
 
 
 def _format(alert: Alert, limit: int) -> str:
-    title = _cut(" ".join(alert.title.split()) or "(untitled)", 300)
-    if alert.url:
-        header = f'<b><a href="{_e(alert.url)}">{_e(title)}</a></b>'
-    else:
-        header = f"<b>{_e(title)}</b>"
+    title = alert_title(alert)
+    header = f"<b>{linked(alert.url, _e(title))}</b>"
     when = alert.published.strftime("%Y-%m-%d %H:%M UTC")
+    source = display_text(alert.source_name or alert.source_id, 200)
     details = (
-        f"{_e(alert.source_name or alert.source_id)} · {when}\n"
-        f"Topics: {_e(', '.join(alert.topics))} · score {alert.score:.1f}"
+        f"{_e(source)} · {when}\nTopics: {_e(', '.join(alert.topics))} · score {alert.score:.1f}"
     )
     if len(header) > limit // 2:  # a huge URL: the title without the link
-        header = f"<b>{_e(_cut(title, max(1, (limit - 7) // 6)))}</b>"
+        header = f"<b>{_e(cut(title, max(1, (limit - 7) // 6)))}</b>"
     blocks = [header, details]
     if alert.model_note:  # sent by the relevance model: say so before any snippet
         blocks.append(possible_match_html(alert.model_note, limit // 3))
@@ -120,4 +123,17 @@ def _format(alert: Alert, limit: int) -> str:
         candidate = block if not out else out + "\n\n" + block
         if len(candidate) <= limit:
             out = candidate
+    return out
+
+
+def format_summary(summary: Summary, *, limit: int = MAX_LENGTH) -> str:
+    """One message for a poll's alerts beyond the cap: a heading, then one linked title a
+    line (lines that do not fit are dropped whole, and counted in the last line)."""
+    out = f"<b>{_e(summary_heading(len(summary.alerts), summary.source_name))}</b>"
+    for shown, alert in enumerate(summary.alerts):
+        line = "• " + linked(alert.url, _e(alert_title(alert, 200)))
+        rest = len(summary.alerts) - shown
+        if len(out) + len(line) + 1 > limit - (len(f"\n… {rest} more") + 1):
+            return out + f"\n… {rest} more"
+        out += "\n" + line
     return out

@@ -1,48 +1,52 @@
-"""The digest service: makes each recipient's digest when it is due and sends pending ones.
+"""The email digest notifier: each recipient's digest when it is due, through the contract.
 
-Never twice, never missed: a digest is recorded (Message-ID, alert ids) before it is sent and
-marked delivered after. SMTP down, login refused or the recipient refused: it stays pending and
-is retried with back-off while the other recipients still get theirs. A crash between record and
-send leaves it pending, and the next run sends that same digest (same Message-ID, same alerts).
+Digests are scheduled per recipient, not per alert, so this notifier keeps its own queue (the
+``digests`` table) instead of the outbox, and fits the contract's steps to it:
+
+* ``claim``: record the digest of every recipient whose local send time has passed (the alert
+  ids it covers, a Message-ID) and claim the pending digests that are due;
+* ``load``: render each claimed digest (from its recorded alert ids) into its MIME message;
+* ``send``: SMTP; ``Sent`` with the Message-ID, ``Retry`` with the reason when the server is
+  down or refuses (login, recipient);
+* ``mark_*``: delivered, or pending again after the one back-off (1 min doubling to 1 h).
+
+Never twice, never missed: a digest is recorded before it is sent and marked delivered after; a
+crash in between leaves it pending and the next run sends that same digest (same Message-ID,
+same alerts). It sends no alert by itself (``per_alert = False``), so ``targets`` is empty.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from watcher.archive.view import archived_links
-from watcher.backoff import backoff_delay
+from watcher.archive import ArchiveSettings
 from watcher.errors import ConfigError, DeliveryError
+from watcher.notify.base import Context, Notifier, NotifierSettings, Outcome, Retry, Round, Sent
+from watcher.notify.email import SmtpSettings
 from watcher.notify.email.message import build_message, new_message_id
 from watcher.notify.email.render import RenderedDigest, render_digest
 from watcher.notify.email.sender import SmtpSender
-from watcher.ops.metrics import Metrics
-from watcher.settings import SmtpSettings
 from watcher.store import digests as store
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database
 from watcher.store.stories import one_per_story
+
+if TYPE_CHECKING:
+    from watcher.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 RETRY_FIRST_S = 60.0  # a failed digest is tried again after about this, doubling
 RETRY_MAX_S = 3600.0  # up to this
 CLAIM_HOLD = 120.0  # a claimed digest is not picked again for this long (a crashed sender's)
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    recorded: int = 0
-    delivered: int = 0
-    failed: int = 0
 
 
 def local_now(now: float, tz: str) -> datetime:
@@ -78,8 +82,16 @@ def topic_titles(keywords_path: Path) -> dict[str, str]:
     return {t.id: t.title for t in spec.topics}
 
 
-class DigestService:
-    name = "email-digest"
+class DigestService(Notifier[store.Digest, EmailMessage]):
+    kind = "email"
+    settings_model = SmtpSettings
+    per_alert = False
+    poll_interval = 60.0
+    concurrency = 1
+    lease_s = CLAIM_HOLD
+    retry_base_s = RETRY_FIRST_S
+    retry_cap_s = RETRY_MAX_S
+    settings: SmtpSettings
 
     def __init__(
         self,
@@ -88,20 +100,36 @@ class DigestService:
         *,
         titles: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         clock: Callable[[], float] = time.time,
-        poll_interval: float = 60.0,
         sender: SmtpSender | None = None,
         metrics: Metrics | None = None,
+        owner: str = "",
         archive_url: str = "",
     ) -> None:
+        super().__init__(db, smtp, owner=owner, clock=clock, metrics=metrics)
         self.archive_url = archive_url  # maintainer pages serving archived copies (links)
-        self.metrics = metrics  # digests sent/retried, as channel "email" in /metrics
-        self.db = db
         self.smtp = smtp
         # topic titles: a mapping, or a getter of the rules in force (a reload renames topics)
         self._titles = titles
-        self.clock = clock
-        self.poll_interval = poll_interval
         self.sender = sender or SmtpSender(smtp)
+        self.horizon: float | None = None  # claim pending digests due by then (None: now)
+
+    @classmethod
+    def build(cls, settings: NotifierSettings, ctx: Context) -> DigestService:
+        assert isinstance(settings, SmtpSettings)
+        rules = ctx.rules
+        titles = None if rules is None else (lambda: rules().topic_titles)
+        runtime = ctx.runtime
+        archive = runtime.settings.section(ArchiveSettings)
+        return cls(
+            runtime.db,
+            settings,
+            titles=titles,
+            metrics=runtime.metrics,
+            archive_url=archive.url if archive.enabled else "",
+        )
+
+    def describe(self) -> str:
+        return f"email digests ({len(store.recipients(self.db))} recipients)"
 
     @property
     def titles(self) -> dict[str, str]:
@@ -148,9 +176,9 @@ class DigestService:
                 made += 1
         return made
 
-    # -- sending --------------------------------------------------------------------------
-
     def render(self, digest: store.Digest, tz: str, topics: Sequence[str]) -> RenderedDigest:
+        from watcher.archive.view import archived_links  # warcio: only when digests are made
+
         by_id = get_alerts(self.db, list(digest.alert_ids))
         alerts = [by_id[i] for i in digest.alert_ids if i in by_id]
         alerts = one_per_story(self.db, alerts)  # one entry per story, with all its outlets
@@ -166,60 +194,68 @@ class DigestService:
             archived=links,
         )
 
-    async def deliver(self, digest: store.Digest, now: float) -> bool:
-        """Send one recorded digest; True when delivered, else it is left for a retry."""
-        # store work and rendering run in threads: the bot and the polls share this loop
-        recipient = await asyncio.to_thread(store.get_recipient, self.db, digest.recipient)
+    # -- the contract's steps, on the digests table -----------------------------------------
+
+    async def claim(self, now: float) -> list[store.Digest]:
+        return await asyncio.to_thread(self._claim, now)
+
+    def _claim(self, now: float) -> list[store.Digest]:
+        if self.horizon is None:  # on schedule (``send_now`` sends what was made already)
+            self.make_due(now)
+        horizon = now if self.horizon is None else self.horizon
+        claimed = []
+        for d in store.due_digests(self.db, horizon):
+            if store.claim(self.db, d.id, max(now, d.next_attempt_at), CLAIM_HOLD):
+                claimed.append(d)
+        return claimed
+
+    async def load(self, rows: Sequence[store.Digest]) -> Mapping[int, EmailMessage]:
+        return await asyncio.to_thread(lambda: {d.id: self._message(d) for d in rows})
+
+    def _message(self, digest: store.Digest) -> EmailMessage:
+        recipient = store.get_recipient(self.db, digest.recipient)
         tz = recipient.tz if recipient else "UTC"
         topics = recipient.topics if recipient else ()
+        return build_message(
+            self.render(digest, tz, topics),
+            from_addr=self.smtp.from_addr,
+            to=digest.recipient,
+            message_id=digest.message_id,
+            date=datetime.fromtimestamp(digest.created_at, UTC),
+        )
+
+    async def send(self, row: store.Digest, alert: EmailMessage) -> Outcome:
         try:
-            rendered = await asyncio.to_thread(self.render, digest, tz, topics)
-            message = build_message(
-                rendered,
-                from_addr=self.smtp.from_addr,
-                to=digest.recipient,
-                message_id=digest.message_id,
-                date=datetime.fromtimestamp(digest.created_at, UTC),
-            )
-            await self.sender.send(message)
+            await self.sender.send(alert)
         except DeliveryError as exc:
-            delay = backoff_delay(digest.attempts + 1, base=RETRY_FIRST_S, cap=RETRY_MAX_S)
-            await asyncio.to_thread(store.mark_failed, self.db, digest.id, str(exc), now + delay)
-            if self.metrics is not None:
-                self.metrics.delivery("email", "retry")
-            log.warning(
-                "digest %s for %s not sent (retry in %.0f s): %s",
-                digest.message_id,
-                digest.recipient,
-                delay,
-                exc,
-            )
-            return False
-        await asyncio.to_thread(store.mark_delivered, self.db, digest.id, now)
-        if self.metrics is not None:
-            self.metrics.delivery("email", "sent")
-        log.info("digest %s delivered to %s", digest.message_id, digest.recipient)
-        return True
+            log.warning("digest %s for %s not sent: %s", row.message_id, row.recipient, exc)
+            return Retry(str(exc))
+        log.info("digest %s delivered to %s", row.message_id, row.recipient)
+        return Sent(row.message_id)
 
-    async def send_due(self, now: float, *, force: bool = False) -> tuple[int, int]:
-        """Send pending digests that are due (all pending ones with ``force``)."""
-        delivered = failed = 0
-        horizon = float("inf") if force else now
-        for d in await asyncio.to_thread(store.due_digests, self.db, horizon):
-            claim_at = d.next_attempt_at if force else now
-            if not await asyncio.to_thread(store.claim, self.db, d.id, claim_at, CLAIM_HOLD):
-                continue
-            if await self.deliver(d, now):
-                delivered += 1
-            else:
-                failed += 1
-        return delivered, failed
+    async def mark_sent(self, row: store.Digest, ref: str) -> None:
+        await asyncio.to_thread(store.mark_delivered, self.db, row.id, self.clock())
 
-    async def run_once(self, now: float | None = None) -> RunResult:
-        at = self.clock() if now is None else now
-        made = await asyncio.to_thread(self.make_due, at)
-        delivered, failed = await self.send_due(at)
-        return RunResult(recorded=made, delivered=delivered, failed=failed)
+    async def mark_retry(self, row: store.Digest, error: str, at: float) -> None:
+        await asyncio.to_thread(store.mark_failed, self.db, row.id, error, at)
+
+    async def mark_dead(self, row: store.Digest, reason: str) -> None:
+        # a digest has no dead end: it stays pending and is tried again after the longest wait
+        await self.mark_retry(row, reason, self.clock() + self.retry_cap_s)
+
+    async def defer(self, row: store.Digest, at: float) -> None:
+        await self.mark_retry(row, "paced", at)  # digests are not paced: never called
+
+    async def idle_seconds(self) -> float:
+        return await asyncio.to_thread(self.seconds_to_next, self.clock())
+
+    async def send_now(self, now: float) -> Round:
+        """``digest send --now``: every pending digest, due or not."""
+        self.horizon = float("inf")
+        try:
+            return await self.run_once(now)
+        finally:
+            self.horizon = None
 
     def seconds_to_next(self, now: float) -> float:
         """Until the next recipient is due or a pending digest's retry, at most poll_interval."""
@@ -227,14 +263,3 @@ class DigestService:
         times += [d.next_attempt_at for d in store.due_digests(self.db, float("inf"))]
         soonest = min(times, default=now + self.poll_interval)
         return max(1.0, min(self.poll_interval, soonest - now))
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-                wait = await asyncio.to_thread(self.seconds_to_next, self.clock())
-            except Exception:  # the store or a template failed: log, keep the service alive
-                log.exception("digest run failed")
-                wait = self.poll_interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait)

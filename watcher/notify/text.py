@@ -1,0 +1,121 @@
+"""Untrusted text made fit to show people: the one cleaning every formatter and the store use.
+
+Feeds are written by strangers. Before a title or summary reaches a message, an email or the
+store, ``display_text`` drops control characters (keeping line breaks and tabs) and the
+bidirectional embedding, override and isolate marks (U+202A-U+202E, U+2066-U+2069) that can make
+a message read backwards or hide a link's real target; ``cut`` caps it on a word boundary.
+``safe_link`` keeps only http(s) links: ``javascript:``, ``data:`` and the rest never become a
+clickable href anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from watcher.models import Alert
+
+MAX_TITLE = 300  # characters of a title in any message
+MAX_SUMMARY_LINE = 200  # of one alert's line in a summary message
+MAX_MODEL_NOTE = 600  # of the relevance model's note on a possible match
+POSSIBLE_MATCH = "Possible match"  # the mark of an alert the relevance model sent
+# C0 controls but \t and \n, DEL, C1 controls, bidi embeddings/overrides/isolates, line and
+# paragraph separators (a formatter would not expect them), and the BOM
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+
+
+def display_text(text: str, limit: int | None = None) -> str:
+    """``text`` without control and bidi-override characters, cut to ``limit`` if given."""
+    if _UNSAFE.search(text) is not None:
+        text = _UNSAFE.sub(" ", text.replace("\r\n", "\n"))
+    return text if limit is None else cut(text, limit)
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` cleaned, its white space collapsed to single spaces, cut to ``limit``."""
+    return cut(" ".join(display_text(text).split()), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters on a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ""
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def safe_link(url: str) -> str:
+    """``url`` when it is an http(s) link fit for an href, else ""."""
+    if not url or _UNSAFE.search(url) is not None or any(c.isspace() for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return ""
+    return url
+
+
+def alert_title(alert: Alert, limit: int = MAX_TITLE) -> str:
+    return one_line(alert.title, limit) or "(untitled)"
+
+
+def model_line(note: str, limit: int = MAX_MODEL_NOTE) -> str:
+    """The mark of an alert the relevance model sent as a possible match, with its note."""
+    return f"{POSSIBLE_MATCH} (relevance model): {one_line(note, limit)}"
+
+
+def summary_heading(count: int, source: str) -> str:
+    """The first line of a summary message: "and N more from SOURCE:"."""
+    noun = "alert" if count == 1 else "alerts"
+    return f"and {count} more {noun} from {one_line(source, 100)}:"
+
+
+def summary_line(alert: Alert) -> str:
+    """One alert of a summary, plain: its title and, when it is an http(s) link, its URL."""
+    link = safe_link(alert.url)
+    title = alert_title(alert, MAX_SUMMARY_LINE)
+    return f"- {title}" + (f" {link}" if link else "")
+
+
+def plain_alert(alert: Alert) -> tuple[str, str]:
+    """Title and body of one alert as plain text (the console, Apprise): source and time,
+    topics and score, the link (http(s) only), the matched terms, the relevance model's note
+    on a possible match, the story's other outlets."""
+    when = alert.published.strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"{one_line(alert.source_name or alert.source_id, 200)} · {when}",
+        f"Topics: {', '.join(alert.topics)} · score {alert.score:.1f}",
+        safe_link(alert.url) or "(no link)",
+    ]
+    terms = sorted({one_line(m.text, 80) for m in alert.matches if m.kind != "exclusion"})
+    if terms:
+        lines.append("Matched: " + ", ".join(terms))
+    if alert.model_note:
+        lines.append(model_line(alert.model_note))
+    if alert.also_reported_by:
+        lines.append("Also reported by: " + one_line(", ".join(alert.also_reported_by), 600))
+    return alert_title(alert), "\n".join(lines)
+
+
+def plain_summary(alerts: Sequence[Alert], source: str, limit: int = 4000) -> tuple[str, str]:
+    """Title and body of a summary message, one line an alert, at most ``limit`` characters."""
+    lines: list[str] = []
+    size = 0
+    for shown, alert in enumerate(alerts):
+        line = summary_line(alert)
+        if size + len(line) + 1 > limit - 40:
+            lines.append(f"… {len(alerts) - shown} more")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return summary_heading(len(alerts), source), "\n".join(lines)
