@@ -40,10 +40,7 @@ def near_miss(result: ScoreResult) -> tuple[TopicScore, ...]:
     return tuple(
         t
         for t in result.topics
-        if gated(t)
-        and not t.decision
-        and t.score > 0
-        and t.score >= t.threshold * NEAR_MISS_SHARE
+        if gated(t) and not t.decision and t.score > 0 and t.score >= t.threshold * NEAR_MISS_SHARE
     )
 
 
