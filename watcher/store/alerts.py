@@ -112,3 +112,10 @@ def recent_alerts(db: Database, limit: int = 10, since: float | None = None) -> 
             (since if since is not None else -1.0, limit),
         )
     return [alert_from_row(r) for r in rows]
+
+
+def alert_for_url(db: Database, url: str) -> int | None:
+    """The id of the alert of this canonical URL (its dedupe key's URL), if any."""
+    with db.transaction() as tx:
+        found = tx.scalar("SELECT MIN(id) FROM alerts WHERE url = ?", (url,))
+    return int(found) if found is not None else None
