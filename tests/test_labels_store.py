@@ -255,10 +255,6 @@ def test_near_misses_list_both_kinds_newest_first_and_hide_labelled_items(
             model_id="m1",
             now=T0 + 20,
         )
-        # recorded twice (a crash and a replay): still one near miss
-        record_near_miss(
-            tx, item_id=below, scores={"repatriation": 2.5}, thresholds={}, now=T0 + 30
-        )
     listed = near_misses(store_db)
     assert [(n.item_id, n.reason) for n in listed] == [
         (held, MODEL_HELD),

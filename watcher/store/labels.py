@@ -209,10 +209,10 @@ def record_near_miss(
     thresholds: Mapping[str, float],
     now: float,
 ) -> None:
-    """In the poll's transaction: ``item_id`` came close for the topics of ``scores``."""
+    """In the transaction that stores the item: it came close for the topics of ``scores``."""
     tx.execute(
         "INSERT INTO near_misses (item_id, topics, scores, thresholds, created_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        " VALUES (?, ?, ?, ?, ?)",
         (
             item_id,
             json.dumps(list(scores)),
