@@ -195,17 +195,33 @@ async def test_a_vote_on_an_alert_whose_message_was_edited(
 ) -> None:
     subscribers.subscribe(db, USER, "private", "", Clock().now)
     alert = await _sent_alert(db, notifier, "a1")
-    with db.transaction() as tx:  # a later report edits the message (as a story does)
-        tx.execute("UPDATE alerts SET title = ? WHERE id = ?", ("Updated title", alert.id))
-        enqueue(tx, alert.id, "telegram", [str(USER)], Clock().now, action="edit:7")
-    await notifier.run_once()
-    (message,) = tg.messages(USER)
-    assert message["edits"] == 1 and "Updated title" in message["text"]
-    assert f"v:{alert.id}:r" in _buttons(tg, USER)  # the edit kept the buttons
-
     await _press(tg, USER, f"v:{alert.id}:r")
-    assert _votes(db) == [("tg:42", "user", "relevant", None)]
-    assert _buttons(tg, USER)[f"v:{alert.id}:r"].startswith(kb.CHOSEN)
+    await _press(tg, CHANNEL, f"v:{alert.id}:n", user=501, chat_type="channel")
+    with db.transaction() as tx:  # a later report edits the messages (as a story does)
+        tx.execute("UPDATE alerts SET title = ? WHERE id = ?", ("Updated title", alert.id))
+        enqueue(tx, alert.id, "telegram", [str(USER), str(CHANNEL)], Clock().now, action="edit:7")
+    await notifier.run_once()
+    for chat in (USER, CHANNEL):
+        (message,) = tg.messages(chat)
+        assert message["edits"] == 1 and "Updated title" in message["text"]
+    # the edit sent the keyboard again, as it was: the private vote marked, the counts
+    assert _buttons(tg, USER) == {
+        f"v:{alert.id}:r": kb.CHOSEN + kb.BUTTONS["relevant"],
+        f"v:{alert.id}:n": kb.BUTTONS["not_relevant"],
+        f"v:{alert.id}:w": kb.BUTTONS["wrong_topic"],
+    }
+    assert _buttons(tg, CHANNEL) == {
+        f"v:{alert.id}:r": f"{kb.BUTTONS['relevant']} · 1",
+        f"v:{alert.id}:n": f"{kb.BUTTONS['not_relevant']} · 1",
+        f"v:{alert.id}:w": kb.BUTTONS["wrong_topic"],
+    }
+
+    await _press(tg, USER, f"v:{alert.id}:n")  # a vote on the edited message
+    assert sorted(_votes(db)) == [
+        ("tg:42", "user", "not_relevant", None),
+        ("tg:501", "user", "not_relevant", None),
+    ]
+    assert _buttons(tg, USER)[f"v:{alert.id}:n"].startswith(kb.CHOSEN)
 
 
 async def test_in_a_channel_each_presser_has_a_vote(

@@ -61,6 +61,17 @@ def voter_of(user: User) -> str:
     return f"tg:{user.id}"
 
 
+def kept_keyboard(db: Database, alert_id: int, item_id: int, target: str) -> InlineKeyboardMarkup:
+    """The keyboard to send again with an edit of an alert's message (the edit would remove
+    it otherwise), showing what it showed: in a private chat (its id is the user's) that
+    user's vote, in a group or channel the counts."""
+    votes = labels.votes_on(db, [item_id]).get(item_id, [])
+    if target.lstrip("-").isdigit() and int(target) > 0:
+        mine = next((v for v in votes if v.voter == f"tg:{target}"), None)
+        return kb.vote_keyboard(alert_id, mine.verdict if mine is not None else None)
+    return kb.vote_keyboard(alert_id, counts=labels.tally(votes))
+
+
 def near_miss_html(nm: labels.NearMiss, titles: dict[str, str]) -> str:
     """One near miss for /review: its title as a link, why it is one, each topic's score."""
     title = escape(one_line(nm.title, 300) or "(no title)", quote=False)

@@ -165,6 +165,7 @@ class TelegramNotifier(OutboxNotifier):
     async def send(self, row: OutboxRow, alert: Alert | Summary) -> Outcome:
         from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+        from watcher.notify.telegram.feedback import kept_keyboard
         from watcher.notify.telegram.votes import vote_keyboard
 
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
@@ -179,7 +180,13 @@ class TelegramNotifier(OutboxNotifier):
                 return Gone("no message to edit")
             edit_of = int(ref)
         text = format_summary(alert) if isinstance(alert, Summary) else format_alert(alert)
-        markup = vote_keyboard(alert.id) if isinstance(alert, Alert) else None
+        markup = None
+        if isinstance(alert, Alert):
+            markup = vote_keyboard(alert.id)
+            if edit_of is not None:  # the edit sends the keyboard again: as it was
+                markup = await asyncio.to_thread(
+                    kept_keyboard, self.db, alert.id, alert.item_id, row.target
+                )
         try:
             return await self._call(self.bot, chat, text, edit_of, markup)
         except RetryAfter as exc:
