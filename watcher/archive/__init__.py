@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, ClassVar
-
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
