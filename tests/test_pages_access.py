@@ -93,7 +93,7 @@ def keep_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("keep_logging")
-@pytest.mark.parametrize("command", ["run", "web"])
+@pytest.mark.parametrize("command", ["run", "web", "check"])
 def test_both_commands_refuse_to_start_open_to_the_network(
     feeds: Path, command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -50,6 +50,14 @@ from watcher.settings import Settings
 from watcher.store.db import Database
 
 HERE = Path(__file__).parent
+# the pages need nothing from elsewhere, and no other site may frame them or receive their forms
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors"
+    " 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 # the page families, in menu order (each a module of this package, see the docstring)
 PAGE_MODULES = ("ops", "alerts", "sources", "archive", "login")
 
@@ -77,7 +85,7 @@ class Web:
         response = self.templates.TemplateResponse(
             request, name, {**page, **context}, status_code=status
         )
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(PAGE_HEADERS)
         return response
 
 
