@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,6 +209,25 @@ async def test_in_a_channel_each_presser_has_a_vote(
         ("tg:501", "user", "relevant", None),
         ("tg:900", "admin", "not_relevant", None),
     ]
+    # every reader sees the one keyboard: it counts the votes, nobody's choice is marked
+    assert _buttons(tg, CHANNEL) == {
+        f"v:{alert.id}:r": f"{kb.BUTTONS['relevant']} · 1",
+        f"v:{alert.id}:n": f"{kb.BUTTONS['not_relevant']} · 1",
+        f"v:{alert.id}:w": kb.BUTTONS["wrong_topic"],
+    }
+    assert len(tg.messages(CHANNEL)) == 1
+
+
+async def test_votes_in_a_channel_busy_with_alerts_are_not_dropped(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, notifier: TelegramNotifier
+) -> None:
+    alert = await _sent_alert(db, notifier, "a1")
+    now = time.monotonic()
+    for _ in range(20):  # a minute's worth of alerts to the channel booked ahead
+        bot.pacer.reserve(str(CHANNEL), now, float("inf"))
+    await _press(tg, CHANNEL, f"v:{alert.id}:r", user=501, chat_type="channel")
+    assert tg.answers() == ["Thanks: relevant."]
+    assert _votes(db) == [("tg:501", "user", "relevant", None)]
 
 
 async def _near_misses(db: Database, n: int) -> list[int]:

@@ -154,3 +154,10 @@ def alerts_per_day(db: Database, since: float) -> dict[str, dict[int, int]]:
     for source_id, d, n in rows:
         out.setdefault(str(source_id), {})[int(d)] = int(n)
     return out
+
+
+def alert_for_url(db: Database, url: str) -> int | None:
+    """The id of the alert of this canonical URL (its dedupe key's URL), if any."""
+    with db.transaction() as tx:
+        found = tx.scalar("SELECT MIN(id) FROM alerts WHERE url = ?", (url,))
+    return int(found) if found is not None else None
