@@ -27,6 +27,8 @@ from watcher.store.labels import record_vote
 
 pytestmark = pytest.mark.slow
 
+# a title with a 160-character "word": it must wrap at phone width, not widen the page
+LONG = "North Korean workers in Russia face forced labour, defectors say " + "x" * 160
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -69,7 +71,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WatcherRun]:
     """``watcher run`` on loopback: one feed alerting, one failing, 30 days of past alerts."""
     folder = tmp_path_factory.mktemp("site")
     with FeedServer() as server:
-        server.route("/news.xml", rss([ALERTING, QUIET], "n"))
+        server.route("/news.xml", rss([ALERTING, QUIET, LONG], "n"))
         server.route("/gone.xml", b"gone", status=404)
         write_config(folder, server, ["/news.xml", "/gone.xml"])
         settings = run_settings(folder)
@@ -95,9 +97,12 @@ def _pipeline_alert(run: WatcherRun) -> Any:
 
 
 def _shoot(page: Any, shots: Path, name: str, *, full_page: bool = True) -> None:
+    """Screenshots at each width; nothing may stick out sideways (no horizontal scrolling)."""
     for label, size in VIEWPORTS.items():
         page.set_viewport_size(size)
         page.screenshot(path=str(shots / f"{name}-{label}.png"), full_page=full_page)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= size["width"], f"{name} is {wide} px wide at {label} width"
 
 
 def test_the_alerts_page_lists_an_alert_from_the_pipeline(
@@ -108,6 +113,7 @@ def test_the_alerts_page_lists_an_alert_from_the_pipeline(
     alert = page.locator("li.alert", has_text=ALERTING)
     assert alert.count() == 1
     assert QUIET not in page.content()
+    assert page.locator("li.alert", has_text=LONG).count() == 1
     assert "Votes: 2 relevant · 1 not relevant · 0 wrong topic (1 by admins)" in alert.inner_text()
     summary = alert.locator("details.sent summary")
     assert summary.inner_text() == "Sent: 1 sent"
@@ -128,7 +134,7 @@ def test_the_sources_page_draws_alerts_per_day(browser: Any, site: WatcherRun, s
     bars = news.locator("svg.bars rect")
     assert bars.count() == 30
     titles = [bars.nth(i).locator("title").text_content() or "" for i in (25, 29)]
-    assert titles[1].endswith(": 1")  # today: the feed's own alert
+    assert titles[1].endswith(": 2")  # today: the feed's own alerts
     assert titles[0].endswith(": 5")  # four days ago: five seeded
     box = news.locator("svg.bars").bounding_box()
     assert box is not None and box["width"] > 100 and box["height"] > 20
