@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from watcher.models import Item, to_epoch
-from watcher.store.db import Database, Tx
+from watcher.models import Item, from_epoch, to_epoch
+from watcher.store.db import Database, Row, Tx
 
 
 def content_hash(item: Item) -> str:
@@ -94,3 +95,52 @@ def prune_items(db: Database, older_than: float) -> int:
     """Delete items first seen before ``older_than`` (epoch); alerts keep their own copy."""
     with db.transaction() as tx:
         return max(0, tx.execute("DELETE FROM items WHERE first_seen_at < ?", (older_than,)))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as the store keeps it: title and summary (the content is not stored)."""
+
+    id: int
+    item: Item
+    first_seen_at: float
+    scores: dict[str, float]
+
+
+_COLUMNS = "id, source_id, guid, url, title, summary, language, published_at, first_seen_at, scores"
+
+
+def _stored(row: Row) -> StoredItem:
+    try:
+        scores = {str(k): float(v) for k, v in json.loads(row[9] or "{}").items()}
+    except (ValueError, TypeError, AttributeError):
+        scores = {}
+    item = Item(
+        source_id=row[1],
+        guid=row[2],
+        url=row[3],
+        title=row[4],
+        summary=row[5],
+        language=row[6],
+        published=from_epoch(row[7]),
+    )
+    return StoredItem(int(row[0]), item, float(row[8]), scores)
+
+
+def get_item(tx: Tx, item_id: int) -> StoredItem | None:
+    row = tx.fetchone(f"SELECT {_COLUMNS} FROM items WHERE id = ?", (item_id,))
+    return None if row is None else _stored(row)
+
+
+def item_by_url(tx: Tx, url: str) -> StoredItem | None:
+    """The newest stored item with this canonical URL."""
+    row = tx.fetchone(
+        f"SELECT {_COLUMNS} FROM items WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)
+    )
+    return None if row is None else _stored(row)
+
+
+def recent_items(tx: Tx, limit: int) -> list[StoredItem]:
+    """The ``limit`` items stored last, newest first."""
+    rows = tx.fetchall(f"SELECT {_COLUMNS} FROM items ORDER BY id DESC LIMIT ?", (limit,))
+    return [_stored(r) for r in rows]
