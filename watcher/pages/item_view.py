@@ -119,11 +119,12 @@ class ItemView:
 
 def pieces(text: str, spans: list[tuple[int, int, Mark]]) -> tuple[Piece, ...]:
     """``text`` cut at every span's ends; each piece carries the marks of the spans over it.
-    The pieces' texts joined are ``text``; spans may overlap and nest."""
+    The pieces' texts joined are ``text``; spans may overlap and nest; a span that is empty
+    or not within ``text`` marks nothing."""
+    spans = [(a, b, m) for a, b, m in spans if 0 <= a < b <= len(text)]
     cuts = {0, len(text)}
     for start, end, _ in spans:
-        if 0 <= start < end <= len(text):
-            cuts.update((start, end))
+        cuts.update((start, end))
     edges = sorted(cuts)
     out: list[Piece] = []
     for a, b in itertools.pairwise(edges):

@@ -29,7 +29,7 @@ from watcher.rules import Rules
 from watcher.rules.corpus import LabelledItem, read_corpus
 from watcher.store.db import Database
 from watcher.store.items import StoredItem
-from watcher.web.fulltext import FullText, article_fetcher
+from watcher.web.fulltext import FullText, FullTextSettings, article_fetcher
 from watcher.web.guard import AddressPolicy, check_scheme
 
 MAX_YAML_BYTES = 256 * 1024  # the shipped keywords.yaml is ~30 KB
@@ -280,8 +280,11 @@ class Playground:
         if stored is not None:
             view = await asyncio.to_thread(item_view, relevance, stored.item)
             return Explained(view, stored.id, f"item {stored.id} as stored")
+        # One page a maintainer asked for, like a browser would: not a crawl (robots.txt is
+        # not asked), and not cached (a refusal must not stand for the pipeline's full text).
         async with article_fetcher(policy=policy) as fetcher:
-            article = await FullText(fetcher, db=db).article(canonical)
+            text = FullText(fetcher, settings=FullTextSettings(robots=False))
+            article = await text.article(canonical)
         if article.status != "ok":
             return Explained(error=f"cannot fetch {url[:200]}: {article.error or article.status}")
         item = Item("playground", canonical, canonical, "", content=article.text)
