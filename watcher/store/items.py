@@ -92,9 +92,17 @@ def count_items(db: Database, source_id: str | None = None) -> int:
 
 
 def prune_items(db: Database, older_than: float) -> int:
-    """Delete items first seen before ``older_than`` (epoch); alerts keep their own copy."""
+    """Delete items first seen before ``older_than`` (epoch); alerts keep their own copy, and
+    items people voted on stay (their votes are the labels that tune the rules)."""
     with db.transaction() as tx:
-        return max(0, tx.execute("DELETE FROM items WHERE first_seen_at < ?", (older_than,)))
+        return max(
+            0,
+            tx.execute(
+                "DELETE FROM items WHERE first_seen_at < ?"
+                " AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = items.id)",
+                (older_than,),
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
