@@ -20,6 +20,7 @@ from watcher.rules.explain import field_matches, topic_status
 
 SHOWN_CHARS = 20_000  # of one field on a page: the rest is counted, not shown
 NEAREST = 5
+COLOURS = 6  # topic colours in the stylesheet (t0 .. t5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,11 @@ class Piece:
     @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.kind for m in self.marks))
+
+    @property
+    def label(self) -> str:
+        """What marks it, for a tooltip: ``repatriation: deport* (term); ...``."""
+        return "; ".join(dict.fromkeys(f"{m.topic}: {m.term} ({m.kind})" for m in self.marks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,11 @@ class ItemView:
     @property
     def alerted(self) -> tuple[str, ...]:
         return self.result.alerted_ids
+
+    @property
+    def colours(self) -> dict[str, int]:
+        """Each topic's colour on the page (one of ``COLOURS``), in the rules' order."""
+        return {t.topic: i % COLOURS for i, t in enumerate(self.result.topics)}
 
 
 def pieces(text: str, spans: list[tuple[int, int, Mark]]) -> tuple[Piece, ...]:

@@ -103,6 +103,14 @@ def get_alerts(db: Database, ids: Sequence[int]) -> dict[int, Alert]:
     return {int(r[0]): alert_from_row(r) for r in rows}
 
 
+def alerts_of_item(db: Database, item_id: int) -> list[Alert]:
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE item_id = ? ORDER BY id", (item_id,)
+        )
+    return [alert_from_row(r) for r in rows]
+
+
 def recent_alerts(db: Database, limit: int = 10, since: float | None = None) -> list[Alert]:
     """The newest alerts first (``since``: only those created after that epoch time)."""
     with db.transaction() as tx:
