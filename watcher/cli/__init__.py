@@ -18,7 +18,17 @@ from watcher.errors import ConfigError, WatcherError
 from watcher.settings import Settings
 
 # Command modules, in the order their commands are listed in --help.
-COMMAND_MODULES = ("run", "sources", "feeds", "rules", "model", "digest", "db", "archive")
+COMMAND_MODULES = (
+    "run",
+    "web",
+    "sources",
+    "feeds",
+    "rules",
+    "model",
+    "digest",
+    "db",
+    "archive",
+)
 
 Command = Callable[[argparse.Namespace], int]
 
