@@ -50,7 +50,7 @@ from watcher.store.db import Database
 
 HERE = Path(__file__).parent
 # the page families, in menu order (each a module of this package, see the docstring)
-PAGE_MODULES = ("ops", "alerts", "sources", "archive", "login")
+PAGE_MODULES = ("ops", "alerts", "sources", "review", "play", "items", "archive", "login")
 
 
 @dataclass
