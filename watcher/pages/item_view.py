@@ -123,6 +123,10 @@ class ItemView:
         return self.result.alerted_ids
 
     @property
+    def titles(self) -> dict[str, str]:
+        return {t.topic: t.title or t.topic for t in self.result.topics}
+
+    @property
     def colours(self) -> dict[str, int]:
         """Each topic's colour on the page (one of ``COLOURS``), in the rules' order."""
         return {t.topic: i % COLOURS for i, t in enumerate(self.result.topics)}
