@@ -319,3 +319,26 @@ def test_voted_items_carry_their_alert_topics_and_story(store_db: Database) -> N
     ]
     assert (got[0].title, got[0].summary, got[0].language) == ("Title a", "Summary a", "en")
     assert got[0].published_at == datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+
+
+def test_near_misses_page_on_after_a_cursor(store_db: Database) -> None:
+    items = [_item(store_db, f"n{i}") for i in range(5)]
+    with store_db.transaction() as tx:
+        for i, item in enumerate(items):  # two polls: the same time within a poll
+            record_near_miss(
+                tx, item_id=item, scores={"repatriation": 3.0}, thresholds={}, now=T0 + i // 3
+            )
+    first = near_misses(store_db, limit=2)
+    assert [n.item_id for n in first] == [items[4], items[3]]
+    record_vote(
+        store_db,
+        voter="tg:1",
+        role="admin",
+        channel="telegram",
+        item_id=items[2],
+        verdict="right_to_skip",
+        now=T0,
+    )
+    last = first[-1]
+    rest = near_misses(store_db, after=(last.created_at, last.item_id))
+    assert [n.item_id for n in rest] == [items[1], items[0]]

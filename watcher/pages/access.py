@@ -122,16 +122,18 @@ def protect(endpoint: Endpoint) -> Endpoint:
             log.warning("refused %s %s: no valid CSRF token", request.method, request.url.path)
             return PlainTextResponse("refused: the form's CSRF token is missing or stale;"
                                      " reload the page and try again\n", 403)  # fmt: skip
+        before = user_of(request)  # who signs out is known before, who signs in after
         response = await endpoint(request)
-        detail = getattr(request.state, "audit", "")
-        audit_log.info(
-            "write by %s: %s %s -> %d%s",
-            user_of(request) or "(not signed in)",
-            request.method,
-            request.url.path,
-            response.status_code,
-            f": {detail}" if detail else "",
-        )
+        if response.status_code < 400:  # a refused form changed nothing
+            detail = getattr(request.state, "audit", "")
+            audit_log.info(
+                "write by %s: %s %s -> %d%s",
+                user_of(request) or before or "(not signed in)",
+                request.method,
+                request.url.path,
+                response.status_code,
+                f": {detail}" if detail else "",
+            )
         return response
 
     return guarded

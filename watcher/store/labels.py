@@ -231,23 +231,33 @@ _NEAR_MISSES = (
 
 
 def near_misses(
-    db: Database, *, limit: int = 50, offset: int = 0, include_labelled: bool = False
+    db: Database,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    include_labelled: bool = False,
+    after: tuple[float, int] | None = None,
 ) -> list[NearMiss]:
     """The newest near misses first; without ``include_labelled``, only items no admin has
-    voted on yet (what is left to review)."""
-    unlabelled = (
-        ""
-        if include_labelled
-        else " WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = n.item_id"
-        " AND v.role = 'admin')"
-    )
+    voted on yet (what is left to review). ``after`` (a near miss's ``created_at`` and
+    ``item_id``) pages on from that one even when those before it were labelled meanwhile."""
+    where: list[str] = []
+    params: list[object] = []
+    if not include_labelled:
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = n.item_id AND v.role = 'admin')"
+        )
+    if after is not None:
+        where.append("(n.created_at < ? OR (n.created_at = ? AND n.item_id < ?))")
+        params += [after[0], after[0], after[1]]
     with db.transaction() as tx:
         rows = tx.fetchall(
             "SELECT n.item_id, i.title, i.url, i.source_id, n.topics, n.scores, n.reason,"
             " n.created_at, n.note, n.thresholds, n.model_scores, n.alert_id, i.scores"
-            f" FROM ({_NEAR_MISSES}) n JOIN items i ON i.id = n.item_id{unlabelled}"
-            " ORDER BY n.created_at DESC, n.item_id DESC, n.reason LIMIT ? OFFSET ?",
-            (max(0, limit), max(0, offset)),
+            f" FROM ({_NEAR_MISSES}) n JOIN items i ON i.id = n.item_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY n.created_at DESC, n.item_id DESC, n.reason LIMIT ? OFFSET ?",
+            [*params, max(0, limit), max(0, offset)],
         )
     return [_near_miss(r) for r in rows]
 

@@ -6,7 +6,8 @@ stop. Everything a chat chooses is stored (``watcher.store.subscribers``), so it
 restarts; the notifier reads it when an alert is recorded.
 
 Commands: /start /stop /topics (inline keyboard toggles) /mute [8h] /unmute /recent /help;
-admins also /status /explain TEXT /reload. Admins get operator notices
+admins also /status /explain TEXT|URL|ID /reload /review. The buttons under alerts and near
+misses are handled in ``feedback.py``. Admins get operator notices
 (source_failing, source_recovered, config_invalid, config_reloaded) as messages. In a group,
 only the group's administrators (getChatMember) may /stop, /mute, /unmute or change /topics.
 
@@ -50,6 +51,7 @@ from watcher.models import Item
 from watcher.notify.base import Context
 from watcher.notify.pacing import Pacer
 from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram.feedback import Feedback
 from watcher.notify.telegram.format import MAX_LENGTH, format_alert
 from watcher.notify.telegram.notifier import retry_after_s, telegram_pacer, unusable
 from watcher.notify.telegram.status import status_text
@@ -169,6 +171,7 @@ class TelegramBot:
         self.poll_timeout = poll_timeout
         self.clock = clock
         self.admins = frozenset(settings.admins)
+        self.feedback = Feedback(db, self.admins, hooks.rules, self._reply, clock)
         self.application = self._build()
         self.ready = asyncio.Event()
         self._runs = 0
@@ -192,9 +195,12 @@ class TelegramBot:
             ("status", self.cmd_status),
             ("explain", self.cmd_explain),
             ("reload", self.cmd_reload),
+            ("review", self.cmd_review),
         ):
             app.add_handler(CommandHandler(command, self._paced(handler)))
         app.add_handler(CallbackQueryHandler(self._paced(self.on_topic_button), pattern=r"^t:"))
+        # every other button (votes, reviews, and data that is not ours: answered politely)
+        app.add_handler(CallbackQueryHandler(self._paced(self.feedback.on_button)))
         app.add_error_handler(self.on_error)
         return app
 
@@ -438,9 +444,13 @@ class TelegramBot:
             reply_markup=topics_keyboard(rules.topic_ids, rules.topic_titles, sub.topics),
         )
 
-    async def on_topic_button(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_topic_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        assert query is not None and query.data is not None
+        assert query is not None
+        if not (query.data or "").startswith("t:"):  # PTB lets empty data match any pattern
+            await self.feedback.on_button(update, ctx)
+            return
+        assert query.data is not None
         topic = query.data[2:]
         if not await self._group_admin(update):
             await query.answer(GROUP_ADMIN_ONLY)
@@ -534,6 +544,12 @@ class TelegramBot:
         if archived:
             rendered = (rendered + "\n\n" + _e(archived))[:MAX_LENGTH]
         await self._reply(update, rendered)
+
+    async def cmd_review(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._is_admin(update):
+            await self._reply(update, ADMIN_ONLY)
+            return
+        await self.feedback.review(update)
 
     async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
