@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 NAV = (("Review", "/review"),)
 PAGE_SIZE = 30
-MAX_PAGE = 1_000
 REASONS = {
     "below_threshold": "below the threshold",
     MODEL_POSSIBLE: "sent as a possible match by the relevance model",
@@ -65,8 +64,8 @@ class ReviewRow:
 @dataclass(frozen=True, slots=True)
 class ReviewPage:
     rows: tuple[ReviewRow, ...]
-    page: int
-    more: bool
+    first: bool  # the newest page
+    older: str  # ``after`` of the next page ("" on the last)
     all: bool
     topics: Mapping[str, str]  # id -> title, for the buttons
 
@@ -84,16 +83,32 @@ def review_rows(
     return rows
 
 
-def load_page(web: Web, page: int, everything: bool, voter: str) -> ReviewPage:
-    """One page of near misses with their votes (blocking)."""
-    misses = near_misses(
-        web.db, limit=PAGE_SIZE + 1, offset=page * PAGE_SIZE, include_labelled=everything
-    )
+def load_page(
+    web: Web, after: tuple[float, int] | None, everything: bool, voter: str
+) -> ReviewPage:
+    """One page of near misses with their votes (blocking). Pages follow the last row shown
+    (not an offset): labelling items does not make the next page skip any."""
+    misses = near_misses(web.db, limit=PAGE_SIZE + 1, include_labelled=everything, after=after)
     more = len(misses) > PAGE_SIZE
     misses = misses[:PAGE_SIZE]
     ids = [m.item_id for m in misses]
     rows = review_rows(misses, item_tallies(web.db, ids), votes_on(web.db, ids), voter)
-    return ReviewPage(tuple(rows), page, more, everything, dict(web.config.topic_titles()))
+    last = misses[-1] if misses else None
+    older = f"{last.created_at!r}:{last.item_id}" if more and last is not None else ""
+    topics = dict(web.config.topic_titles())
+    return ReviewPage(tuple(rows), after is None, older, everything, topics)
+
+
+def parse_after(value: str) -> tuple[float, int] | None:
+    """``1796149881.31:42`` (a near miss's time and item) as the place to page on from."""
+    when, _, item = value.partition(":")
+    try:
+        at = float(when)
+    except ValueError:
+        return None
+    if not item.isdigit() or len(item) > 15 or at != at or abs(at) > 1e12:
+        return None
+    return at, int(item)
 
 
 def parse_label(label: str, topic: str) -> tuple[str, str | None]:
@@ -111,10 +126,10 @@ def _int(value: object, default: int | None = None) -> int | None:
 
 def routes(web: Web) -> list[BaseRoute]:
     async def review_page(request: Request) -> Response:
-        page = min(_int(request.query_params.get("page"), 0) or 0, MAX_PAGE)
+        after = parse_after(request.query_params.get("after", "")[:64])
         everything = request.query_params.get("all") == "1"
         voter = f"web:{user_of(request) or ''}"
-        data = await asyncio.to_thread(load_page, web, page, everything, voter)
+        data = await asyncio.to_thread(load_page, web, after, everything, voter)
         return web.render(request, "review.html.j2", {"page": data})
 
     async def label(request: Request) -> Response:
