@@ -7,7 +7,6 @@ import logging
 import re
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -174,7 +173,8 @@ def test_the_playground_explains_text_and_stored_urls_and_guards_others(
     page = web.post("/playground/explain", data={"csrf": csrf, "url": stored}).text
     assert f'href="/items/{_ids(run)[ALERTING]}"' in page and "as stored" in page
     with FeedServer() as other:
-        other.route("/a", b"<html><body><p>North Korean</p></body></html>", content_type="text/html")
+        body = b"<html><body><p>North Korean</p></body></html>"
+        other.route("/a", body, content_type="text/html")
         refused = web.post("/playground/explain", data={"csrf": csrf, "url": other.url("/a")})
         assert refused.status_code == 400 and "loopback address" in refused.text
         assert other.hits("/a") == 0
