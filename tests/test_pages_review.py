@@ -17,6 +17,7 @@ from watcher.archive import ArchiveSettings
 from watcher.pages import WebSettings
 from watcher.pages.playground import shipped_corpora
 from watcher.pages.stored import user_labelled
+from watcher.rules import load_rules
 from watcher.settings import Settings, StorySettings
 from watcher.store.labels import votes_on
 
@@ -60,6 +61,10 @@ def web(run: WatcherRun) -> Iterator[httpx.Client]:
 def _ids(run: WatcherRun) -> dict[str, int]:
     with run.db.transaction() as tx:
         return {str(t): int(i) for i, t in tx.fetchall("SELECT id, title FROM items")}
+
+
+def _topics(run: WatcherRun) -> tuple[str, ...]:
+    return load_rules(run.settings.config_dir / "keywords.yaml").topic_ids
 
 
 def _csrf(c: httpx.Client) -> str:
@@ -190,7 +195,9 @@ def test_the_playground_shows_what_a_rule_edit_changes(run: WatcherRun, web: htt
     csrf = _csrf(web)
     page = web.post("/playground/rules", data={"csrf": csrf, "keywords": lower, "recent": "10"})
     assert page.status_code == 200
-    labelled_n = len(shipped_corpora()) + len(user_labelled(run.db))  # the store is shared
+    labelled_n = len(shipped_corpora()) + len(
+        user_labelled(run.db, _topics(run))
+    )  # the store is shared
     summary = re.search(r'class="summary">(.*?)</p>', page.text, re.S)
     assert summary and f"Judged {labelled_n:,} labelled and 4 stored items" in " ".join(
         summary[1].split()

@@ -88,7 +88,13 @@ def build_app(
         runtime.instance_id = settings.instance_id
     # the configured channels, found by kind (watcher.notify.kinds); they read the
     # configuration in force through ``live``'s getters, which a reload swaps
-    ctx = Context(runtime, rules=live.rules, feeds=live.feeds, reload=lambda: scheduler.reload())
+    ctx = Context(
+        runtime,
+        rules=live.rules,
+        scorer=live.scorer,
+        feeds=live.feeds,
+        reload=lambda: scheduler.reload(),
+    )
     notifiers = build_notifiers(ctx)
     runtime.wakers.extend(n.wake for n in notifiers)
     pipeline = Pipeline(

@@ -19,16 +19,8 @@ from watcher.settings import Settings
 
 # Command modules, in the order their commands are listed in --help.
 COMMAND_MODULES = (
-    "run",
-    "web",
-    "sources",
-    "feeds",
-    "rules",
-    "model",
-    "digest",
-    "db",
-    "archive",
-)
+    "run", "web", "sources", "feeds", "rules", "model", "labels", "digest", "db", "archive",
+)  # fmt: skip
 
 Command = Callable[[argparse.Namespace], int]
 

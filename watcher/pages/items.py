@@ -14,11 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from watcher.models import Alert
+from watcher.models import Item
 from watcher.pages.access import user_of
 from watcher.pages.item_view import ItemView, item_view
 from watcher.pages.stored import load_item
-from watcher.store.alerts import alerts_of_item
 from watcher.store.items import StoredItem
 from watcher.store.labels import Vote, votes_on
 
@@ -31,15 +30,11 @@ NAV: tuple[tuple[str, str], ...] = ()
 @dataclass(frozen=True, slots=True)
 class ItemPage:
     stored: StoredItem
+    item: Item  # what was scored: the stored text, and the article's when it was fetched
     view: ItemView
-    alerts: tuple[Alert, ...]
     votes: tuple[Vote, ...]
     mine: Vote | None  # this maintainer's label
     topics: dict[str, str]  # id -> title, for the buttons
-
-    @property
-    def alert_id(self) -> int | None:
-        return self.alerts[-1].id if self.alerts else None
 
     @property
     def candidates(self) -> tuple[str, ...]:
@@ -51,14 +46,14 @@ class ItemPage:
 
 def load_page(web: Web, item_id: int, voter: str) -> ItemPage | None:
     """The item and everything the page shows about it (blocking), None when not stored."""
-    stored = load_item(web.db, item_id)
-    if stored is None:
+    found = load_item(web.db, item_id=item_id)
+    if found is None:
         return None
-    view = item_view(web.config.scorer(), stored.item)
+    stored, item = found
+    view = item_view(web.config.scorer(), item)
     votes = tuple(votes_on(web.db, [item_id]).get(item_id, ()))
     mine = next((v for v in votes if v.voter == voter), None)
-    topics = dict(web.config.topic_titles())
-    return ItemPage(stored, view, tuple(alerts_of_item(web.db, item_id)), votes, mine, topics)
+    return ItemPage(stored, item, view, votes, mine, dict(web.config.topic_titles()))
 
 
 def routes(web: Web) -> list[BaseRoute]:

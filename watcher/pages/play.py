@@ -99,7 +99,7 @@ def routes(web: Web) -> list[BaseRoute]:
             return page(request, 503, keywords=shown, recent=n, busy=True)
 
         def gather() -> tuple[list[Any], list[Any]]:
-            return user_labelled(web.db), recent(web.db, n)
+            return user_labelled(web.db, web.config.scorer().topic_ids), recent(web.db, n)
 
         labelled, stored = await asyncio.to_thread(gather)
         diff = await playground.diff(web.config.scorer(), edited, labelled, stored)

@@ -20,7 +20,7 @@ from functools import cache
 from watcher.errors import ConfigError, FetchError, FetchErrorKind, Problem
 from watcher.models import Item
 from watcher.pages.item_view import ItemView, item_view
-from watcher.pages.stored import load_by_url
+from watcher.pages.stored import load_item
 from watcher.parse.urls import canonical_url
 from watcher.relevance.decide import Relevance
 from watcher.relevance.evaluate import Judged, changes, figures, judge_all
@@ -28,7 +28,6 @@ from watcher.relevance.files import SHIPPED_CORPORA
 from watcher.rules import Rules
 from watcher.rules.corpus import LabelledItem, read_corpus
 from watcher.store.db import Database
-from watcher.store.items import StoredItem
 from watcher.web.fulltext import FullText, FullTextSettings, article_fetcher
 from watcher.web.guard import AddressPolicy, check_scheme
 
@@ -137,9 +136,9 @@ def shipped_corpora() -> tuple[LabelledItem, ...]:
     return tuple(out)
 
 
-def stored_as_labelled(stored: Sequence[StoredItem]) -> list[LabelledItem]:
+def stored_as_labelled(stored: Sequence[tuple[int, Item]]) -> list[LabelledItem]:
     """Stored items to judge (no labels: only their change is shown)."""
-    return [LabelledItem(f"stored:{s.id}", s.item, frozenset()) for s in stored]
+    return [LabelledItem(f"stored:{i}", item, frozenset()) for i, item in stored]
 
 
 def _side(j: Judged, topic: str) -> Side:
@@ -178,7 +177,7 @@ def compare(
     current: Relevance,
     edited: Rules,
     labelled: Sequence[LabelledItem],
-    recent: Sequence[StoredItem],
+    recent: Sequence[tuple[int, Item]],
     *,
     deadline_s: float = DEADLINE_S,
     clock: Callable[[], float] = time.monotonic,
@@ -248,7 +247,7 @@ class Playground:
         current: Relevance,
         data: bytes | str,
         labelled: Sequence[LabelledItem],
-        recent: Sequence[StoredItem],
+        recent: Sequence[tuple[int, Item]],
         *,
         deadline_s: float = DEADLINE_S,
     ) -> RulesDiff | None:
@@ -276,9 +275,10 @@ class Playground:
         except FetchError as exc:
             return Explained(error=f"cannot fetch {url[:200]}: {exc}")
         canonical = canonical_url(url) or url
-        stored = await asyncio.to_thread(load_by_url, db, canonical)
-        if stored is not None:
-            view = await asyncio.to_thread(item_view, relevance, stored.item)
+        found = await asyncio.to_thread(load_item, db, url=canonical)
+        if found is not None:
+            stored, item = found
+            view = await asyncio.to_thread(item_view, relevance, item)
             return Explained(view, stored.id, f"item {stored.id} as stored")
         # One page a maintainer asked for, like a browser would: not a crawl (robots.txt is
         # not asked), and not cached (a refusal must not stand for the pipeline's full text).
@@ -296,7 +296,7 @@ def _diff(
     current: Relevance,
     data: bytes | str,
     labelled: Sequence[LabelledItem],
-    recent: Sequence[StoredItem],
+    recent: Sequence[tuple[int, Item]],
     *,
     deadline_s: float,
 ) -> RulesDiff:

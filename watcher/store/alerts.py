@@ -103,14 +103,6 @@ def get_alerts(db: Database, ids: Sequence[int]) -> dict[int, Alert]:
     return {int(r[0]): alert_from_row(r) for r in rows}
 
 
-def alerts_of_item(db: Database, item_id: int) -> list[Alert]:
-    with db.transaction() as tx:
-        rows = tx.fetchall(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE item_id = ? ORDER BY id", (item_id,)
-        )
-    return [alert_from_row(r) for r in rows]
-
-
 def recent_alerts(db: Database, limit: int = 10, since: float | None = None) -> list[Alert]:
     """The newest alerts first (``since``: only those created after that epoch time)."""
     with db.transaction() as tx:
@@ -162,3 +154,10 @@ def alerts_per_day(db: Database, since: float) -> dict[str, dict[int, int]]:
     for source_id, d, n in rows:
         out.setdefault(str(source_id), {})[int(d)] = int(n)
     return out
+
+
+def alert_for_url(db: Database, url: str) -> int | None:
+    """The id of the alert of this canonical URL (its dedupe key's URL), if any."""
+    with db.transaction() as tx:
+        found = tx.scalar("SELECT MIN(id) FROM alerts WHERE url = ?", (url,))
+    return int(found) if found is not None else None

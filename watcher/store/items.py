@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.models import Item, from_epoch, to_epoch
-from watcher.store.db import Database, Row, Tx
+from watcher.store.db import Database, Tx
 
 
 def content_hash(item: Item) -> str:
@@ -107,48 +107,91 @@ def prune_items(db: Database, older_than: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class StoredItem:
-    """An item as the store keeps it: title and summary (the content is not stored)."""
+    """What the store knows about one item: its text as stored, how it scored then, its
+    alert and what the relevance model said (``/explain ID``)."""
 
     id: int
-    item: Item
+    source_id: str
+    url: str
+    title: str
+    summary: str
+    language: str
+    published_at: float | None
     first_seen_at: float
     scores: dict[str, float]
+    alert_id: int | None
+    alert_topics: tuple[str, ...]
+    model_notes: tuple[str, ...]
+
+    def as_item(self, content: str = "") -> Item:
+        return Item(
+            source_id=self.source_id,
+            guid=str(self.id),
+            url=self.url,
+            title=self.title,
+            summary=self.summary,
+            content=content,
+            published=from_epoch(self.published_at),
+            language=self.language,
+        )
 
 
-_COLUMNS = "id, source_id, guid, url, title, summary, language, published_at, first_seen_at, scores"
-
-
-def _stored(row: Row) -> StoredItem:
-    try:
-        scores = {str(k): float(v) for k, v in json.loads(row[9] or "{}").items()}
-    except (ValueError, TypeError, AttributeError):
-        scores = {}
-    item = Item(
+def stored_item(
+    db: Database, *, item_id: int | None = None, alert_id: int | None = None, url: str = ""
+) -> StoredItem | None:
+    """The item with this id, the item of this alert, or the newest item at this canonical
+    URL (or whose alert has it); None when the store has none."""
+    with db.transaction() as tx:
+        if alert_id is not None:
+            item_id = tx.scalar("SELECT item_id FROM alerts WHERE id = ?", (alert_id,))
+        elif url:
+            item_id = tx.scalar(
+                "SELECT id FROM items WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)
+            ) or tx.scalar("SELECT item_id FROM alerts WHERE url = ?", (url,))
+        if item_id is None:
+            return None
+        row = tx.fetchone(
+            "SELECT id, source_id, url, title, summary, language, published_at, first_seen_at,"
+            " scores FROM items WHERE id = ?",
+            (item_id,),
+        )
+        if row is None:
+            return None
+        alert = tx.fetchone(
+            "SELECT id, topics FROM alerts WHERE item_id = ? ORDER BY id LIMIT 1", (item_id,)
+        )
+        notes = tx.fetchall(
+            "SELECT note FROM model_decisions WHERE item_id = ? ORDER BY id", (item_id,)
+        )
+    return StoredItem(
+        id=int(row[0]),
         source_id=row[1],
-        guid=row[2],
-        url=row[3],
-        title=row[4],
-        summary=row[5],
-        language=row[6],
-        published=from_epoch(row[7]),
+        url=row[2],
+        title=row[3],
+        summary=row[4],
+        language=row[5],
+        published_at=float(row[6]) if row[6] is not None else None,
+        first_seen_at=float(row[7]),
+        scores={str(k): float(v) for k, v in json.loads(row[8] or "{}").items()},
+        alert_id=int(alert[0]) if alert is not None else None,
+        alert_topics=tuple(json.loads(alert[1])) if alert is not None else (),
+        model_notes=tuple(str(n[0]) for n in notes if n[0]),
     )
-    return StoredItem(int(row[0]), item, float(row[8]), scores)
 
 
-def get_item(tx: Tx, item_id: int) -> StoredItem | None:
-    row = tx.fetchone(f"SELECT {_COLUMNS} FROM items WHERE id = ?", (item_id,))
-    return None if row is None else _stored(row)
-
-
-def item_by_url(tx: Tx, url: str) -> StoredItem | None:
-    """The newest stored item with this canonical URL."""
-    row = tx.fetchone(
-        f"SELECT {_COLUMNS} FROM items WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)
-    )
-    return None if row is None else _stored(row)
-
-
-def recent_items(tx: Tx, limit: int) -> list[StoredItem]:
-    """The ``limit`` items stored last, newest first."""
-    rows = tx.fetchall(f"SELECT {_COLUMNS} FROM items ORDER BY id DESC LIMIT ?", (limit,))
-    return [_stored(r) for r in rows]
+def recent_items(db: Database, limit: int) -> list[tuple[int, Item]]:
+    """The ``limit`` items stored last, newest first, with their ids (title and summary: the
+    store keeps no more of an item's text)."""
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            "SELECT id, source_id, guid, url, title, summary, language, published_at"
+            " FROM items ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    return [
+        (
+            int(r[0]),
+            Item(r[1], r[2], r[3], r[4], summary=r[5], language=r[6], published=from_epoch(r[7])),
+        )
+        for r in rows
+    ]
