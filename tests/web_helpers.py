@@ -65,13 +65,14 @@ def write_config(folder: Path, server: FeedServer, paths: list[str]) -> None:
 
 
 def seed_alerts(db: Database, source_id: str, per_day: list[int], now: float) -> int:
-    """``per_day[i]`` alerts of ``source_id`` created ``i`` days before ``now``, each queued
-    to the console and sent; how many."""
+    """``per_day[i]`` alerts of ``source_id`` created ``i`` days before ``now`` (around noon
+    UTC, so that each stays in its day), each queued to the console and sent; how many."""
     made = 0
+    today_noon = now // 86400 * 86400 + 43200
     with db.transaction() as tx:
-        for days_ago, count in enumerate(per_day):
-            for n in range(count):
-                at = now - days_ago * 86400 - n * 60
+        for days_ago in reversed(range(len(per_day))):  # oldest first, as ids grow in time
+            for n in reversed(range(per_day[days_ago])):
+                at = min(now, today_noon - days_ago * 86400) - n * 60
                 alert = insert_alert(
                     tx,
                     dedupe_key=f"seed:{source_id}:{days_ago}:{n}",

@@ -1,6 +1,6 @@
-"""``/alerts``: what was sent, when, to which targets with what delivery state, and which other
-outlets reported each story; newest first, ``PAGE_SIZE`` a page (``?before=ID``), one source
-with ``?source=ID``."""
+"""``/alerts``: what was sent, when, to which targets with what delivery state, the votes on
+it, and which other outlets reported each story; newest first, ``PAGE_SIZE`` a page
+(``?before=ID``), one source with ``?source=ID``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from watcher.archive.view import CaptureState, capture_states
 from watcher.models import Alert
 from watcher.store.alerts import alerts_before, count_alerts
+from watcher.store.labels import Tally, item_tallies
 from watcher.store.outbox import Delivery, deliveries
 from watcher.store.stories import with_reporters
 
@@ -34,6 +35,7 @@ class AlertRow:
     topics: tuple[str, ...]  # titles, in the alert's order
     deliveries: tuple[Delivery, ...]
     archived: CaptureState | None
+    votes: Tally | None  # None: nobody voted on its item
 
     @property
     def delivery_summary(self) -> str:
@@ -57,6 +59,7 @@ def alert_rows(
     alerts: Sequence[Alert],
     sent: Mapping[int, Sequence[Delivery]],
     captures: Mapping[str, CaptureState],
+    votes: Mapping[int, Tally],
     titles: Mapping[str, str],
 ) -> list[AlertRow]:
     return [
@@ -65,6 +68,7 @@ def alert_rows(
             tuple(titles.get(t, t) for t in a.topics),
             tuple(sent.get(a.id, ())),
             captures.get(a.url) if a.url else None,
+            votes.get(a.item_id) if a.item_id else None,
         )
         for a in alerts
     ]
@@ -79,6 +83,7 @@ def load_page(web: Web, before: int | None, source: str) -> AlertsPage:
         alerts,
         deliveries(web.db, [a.id for a in alerts]),
         capture_states(web.db, [a.url for a in alerts if a.url]),
+        item_tallies(web.db, [a.item_id for a in alerts if a.item_id]),
         web.config.topic_titles(),
     )
     older = alerts[-1].id if more and alerts else None

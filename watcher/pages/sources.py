@@ -98,12 +98,21 @@ def source_rows(
     return rows
 
 
-def totals_chart(per_day: Mapping[str, Mapping[int, int]], now: float) -> Markup:
+@dataclass(frozen=True, slots=True)
+class Totals:
+    svg: Markup
+    first: str  # the first day shown
+    last: str
+    peak: int  # most alerts in one day
+
+
+def totals_chart(per_day: Mapping[str, Mapping[int, int]], now: float) -> Totals:
     today = int(now // DAY_S)
     days = range(today - DAYS + 1, today + 1)
     counts = [sum(c.get(d, 0) for c in per_day.values()) for d in days]
     labels = [day(d * DAY_S) for d in days]
-    return bars_svg(counts, labels, "alerts per day, all sources", height=60)
+    svg = bars_svg(counts, labels, "alerts per day, all sources", height=60)
+    return Totals(svg, labels[0], labels[-1], max(counts))
 
 
 def load(web: Web, now: float) -> dict[str, object]:
