@@ -25,6 +25,7 @@ from watcher.parse.urls import canonical_url
 from watcher.relevance.decide import Relevance
 from watcher.relevance.evaluate import Judged, changes, figures, judge_all
 from watcher.relevance.files import SHIPPED_CORPORA
+from watcher.relevance.model import RelevanceModel
 from watcher.rules import Rules
 from watcher.rules.corpus import LabelledItem, read_corpus
 from watcher.store.db import Database
@@ -38,6 +39,7 @@ DEFAULT_RECENT = 500
 MAX_RECENT = 2_000
 DEADLINE_S = 30.0
 CHUNK = 50  # items judged between two looks at the clock
+MEMO_ITEMS = 2 * (2_000 + MAX_RECENT)  # the model's answers kept: about two comparisons' items
 PASTED = "keywords.yaml (edited)"
 
 
@@ -181,9 +183,12 @@ def compare(
     *,
     deadline_s: float = DEADLINE_S,
     clock: Callable[[], float] = time.monotonic,
+    memo: dict[Item, dict[str, float]] | None = None,
 ) -> RulesDiff:
     """Judge every item with the rules in force and with ``edited`` (the same model beside
-    both) and list those whose alerted topics differ. Stops, saying so, at ``deadline_s``."""
+    both) and list those whose alerted topics differ. Stops, saying so, at ``deadline_s``.
+    ``memo`` keeps the model's answers (they do not depend on the rules) for the next call
+    with the same model."""
     now = clock
     start = now()
     edit = Relevance(edited, current.model, current.note)
@@ -199,7 +204,8 @@ def compare(
             break
         chunk = todo[at : at + CHUNK]
         items = [li for li, _ in chunk]
-        memo: dict[Item, dict[str, float]] = {}  # the same model on both sides
+        if memo is None:
+            memo = {}  # the same model on both sides
         old = judge_all(current, items, explain=False, memo=memo)
         new = judge_all(edit, items, explain=False, memo=memo)
         kinds = {li.id: is_labelled for li, is_labelled in chunk}
@@ -237,6 +243,15 @@ class Playground:
 
     def __init__(self) -> None:
         self._busy = asyncio.Lock()
+        # the model's answers for the items compared last (one comparison at a time uses it)
+        self._memo: tuple[RelevanceModel | None, dict[Item, dict[str, float]]] = (None, {})
+
+    def _memo_for(self, model: RelevanceModel | None) -> dict[Item, dict[str, float]]:
+        kept, memo = self._memo
+        if kept is not model or len(memo) > MEMO_ITEMS:
+            memo = {}
+            self._memo = (model, memo)
+        return memo
 
     @property
     def busy(self) -> bool:
@@ -255,8 +270,9 @@ class Playground:
         if self._busy.locked():
             return None
         async with self._busy:
+            memo = self._memo_for(current.model)
             return await asyncio.to_thread(
-                _diff, current, data, labelled, recent, deadline_s=deadline_s
+                _diff, current, data, labelled, recent, deadline_s=deadline_s, memo=memo
             )
 
     async def explain(self, relevance: Relevance, text: str) -> ItemView:
@@ -299,9 +315,11 @@ def _diff(
     recent: Sequence[tuple[int, Item]],
     *,
     deadline_s: float,
+    memo: dict[Item, dict[str, float]],
 ) -> RulesDiff:
     try:
         edited = parse_rules(data)
     except ConfigError as exc:
         return RulesDiff(problems=tuple(exc.problems))
-    return compare(current, edited, [*shipped_corpora(), *labelled], recent, deadline_s=deadline_s)
+    items = [*shipped_corpora(), *labelled]
+    return compare(current, edited, items, recent, deadline_s=deadline_s, memo=memo)
