@@ -417,3 +417,26 @@ async def test_pasted_text_html_or_json(text: str, alerted: tuple[str, ...]) -> 
 async def test_pasted_text_limits(text: str, why: str) -> None:
     with pytest.raises(Exception, match=why):
         await Playground().explain(Relevance(_rules()), text)
+
+
+async def test_a_second_comparison_with_the_models_answers_kept_says_the_same(
+    tmp_path: Path,
+) -> None:
+    keywords, path, _ = tiny_model(tmp_path)
+    current = Relevance(load_rules(keywords), load_model(path))
+    labelled = [
+        LabelledItem("t:p", _item(PROMOTED), frozenset({"workers"})),
+        LabelledItem("t:h", _item(HELD), frozenset()),
+        LabelledItem("t:w", _item("North Korean workers in the summary"), frozenset({"workers"})),
+    ]
+    edit = keywords.read_text().replace("worker*: 3", "worker*: 2")
+    playground = Playground()
+    first = await playground.diff(current, edit, labelled, [])
+    second = await playground.diff(current, edit, labelled, [])
+    assert first is not None and second is not None
+    assert [(r.id, r.before, r.after) for r in first.labelled] == [
+        (r.id, r.before, r.after) for r in second.labelled
+    ]
+    other = Relevance(current.rules, load_model(path))  # a reload: another model object
+    third = await playground.diff(other, edit, labelled, [])
+    assert third is not None and third.labelled == second.labelled
