@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tests.conftest import DATA
 from tests.relevance_helpers import HELD, PROMOTED, tiny_model
 from tests.servers import FeedServer
+from watcher.errors import ConfigError, FetchError
 from watcher.models import Item
 from watcher.pages.item_view import Mark, item_view, pieces
 from watcher.pages.playground import (
@@ -22,6 +23,7 @@ from watcher.pages.playground import (
     Playground,
     RulesDiff,
     compare,
+    explain_text,
     parse_rules,
     shipped_corpora,
 )
@@ -233,9 +235,9 @@ def test_an_invalid_edit_lists_its_problems_by_line(text: str, expected: str) ->
 
 
 def test_size_and_encoding_are_checked_before_parsing() -> None:
-    with pytest.raises(Exception, match="at most 256 KiB"):
+    with pytest.raises(ConfigError, match="at most 256 KiB"):
         parse_rules(b"#" * (MAX_YAML_BYTES + 1))
-    with pytest.raises(Exception, match="not UTF-8"):
+    with pytest.raises(ConfigError, match="not UTF-8"):
         parse_rules(b"topics: \xff\n")
     assert parse_rules(b"\xef\xbb\xbf" + RULES.encode()).topic_ids == ("workers", "returns")
 
@@ -415,7 +417,7 @@ async def test_pasted_text_html_or_json(text: str, alerted: tuple[str, ...]) -> 
 
 @pytest.mark.parametrize(("text", "why"), [("   ", "empty"), ("x" * 200_001, "at most")])
 async def test_pasted_text_limits(text: str, why: str) -> None:
-    with pytest.raises(Exception, match=why):
+    with pytest.raises(ConfigError, match=why):
         await Playground().explain(Relevance(_rules()), text)
 
 
@@ -440,3 +442,25 @@ async def test_a_second_comparison_with_the_models_answers_kept_says_the_same(
     other = Relevance(current.rules, load_model(path))  # a reload: another model object
     third = await playground.diff(other, edit, labelled, [])
     assert third is not None and third.labelled == second.labelled
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(max_size=400)))
+def test_any_paste_is_rules_or_problems_with_places(data: bytes | str) -> None:
+    try:
+        parse_rules(data)
+    except ConfigError as exc:
+        assert exc.problems
+        assert all(str(p).startswith("keywords.yaml (edited)") for p in exc.problems)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=600))
+def test_any_pasted_text_is_explained_or_refused_as_empty(text: str) -> None:
+    try:
+        view = explain_text(Relevance(_rules()), text)
+    except (ConfigError, FetchError) as exc:  # empty; or HTML too complex to parse
+        assert str(exc)
+        return
+    for f in view.fields:
+        assert "".join(p.text for p in f.pieces) == view.item.field_text(f.name)[:20_000]

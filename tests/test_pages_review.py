@@ -143,6 +143,12 @@ def test_a_bad_label_is_refused_and_says_why(
     assert "<b>x</b>" not in answer.text
 
 
+@pytest.mark.parametrize("after", ["x", "1:2:3", "nan:1", "1e400:5", "5:-1", "9" * 70, "1.5:"])
+def test_a_hostile_page_place_is_the_first_page(web: httpx.Client, after: str) -> None:
+    answer = web.get("/review", params={"after": after})
+    assert answer.status_code == 200 and "Near misses" in answer.text
+
+
 def test_a_label_without_the_csrf_token_is_refused(run: WatcherRun, web: httpx.Client) -> None:
     item = _ids(run)[QUIET]
     answer = web.post("/labels", data={"item_id": str(item), "label": "relevant"})
@@ -164,6 +170,7 @@ def test_the_item_page_explains_with_highlights_and_arithmetic(
     assert "Nearest labelled items" in page
     assert re.search(r'href="/alerts#alert-\d+">alert #\d+', page)
     assert 'value="relevant"' in page  # it was sent: judged as an alert
+    assert f'href="/items/{item}">why</a>' in web.get("/alerts").text  # linked from its alert
     assert web.get("/items/999999").status_code == 404
     assert web.get("/items/abc").status_code == 404
 
