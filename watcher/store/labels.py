@@ -10,6 +10,7 @@ sent, a rule hit held back: ``model_decisions``), listed together.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ TOPIC_VERDICTS = ("wrong_topic", "should_alert")  # these name the right topic
 ROLES = ("admin", "user")
 CHANNELS = ("telegram", "web")
 MAX_VOTER = 200
+_TOPIC_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")  # as keywords.yaml's topic ids
 
 BELOW_THRESHOLD = "below_threshold"
 MODEL_POSSIBLE = "model_possible"
@@ -98,8 +100,8 @@ def _vote(row: Row) -> Vote:
 
 def check_vote(*, voter: str, role: str, channel: str, verdict: str, topic: str | None) -> None:
     """``ValueError`` saying what is wrong with a vote before it is stored."""
-    if not voter or len(voter) > MAX_VOTER:
-        raise ValueError(f"voter must be 1 to {MAX_VOTER} characters")
+    if not voter or len(voter) > MAX_VOTER or not voter.isprintable():
+        raise ValueError(f"voter must be 1 to {MAX_VOTER} printable characters")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)} (got {role!r})")
     if channel not in CHANNELS:
@@ -108,6 +110,8 @@ def check_vote(*, voter: str, role: str, channel: str, verdict: str, topic: str 
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)} (got {verdict!r})")
     if verdict in TOPIC_VERDICTS and not topic:
         raise ValueError(f"a {verdict} vote names the right topic")
+    if topic is not None and not _TOPIC_ID.fullmatch(topic):
+        raise ValueError(f"topic must be a topic id of keywords.yaml (got {topic[:80]!r})")
 
 
 def record_vote(
@@ -205,10 +209,10 @@ def record_near_miss(
     thresholds: Mapping[str, float],
     now: float,
 ) -> None:
-    """In the poll's transaction: ``item_id`` came close for the topics of ``scores``."""
+    """In the transaction that stores the item: it came close for the topics of ``scores``."""
     tx.execute(
         "INSERT INTO near_misses (item_id, topics, scores, thresholds, created_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        " VALUES (?, ?, ?, ?, ?)",
         (
             item_id,
             json.dumps(list(scores)),

@@ -172,7 +172,7 @@ class TelegramBot:
         self.poll_timeout = poll_timeout
         self.clock = clock
         self.admins = frozenset(settings.admins)
-        self.feedback = Feedback(db, self.admins, hooks.rules, self._reply, clock)
+        self.feedback = Feedback(db, self.admins, hooks.rules, self._reply, clock, self.pacer)
         self.application = self._build()
         self.ready = asyncio.Event()
         self._runs = 0
@@ -200,8 +200,9 @@ class TelegramBot:
         ):
             app.add_handler(CommandHandler(command, self._paced(handler)))
         app.add_handler(CallbackQueryHandler(self._paced(self.on_topic_button), pattern=r"^t:"))
-        # every other button (votes, reviews, and data that is not ours: answered politely)
-        app.add_handler(CallbackQueryHandler(self._paced(self.feedback.on_button)))
+        # every other button (votes, reviews, and data that is not ours: answered politely);
+        # not paced by chat: a channel busy with alerts must not drop its readers' votes
+        app.add_handler(CallbackQueryHandler(self.feedback.on_button))
         app.add_error_handler(self.on_error)
         return app
 

@@ -1,7 +1,10 @@
 """What people tell the bot about alerts: votes under every alert, and /review of near misses.
 
 Every press is answered with ``answerCallbackQuery`` (a short acknowledgement) and, when the
-message is still there, ``editMessageReplyMarkup`` marking the choice: never a new message.
+message is still there, ``editMessageReplyMarkup`` marking the choice (in a group or channel,
+whose members all see one keyboard: the vote counts): never a new message. Presses are not
+dropped when their chat is busy with alerts (a channel's 20 messages a minute): only the
+keyboard edits wait for the bot's overall limit, in tasks of their own.
 A vote is one per voter (the pressing user, also in groups and channels) and item, changeable;
 the voters in ``WATCHER_TELEGRAM_ADMINS`` give labels, the others signals (docs/labels.md).
 /review and its buttons are for admins only. Buttons whose data is not ours, or that name an
@@ -20,6 +23,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from watcher.notify.pacing import Pacer
 from watcher.notify.telegram import votes as kb
 from watcher.notify.text import cut, one_line, safe_link
 from watcher.rules.score import Rules
@@ -86,12 +90,42 @@ class Feedback:
         rules: Callable[[], Rules],
         reply: Reply,
         clock: Callable[[], float] = time.time,
+        pacer: Pacer | None = None,
     ) -> None:
         self.db = db
         self.admins = frozenset(admins)
         self.rules = rules
         self.reply = reply
         self.clock = clock
+        self.pacer = pacer  # the bot's: keyboard edits count against the overall limit
+        self._edits: set[asyncio.Task[None]] = set()
+
+    def _edit(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+        """Edit the keyboard in a task of its own (the next update is not held up), within
+        the bot's overall limit."""
+        if not isinstance(query.message, Message):  # too old: Telegram no longer shows it to us
+            return
+        task = asyncio.create_task(self._edit_paced(query, markup))
+        self._edits.add(task)
+        task.add_done_callback(self._edits.discard)
+
+    async def _edit_paced(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+        from telegram.error import RetryAfter
+
+        from watcher.notify.telegram.notifier import retry_after_s
+
+        if self.pacer is not None:
+            while (wait := self.pacer.global_wait(time.monotonic())) > 0:
+                await asyncio.sleep(wait)
+            self.pacer.record_global(time.monotonic())
+        try:
+            await query.edit_message_reply_markup(markup)
+        except RetryAfter as exc:
+            if self.pacer is not None:
+                self.pacer.pause(time.monotonic() + retry_after_s(exc))
+            log.info("keyboard not updated: Telegram asked to slow down (%s)", exc)
+        except TelegramError as exc:  # not modified, or the message is gone: the vote stands
+            log.debug("editMessageReplyMarkup failed: %s", exc)
 
     def role(self, user: User) -> str:
         return "admin" if user.id in self.admins else "user"
@@ -120,16 +154,15 @@ class Feedback:
             await _answer(query, ALERT_GONE)
             return
         rules = self.rules()
-        titles = rules.topic_titles
         if press.action in ("topics", "back"):
             mine = await self._my_vote(alert.item_id, query.from_user)
-            verdict, topic = (mine.verdict, mine.topic) if mine else (None, None)
             if press.action == "topics":
-                markup = kb.topic_keyboard(alert.id, rules.topic_ids, titles, topic)
+                picked = mine.topic if mine is not None and _private(query) else None
+                markup = kb.topic_keyboard(alert.id, rules.topic_ids, rules.topic_titles, picked)
             else:
-                markup = kb.vote_keyboard(alert.id, verdict, titles.get(topic or "", ""))
+                markup = await self._vote_keyboard(query, alert.id, alert.item_id, mine)
             await _answer(query, PICK_TOPIC if press.action == "topics" else "")
-            await _edit_markup(query, markup)
+            self._edit(query, markup)
             return
         topic = None
         if press.action == "wrong_topic":
@@ -140,9 +173,22 @@ class Feedback:
         vote = await self._record(query, alert.item_id, press.action, topic, alert.id)
         if vote is None:
             return
-        title = titles.get(topic or "", topic or "")
+        title = rules.topic_titles.get(topic or "", topic or "")
         await _answer(query, THANKS[vote.verdict].format(topic=title))
-        await _edit_markup(query, kb.vote_keyboard(alert.id, vote.verdict, title))
+        self._edit(query, await self._vote_keyboard(query, alert.id, alert.item_id, vote))
+
+    async def _vote_keyboard(
+        self, query: CallbackQuery, alert_id: int, item_id: int, vote: labels.Vote | None
+    ) -> InlineKeyboardMarkup:
+        """The presser's vote marked in a private chat; in a group or channel, where every
+        member sees the one keyboard, the item's vote counts."""
+        if _private(query):
+            title = (
+                self.rules().topic_titles.get(vote.topic, vote.topic) if vote and vote.topic else ""
+            )
+            return kb.vote_keyboard(alert_id, vote.verdict if vote else None, title)
+        tallies = await asyncio.to_thread(labels.item_tallies, self.db, [item_id])
+        return kb.vote_keyboard(alert_id, counts=tallies.get(item_id, labels.Tally()))
 
     async def _review(self, query: CallbackQuery, press: kb.Press) -> None:
         topic = None
@@ -158,7 +204,7 @@ class Feedback:
         await _answer(query, THANKS[vote.verdict].format(topic=titles.get(topic or "", topic)))
         message = query.message
         if isinstance(message, Message) and message.reply_markup is not None:
-            await _edit_markup(query, _mark_pressed(message.reply_markup, query.data or ""))
+            self._edit(query, _mark_pressed(message.reply_markup, query.data or ""))
 
     async def _record(
         self,
@@ -231,10 +277,6 @@ async def _answer(query: CallbackQuery, text: str) -> None:
         log.info("answerCallbackQuery failed: %s", exc)
 
 
-async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
-    if not isinstance(query.message, Message):  # too old: Telegram no longer shows it to us
-        return
-    try:
-        await query.edit_message_reply_markup(markup)
-    except TelegramError as exc:  # not modified, or the message is gone: the vote stands
-        log.debug("editMessageReplyMarkup failed: %s", exc)
+def _private(query: CallbackQuery) -> bool:
+    message = query.message
+    return isinstance(message, Message) and message.chat.type == "private"

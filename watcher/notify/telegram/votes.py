@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from watcher.store.labels import Tally
+
 MAX_DATA = 64  # bytes of callback data Telegram keeps
 MAX_TOKEN = 40  # a topic id longer than this travels as its digest
 CHOSEN = "✓ "
@@ -109,21 +111,29 @@ def _marked(text: str, chosen: bool) -> str:
 
 
 def vote_keyboard(
-    alert_id: int, verdict: str | None = None, topic_title: str = ""
+    alert_id: int,
+    verdict: str | None = None,
+    topic_title: str = "",
+    counts: Tally | None = None,
 ) -> InlineKeyboardMarkup:
-    """relevant / not relevant / wrong topic, the voter's ``verdict`` marked (and, for a wrong
-    topic, the right one named)."""
-    wrong = BUTTONS["wrong_topic"] + (f": {topic_title}" if topic_title else "")
+    """relevant / not relevant / wrong topic: in a private chat the voter's ``verdict`` marked
+    (for a wrong topic, the right one named); in a group or channel, whose keyboard every
+    member sees, the ``counts`` of votes instead."""
+
+    def text(key: str, n: int) -> str:
+        label = BUTTONS[key] + (f": {topic_title}" if key == "wrong_topic" and topic_title else "")
+        if counts is not None:
+            return f"{label} · {n}" if n else label
+        return _marked(label, verdict == key)
+
+    tally = counts or Tally()
     return InlineKeyboardMarkup(
         [
             [
-                _button(_marked(BUTTONS["relevant"], verdict == "relevant"), f"v:{alert_id}:r"),
-                _button(
-                    _marked(BUTTONS["not_relevant"], verdict == "not_relevant"),
-                    f"v:{alert_id}:n",
-                ),
+                _button(text("relevant", tally.relevant), f"v:{alert_id}:r"),
+                _button(text("not_relevant", tally.not_relevant), f"v:{alert_id}:n"),
             ],
-            [_button(_marked(wrong, verdict == "wrong_topic"), f"v:{alert_id}:w")],
+            [_button(text("wrong_topic", tally.wrong_topic), f"v:{alert_id}:w")],
         ]
     )
 
