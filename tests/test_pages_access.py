@@ -93,7 +93,7 @@ def keep_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("keep_logging")
-@pytest.mark.parametrize("command", ["run", "web"])
+@pytest.mark.parametrize("command", ["run", "web", "check"])
 def test_both_commands_refuse_to_start_open_to_the_network(
     feeds: Path, command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,3 +224,41 @@ def test_hostile_query_strings_are_answered_and_escaped(feeds: Path) -> None:
             assert "<script" not in r.text.lower() or "<script" not in value.lower()
 
         check()
+
+
+async def test_every_writing_route_is_guarded_whatever_methods_it_declares() -> None:
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+
+    from watcher.pages.access import Access
+    from watcher.pages.app import _guarded
+    from watcher.pages.server import bound_port, listen, serve
+
+    async def handler(request: object) -> PlainTextResponse:
+        return PlainTextResponse("done")
+
+    routes = [
+        _guarded(Route("/any", handler)),  # no methods: Starlette allows GET only
+        _guarded(Route("/put", handler, methods=["GET", "PUT", "DELETE"])),
+        _guarded(Route("/read", handler, methods=["GET"])),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(SessionMiddleware, secret_key="k")])
+    app.state.access = Access("")
+    sock, stop = listen("127.0.0.1", 0, "test"), asyncio.Event()
+    base = f"http://127.0.0.1:{bound_port(sock)}"
+    task = asyncio.create_task(serve(app, sock, stop))
+    try:
+        async with httpx.AsyncClient(base_url=base) as c:
+            assert [(await c.get(p)).status_code for p in ("/any", "/put", "/read")] == [200] * 3
+            refused = [await c.post("/any"), await c.put("/put"), await c.delete("/put")]
+            assert [r.status_code for r in refused] == [405, 403, 403]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    with pytest.raises(TypeError, match="not Mount"):
+        _guarded(Mount("/sub", routes=[Route("/x", handler, methods=["POST"])]))

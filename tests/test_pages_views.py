@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from watcher.config.live import LiveConfig
+from watcher.ops.http import Health
+from watcher.ops.metrics import Metrics
+from watcher.pages.alerts import load_page
+from watcher.pages.app import Web
 from watcher.pages.chart import bars_svg
 from watcher.pages.sources import failing_since, health, source_rows
+from watcher.settings import Settings
 from watcher.sources.base import SourceConfig
-from watcher.store import Database
+from watcher.store import Database, subscribers
 from watcher.store import outbox as ob
 from watcher.store.alerts import alerts_before, alerts_per_day, count_alerts, insert_alert
 from watcher.store.sources import SourceState
@@ -113,3 +120,23 @@ def test_source_rows_keep_feeds_yaml_order_then_sources_it_no_longer_has() -> No
         ("a", "ok", 7, 3),
         ("gone", "removed", 0, 0),
     ]
+
+
+def test_an_alerts_page_names_the_chats_and_counts_the_sends(store_db: Database) -> None:
+    root = Path(__file__).resolve().parent.parent
+    config = LiveConfig.load(root / "feeds.yaml", root / "keywords.yaml", "off")
+    web = Web(Settings(), store_db, config, Health(store_db), Metrics())
+    first = _alert(store_db, "a", "rfa", NOW)  # queued to chat 42
+    subscribers.subscribe(store_db, 42, "group", "Advocates NK", NOW)
+    with store_db.transaction() as tx:
+        ob.enqueue(tx, first, "telegram", ["43"], NOW)
+        ob.enqueue(tx, first, "telegram", ["42"], NOW, action="edit")
+    ob.mark_dead(
+        store_db, ob.claim(store_db, "telegram", "me", NOW + 1, limit=1)[0].id, "gone", NOW
+    )
+    page = load_page(web, None, "")
+    [row] = page.rows
+    assert row.topics == (config.topic_titles()["repatriation"],)
+    assert row.chats == {"42": "Advocates NK"}
+    assert row.delivery_summary == "1 dead, 1 pending"  # the edit is not a send
+    assert (page.total, page.older) == (1, None)

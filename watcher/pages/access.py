@@ -40,6 +40,8 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # a form, or an uploaded keywords.yaml
 # reachable without a login: probes and scrapers, the login form and the stylesheet
 PUBLIC = ("/healthz", "/metrics", "/login", "/static/")
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # these change nothing: no CSRF token
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -112,10 +114,12 @@ async def _given_csrf(request: Request) -> str:
 
 
 def protect(endpoint: Endpoint) -> Endpoint:
-    """``endpoint`` (a POST handler) refusing requests without the session's CSRF token, and
-    logging each write it accepts with who made it."""
+    """``endpoint`` refusing a POST (any method but GET, HEAD, OPTIONS) without the session's
+    CSRF token, and logging each write it accepts with who made it."""
 
     async def guarded(request: Request) -> Response:
+        if request.method in SAFE_METHODS:
+            return await endpoint(request)
         expected = request.session.get(CSRF_FIELD)
         given = await _given_csrf(request)
         if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):

@@ -19,6 +19,7 @@ from watcher.store.alerts import alerts_before, count_alerts
 from watcher.store.labels import Tally, item_tallies
 from watcher.store.outbox import Delivery, deliveries
 from watcher.store.stories import with_reporters
+from watcher.store.subscribers import chat_names
 
 if TYPE_CHECKING:
     from watcher.pages.app import Web
@@ -36,6 +37,7 @@ class AlertRow:
     deliveries: tuple[Delivery, ...]
     archived: CaptureState | None
     votes: Tally | None  # None: nobody voted on its item
+    chats: Mapping[str, str]  # Telegram target -> the chat's name, where known
 
     @property
     def delivery_summary(self) -> str:
@@ -61,6 +63,7 @@ def alert_rows(
     captures: Mapping[str, CaptureState],
     votes: Mapping[int, Tally],
     titles: Mapping[str, str],
+    chats: Mapping[str, str],
 ) -> list[AlertRow]:
     return [
         AlertRow(
@@ -69,6 +72,7 @@ def alert_rows(
             tuple(sent.get(a.id, ())),
             captures.get(a.url) if a.url else None,
             votes.get(a.item_id) if a.item_id else None,
+            chats,
         )
         for a in alerts
     ]
@@ -79,12 +83,21 @@ def load_page(web: Web, before: int | None, source: str) -> AlertsPage:
     alerts = with_reporters(web.db, alerts_before(web.db, before, PAGE_SIZE + 1, source))
     more = len(alerts) > PAGE_SIZE
     alerts = alerts[:PAGE_SIZE]
+    sent = deliveries(web.db, [a.id for a in alerts])
+    chat_ids = {
+        int(d.target)
+        for ds in sent.values()
+        for d in ds
+        if d.channel == "telegram" and d.target.lstrip("-").isdigit()
+    }
+    chats = {str(k): v for k, v in chat_names(web.db, list(chat_ids)).items()}
     rows = alert_rows(
         alerts,
-        deliveries(web.db, [a.id for a in alerts]),
+        sent,
         capture_states(web.db, [a.url for a in alerts if a.url]),
         item_tallies(web.db, [a.item_id for a in alerts if a.item_id]),
         web.config.topic_titles(),
+        chats,
     )
     older = alerts[-1].id if more and alerts else None
     return AlertsPage(tuple(rows), count_alerts(web.db, source), older, source)

@@ -24,9 +24,10 @@ from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -37,6 +38,7 @@ from watcher.ops.http import Health
 from watcher.ops.metrics import Metrics
 from watcher.pages import WebSettings
 from watcher.pages.access import (
+    SAFE_METHODS,
     SESSION_COOKIE,
     SESSION_DAYS,
     Access,
@@ -45,10 +47,19 @@ from watcher.pages.access import (
     protect,
     user_of,
 )
+from watcher.pages.text import when
 from watcher.settings import Settings
 from watcher.store.db import Database
 
 HERE = Path(__file__).parent
+# the pages need nothing from elsewhere, and no other site may frame them or receive their forms
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors"
+    " 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 # the page families, in menu order (each a module of this package, see the docstring)
 PAGE_MODULES = ("ops", "alerts", "sources", "review", "play", "items", "archive", "login")
 
@@ -76,7 +87,7 @@ class Web:
         response = self.templates.TemplateResponse(
             request, name, {**page, **context}, status_code=status
         )
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(PAGE_HEADERS)
         return response
 
 
@@ -100,14 +111,8 @@ def _environment(secrets: Sequence[str]) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["csrf_token"] = csrf_token
-    env.filters["when"] = _when
+    env.filters["when"] = when
     return env
-
-
-def _when(ts: float | None) -> str:
-    from watcher.pages.text import when
-
-    return when(ts)
 
 
 def page_modules() -> list[ModuleType]:
@@ -119,14 +124,17 @@ def create_app(web: Web) -> Starlette:
     section = web.settings.section(WebSettings)
     access = Access(section.token, section.secure_cookie)
     routes: list[BaseRoute] = []
+    web.nav.clear()  # a restarted service builds the app again
     for module in page_modules():
         web.nav.extend(getattr(module, "NAV", ()))
         routes += [_guarded(r) for r in module.routes(web)]
-    routes.append(Route("/", lambda request: RedirectResponse("/alerts", 303)))
+    routes.append(Route("/", lambda request: RedirectResponse("/alerts", 303), methods=["GET"]))
     routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
     app = Starlette(
         routes=routes,
         middleware=[
+            # the sources page's charts are ~200 KB of SVG for 60 sources, ~10% gzipped
+            Middleware(GZipMiddleware, minimum_size=4096),
             Middleware(
                 SessionMiddleware,
                 secret_key=access.session_key(),
@@ -145,10 +153,13 @@ def create_app(web: Web) -> Starlette:
 
 
 def _guarded(route: BaseRoute) -> BaseRoute:
-    """``route``, its POST handler behind the CSRF check (every form of every page)."""
-    if isinstance(route, Route) and route.methods and "POST" in route.methods:
-        return Route(route.path, protect(route.endpoint), methods=list(route.methods),
-                     name=route.name)  # fmt: skip
+    """``route``, a handler that writes (POST, or any method but GET and HEAD) behind the
+    CSRF check: every form of every page, with nothing for the page to add."""
+    if not isinstance(route, Route):  # a Mount would bring routes the check never sees
+        raise TypeError(f"page routes are starlette Routes, not {type(route).__name__}")
+    if route.methods is None or set(route.methods) - SAFE_METHODS:  # None: any method
+        methods = None if route.methods is None else list(route.methods)
+        return Route(route.path, protect(route.endpoint), methods=methods, name=route.name)
     return route
 
 
@@ -160,8 +171,6 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     web: Web = request.app.state.web
     headers = dict(exc.headers or {})
     if _PLAIN.match(request.url.path) or "text/html" not in request.headers.get("accept", ""):
-        from starlette.responses import PlainTextResponse
-
         return PlainTextResponse(f"{exc.detail}\n", exc.status_code, headers=headers)
     response = web.render(
         request, "error.html.j2", {"status": exc.status_code, "detail": exc.detail},

@@ -73,11 +73,13 @@ def web_service(
     port: int | None = None,
 ) -> WebService | None:
     """What ``watcher run`` serves (None when ``WATCHER_HTTP_PORT`` is unset); ``watcher web``
-    passes its ``port`` and no scheduler. A ``ConfigError`` when the bind needs a token."""
+    passes its ``port`` (0: any free one) and no scheduler. A ``ConfigError`` when the bind
+    needs a token."""
     settings = runtime.settings
-    port = settings.http_port if port is None else port
-    if not port:
-        return None
+    if port is None:
+        if not settings.http_port:
+            return None
+        port = settings.http_port
     runtime.metrics.set_instance(runtime.instance_id)
     health = Health(runtime.db, scheduler_running, with_scheduler=with_scheduler)
     web = Web(settings, runtime.db, config, health, runtime.metrics, runtime.instance_id)
