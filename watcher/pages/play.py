@@ -52,25 +52,28 @@ def _recent_n(form: FormData) -> int:
     return max(0, min(n, MAX_RECENT))
 
 
+def _page(web: Web, request: Request, status: int = 200, **context: Any) -> Response:
+    values: dict[str, Any] = {
+        "text": "",
+        "url": "",
+        "keywords": None,
+        "recent": DEFAULT_RECENT,
+        "max_recent": MAX_RECENT,
+        "explained": None,
+        "diff": None,
+        "busy": False,
+        **context,
+    }
+    if values["keywords"] is None:
+        values["keywords"] = _keywords_text(web.config.keywords_path)
+    return web.render(request, "playground.html.j2", values, status)
+
+
 def routes(web: Web) -> list[BaseRoute]:
     playground = Playground()
 
     def page(request: Request, status: int = 200, **context: Any) -> Response:
-        defaults: dict[str, Any] = {
-            "text": "",
-            "url": "",
-            "keywords": None,
-            "recent": DEFAULT_RECENT,
-            "max_recent": MAX_RECENT,
-            "explained": None,
-            "explain_error": "",
-            "diff": None,
-            "busy": False,
-        }
-        defaults.update(context)
-        if defaults["keywords"] is None:
-            defaults["keywords"] = _keywords_text(web.config.keywords_path)
-        return web.render(request, "playground.html.j2", defaults, status)
+        return _page(web, request, status, **context)
 
     async def form(request: Request) -> Response:
         return page(request)
