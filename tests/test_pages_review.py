@@ -127,6 +127,7 @@ def test_labels_are_admin_votes_of_the_signed_in_user(
     ("form", "status", "says"),
     [
         ({"item_id": "x", "label": "relevant"}, 400, "no item id"),
+        ({"item_id": "²", "label": "relevant"}, 400, "no item id"),
         ({"item_id": "999999", "label": "relevant"}, 400, "item 999999 is not stored"),
         ({"label": "should_alert:weather"}, 400, "Unknown topic"),
         ({"label": "wrong_topic", "topic": "<b>x</b>"}, 400, "Unknown topic"),
@@ -143,7 +144,9 @@ def test_a_bad_label_is_refused_and_says_why(
     assert "<b>x</b>" not in answer.text
 
 
-@pytest.mark.parametrize("after", ["x", "1:2:3", "nan:1", "1e400:5", "5:-1", "9" * 70, "1.5:"])
+@pytest.mark.parametrize(
+    "after", ["x", "1:2:3", "nan:1", "1e400:5", "5:-1", "9" * 70, "1.5:", "1:²", "١:٢"]
+)
 def test_a_hostile_page_place_is_the_first_page(web: httpx.Client, after: str) -> None:
     answer = web.get("/review", params={"after": after})
     assert answer.status_code == 200 and "Near misses" in answer.text
@@ -222,6 +225,9 @@ def test_the_playground_shows_what_a_rule_edit_changes(run: WatcherRun, web: htt
         files={"upload": ("keywords.yaml", lower.encode(), "text/yaml")},
     )
     assert f"Judged {labelled_n:,} labelled and 0 stored items" in " ".join(upload.text.split())
+
+    odd = web.post("/playground/rules", data={"csrf": csrf, "keywords": lower, "recent": "²"})
+    assert "labelled and 4 stored items" in " ".join(odd.text.split())  # the default, 500
 
     bad = web.post("/playground/rules", data={"csrf": csrf, "keywords": "topics:\n  - id: X\n"})
     assert bad.status_code == 400 and "keywords.yaml (edited):2:" in bad.text

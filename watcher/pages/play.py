@@ -48,7 +48,7 @@ async def _edited(form: FormData) -> bytes | str:
 def _recent_n(form: FormData) -> int:
     raw = form.get("recent")
     text = raw.strip() if isinstance(raw, str) else ""
-    n = int(text) if text.isdigit() and len(text) < 9 else DEFAULT_RECENT
+    n = int(text) if text.isascii() and text.isdigit() and len(text) < 9 else DEFAULT_RECENT
     return max(0, min(n, MAX_RECENT))
 
 

@@ -166,7 +166,7 @@ def _row(before: Judged, after: Judged, labelled: bool) -> Row:
         before=before.alerted,
         after=after.alerted,
         cells=cells,
-        item_id=int(rest) if group in ("stored", "labels") and rest.isdigit() else None,
+        item_id=int(rest) if group in ("stored", "labels") and rest.isdecimal() else None,
     )
 
 

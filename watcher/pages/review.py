@@ -106,7 +106,7 @@ def parse_after(value: str) -> tuple[float, int] | None:
         at = float(when)
     except ValueError:
         return None
-    if not item.isdigit() or len(item) > 15 or at != at or abs(at) > 1e12:
+    if not (item.isascii() and item.isdigit()) or len(item) > 15 or at != at or abs(at) > 1e12:
         return None
     return at, int(item)
 
@@ -121,7 +121,8 @@ def parse_label(label: str, topic: str) -> tuple[str, str | None]:
 
 def _int(value: object, default: int | None = None) -> int | None:
     text = value if isinstance(value, str) else ""
-    return int(text) if text.isdigit() and len(text) < 15 else default
+    # isdigit alone takes "²", which int() refuses
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 15 else default
 
 
 def routes(web: Web) -> list[BaseRoute]:
