@@ -23,7 +23,7 @@ from typing import Any
 from watcher.errors import ConfigError, Problem
 from watcher.models import Item
 from watcher.relevance import Relevance, load_model
-from watcher.relevance.evaluate import Judged, figures, judge, table
+from watcher.relevance.evaluate import Judged, changes, figures, judge_all, table
 from watcher.relevance.explain import render_opinion
 from watcher.relevance.files import describe, load_relevance, model_path
 from watcher.rules import Rules, load_rules
@@ -228,24 +228,13 @@ def _relevance(args: argparse.Namespace, rules: Rules, keywords: Path) -> Releva
 
 
 def _judge_corpus(relevance: Relevance, items: list[LabelledItem], label: str) -> list[Judged]:
-    model = relevance.model
-    promote, hold = (model.promote, model.hold) if model is not None else (1.0, 0.0)
-
-    def one(li: LabelledItem) -> Judged:
-        result = relevance.rules.score(li.item)
-        return judge(li, result, relevance.probabilities(li.item, result), promote, hold)
-
     if sys.stderr.isatty() and len(items) >= PROGRESS_FROM:
         from rich.progress import Progress
 
         with Progress(transient=True) as progress:
             task = progress.add_task(label, total=len(items))
-            out = []
-            for li in items:
-                out.append(one(li))
-                progress.advance(task)
-            return out
-    return [one(li) for li in items]
+            return judge_all(relevance, items, progress=lambda: progress.advance(task))
+    return judge_all(relevance, items)
 
 
 def _against(args: argparse.Namespace, relevance: Relevance) -> Relevance | None:
@@ -268,16 +257,15 @@ def cmd_test(args: argparse.Namespace) -> int:
     old = _against(args, relevance)
     changed: list[dict[str, Any]] = []
     if old is not None:
-        before = {j.id: j for j in _judge_corpus(old, items, f"scoring with {args.against}")}
+        before = _judge_corpus(old, items, f"scoring with {args.against}")
         changed = [
             {
-                "id": j.id,
-                "labels": sorted(j.labels),
-                "before": sorted(before[j.id].alerted),
-                "after": sorted(j.alerted),
+                "id": c.id,
+                "labels": sorted(c.after.labels),
+                "before": sorted(c.before.alerted),
+                "after": sorted(c.after.alerted),
             }
-            for j in judged
-            if before[j.id].alerted != j.alerted
+            for c in changes(before, judged)
         ]
     in_sample = _trained_on(relevance, args.corpus)
     if args.json:

@@ -104,7 +104,7 @@ def load_page(web: Web, before: int | None, source: str) -> AlertsPage:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def routes(web: Web) -> list[BaseRoute]:

@@ -61,7 +61,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 # the page families, in menu order (each a module of this package, see the docstring)
-PAGE_MODULES = ("ops", "alerts", "sources", "archive", "login")
+PAGE_MODULES = ("ops", "alerts", "sources", "review", "play", "items", "archive", "login")
 
 
 @dataclass

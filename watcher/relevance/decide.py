@@ -80,12 +80,21 @@ class Relevance:
         assert self.model is not None
         return decide(result, probs, self.model.promote, self.model.hold)
 
-    def probabilities(self, item: Item, result: ScoreResult) -> dict[str, float]:
-        """The model's probabilities for the topics it may judge ({} when it is not asked)."""
+    def probabilities(
+        self, item: Item, result: ScoreResult, memo: dict[Item, dict[str, float]] | None = None
+    ) -> dict[str, float]:
+        """The model's probabilities for the topics it may judge ({} when it is not asked).
+
+        ``memo`` keeps the model's answers for items judged again under other rules (the
+        model's answer does not depend on them)."""
         model = self.model
         if model is None or not any(gated(t) and t.topic in model.topics for t in result.topics):
             return {}
-        probs = model.predict(item)
+        probs = memo.get(item) if memo is not None else None
+        if probs is None:
+            probs = model.predict(item)
+            if memo is not None:
+                memo[item] = probs
         return {t.topic: probs[t.topic] for t in result.topics if t.topic in probs}
 
     def nearest(self, item: Item, k: int = 3) -> list[Neighbour]:

@@ -7,12 +7,12 @@ that was not trained on it). Figures are per topic, overall, and per language.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.models import ScoreResult
-from watcher.relevance.decide import decide, model_only
+from watcher.models import Item, ScoreResult
+from watcher.relevance.decide import Relevance, decide, model_only
 from watcher.rules.corpus import LabelledItem, metrics
 
 MODES = ("rules", "model", "combined")
@@ -64,6 +64,49 @@ def judge(
         probs=probs,
         title=li.item.title,
     )
+
+
+def judge_all(
+    relevance: Relevance,
+    items: Iterable[LabelledItem],
+    *,
+    explain: bool = True,
+    progress: Callable[[], None] | None = None,
+    memo: dict[Item, dict[str, float]] | None = None,
+) -> list[Judged]:
+    """Every item as ``relevance`` (rules, and its model when there is one) decides it.
+
+    ``progress`` is called after each item (a progress bar); ``explain=False`` keeps only
+    the matches of alerting topics, as the pipeline scores; ``memo`` (shared by two calls
+    with the same model) asks the model once per item."""
+    model = relevance.model
+    promote, hold = (model.promote, model.hold) if model is not None else (1.0, 0.0)
+    out: list[Judged] = []
+    for li in items:
+        result = relevance.rules.score(li.item, explain=explain)
+        out.append(judge(li, result, relevance.probabilities(li.item, result, memo), promote, hold))
+        if progress is not None:
+            progress()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An item whose alerted topics differ between two judgements of it."""
+
+    before: Judged
+    after: Judged
+
+    @property
+    def id(self) -> str:
+        return self.after.id
+
+
+def changes(before: Sequence[Judged], after: Sequence[Judged]) -> list[Change]:
+    """The items of ``after`` (in its order) that alert other topics than in ``before``;
+    items only one side judged are left out."""
+    old = {j.id: j for j in before}
+    return [Change(old[j.id], j) for j in after if j.id in old and old[j.id].alerted != j.alerted]
 
 
 def figures(judged: Sequence[Judged], topics: Sequence[str]) -> dict[str, Any]:

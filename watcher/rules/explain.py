@@ -30,7 +30,8 @@ def _match_line(m: Match) -> str:
     return f"  {weight:>4} {label}{what} in {m.field} @{m.start}: {m.snippet}"
 
 
-def _topic_status(t: TopicScore) -> str:
+def topic_status(t: TopicScore) -> str:
+    """The topic's verdict in a few words ("ALERT", "missing entity", ...)."""
     if t.decision == "possible":
         return f"POSSIBLE MATCH (relevance model {t.model:.2f})"
     if t.decision == "held":
@@ -58,7 +59,7 @@ def render_text(result: ScoreResult, item: Item | None = None, *, all_topics: bo
             continue
         lines.append("")
         lines.append(
-            f"{t.topic} ({t.title}): {_topic_status(t)}, score {_num(t.score)}"
+            f"{t.topic} ({t.title}): {topic_status(t)}, score {_num(t.score)}"
             f" / threshold {_num(t.threshold)}"
         )
         if t.vetoed_by is not None:
@@ -87,7 +88,7 @@ def render_html(result: ScoreResult, item: Item | None = None, *, all_topics: bo
         if not all_topics and not t.alerted:
             continue
         out.append(
-            f"<b>{e(t.topic)}</b> ({e(t.title)}): {e(_topic_status(t))},"
+            f"<b>{e(t.topic)}</b> ({e(t.title)}): {e(topic_status(t))},"
             f" score {_num(t.score)} / {_num(t.threshold)}"
         )
         if t.vetoed_by is not None:
@@ -116,13 +117,21 @@ _STYLE = {
 }
 
 
+def field_matches(result: ScoreResult, field: str) -> list[tuple[TopicScore, Match]]:
+    """Every match of every topic in ``field`` (a veto's too), with its topic."""
+    out = [(ts, m) for ts in result.topics for m in ts.matches if m.field == field]
+    out += [
+        (ts, ts.vetoed_by) for ts in result.topics if ts.vetoed_by and ts.vetoed_by.field == field
+    ]
+    return out
+
+
 def highlighted(item: Item, result: ScoreResult, field: str, limit: int = 2000) -> Text:
     """The field's text with every match of every topic styled by its kind."""
     text = item.field_text(field)
     shown = text[:limit]
     t = Text(shown)
-    spans: list[Match] = [m for ts in result.topics for m in ts.matches if m.field == field]
-    spans += [ts.vetoed_by for ts in result.topics if ts.vetoed_by and ts.vetoed_by.field == field]
+    spans = [m for _, m in field_matches(result, field)]
     # proximity first so the words inside it get their own style on top
     for m in sorted(spans, key=lambda m: m.kind != "proximity"):
         if m.start < len(shown):
@@ -142,7 +151,7 @@ def render_terminal(result: ScoreResult, item: Item, console: Console) -> None:
     console.print(Panel(Group(*parts), title="item", expand=True))
     for t in result.topics:
         style = "bold green" if t.alerted else "dim"
-        head = Text(f"{t.topic}: {_topic_status(t)}", style=style)
+        head = Text(f"{t.topic}: {topic_status(t)}", style=style)
         head.append(f"  score {_num(t.score)} / threshold {_num(t.threshold)}", style="")
         console.print(head)
         if t.vetoed_by is not None:

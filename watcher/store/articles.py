@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.store.db import Tx
@@ -49,3 +50,17 @@ def put_article(tx: Tx, article: CachedArticle) -> None:
 def prune_articles(tx: Tx, older_than: float) -> int:
     """Forget articles fetched before ``older_than`` (epoch seconds); returns how many."""
     return tx.execute("DELETE FROM articles WHERE fetched_at < ?", (older_than,))
+
+
+def texts_of(tx: Tx, urls: Sequence[str]) -> dict[str, str]:
+    """The extracted text of each of ``urls`` whose article was fetched (absent: none)."""
+    wanted = sorted({u for u in urls if u})
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = tx.fetchall(
+            f"SELECT url, text FROM articles WHERE status = 'ok' AND url IN ({marks})", chunk
+        )
+        out.update((r[0], r[1]) for r in rows)
+    return out

@@ -177,3 +177,21 @@ def stored_item(
         alert_topics=tuple(json.loads(alert[1])) if alert is not None else (),
         model_notes=tuple(str(n[0]) for n in notes if n[0]),
     )
+
+
+def recent_items(db: Database, limit: int) -> list[tuple[int, Item]]:
+    """The ``limit`` items stored last, newest first, with their ids (title and summary: the
+    store keeps no more of an item's text)."""
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            "SELECT id, source_id, guid, url, title, summary, language, published_at"
+            " FROM items ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    return [
+        (
+            int(r[0]),
+            Item(r[1], r[2], r[3], r[4], summary=r[5], language=r[6], published=from_epoch(r[7])),
+        )
+        for r in rows
+    ]
