@@ -174,7 +174,7 @@ def compile_rules(spec: RulesSpec) -> CompiledRules:
         topics.append(
             CompiledTopic(
                 id=t.id,
-                title=t.title,
+                title=t.title_in("en"),
                 threshold=t.threshold,
                 field_weights=tuple(fw.of(f) for f in FIELDS),
                 all_of=tuple(t.require.all_of),
