@@ -28,6 +28,18 @@ EN: Final[dict[str, str]] = {
     "summary_heading": "and {n} more from {source}:",
     "n_more": "… {n} more",
     "reports": "+{n} reports",
+    "reports_one": "+1 report",
+    "recent_heading": "Latest alerts (times in {zone}):",
+    "cmd_start": "Get alerts in this chat",
+    "cmd_stop": "Stop alerts",
+    "cmd_topics": "Choose topics",
+    "cmd_mute": "Pause alerts, e.g. /mute 8h",
+    "cmd_unmute": "Resume alerts",
+    "cmd_recent": "Latest alerts",
+    "cmd_lang": "Language: /lang en, ko or ru",
+    "cmd_tz": "Time zone, e.g. /tz Asia/Seoul",
+    "cmd_details": "Show scores and matched words: /details on",
+    "cmd_help": "What this bot does",
     "help": "I send alerts about North Koreans in Russia and China: arrests and forced returns,"
     " deportation and law-enforcement agreements, forced labour abroad, soldiers and POWs.\n\n"
     "/start - get alerts here\n/stop - stop them\n/topics - choose topics\n"
@@ -49,14 +61,14 @@ EN: Final[dict[str, str]] = {
     "muted_until": "Muted until {when}. /unmute to resume.",
     "unmuted": "Alerts resumed.",
     "no_alerts": "No alerts yet.",
-    "recent_heading": "Latest alerts:",
     "lang_set": "Language: English.",
     "lang_usage": "Use /lang en, /lang ko or /lang ru.",
     "tz_set": "Times are now shown in {zone}.",
     "tz_usage": "Use /tz followed by a time zone, e.g. /tz Asia/Seoul or /tz Europe/Moscow"
     " (/tz UTC to reset). Times are now in {zone}.",
-    "tz_unknown": "{zone!r} is not a time zone I know. Use an Area/City name, e.g. Asia/Seoul,"
-    " Europe/Moscow, America/New_York.",
+    "tz_unknown": "“{zone}” is not a time zone I know.{hint} Use an Area/City name, e.g."
+    " Asia/Seoul, Europe/Moscow, America/New_York.",
+    "tz_hint": " Did you mean {zones}?",
     "details_on": "Alerts here now show the score and the matched words.",
     "details_off": "Alerts here no longer show the score and the matched words.",
     "details_usage": "Use /details on or /details off.",
@@ -92,6 +104,18 @@ KO: Final[dict[str, str]] = {
     "summary_heading": "{source}에서 {n}건 더:",
     "n_more": "… {n}건 더",
     "reports": "보도 +{n}건",
+    "reports_one": "보도 +1건",
+    "recent_heading": "최근 알림 ({zone} 기준):",
+    "cmd_start": "이 대화방에서 알림 받기",
+    "cmd_stop": "알림 중지",
+    "cmd_topics": "주제 선택",
+    "cmd_mute": "잠시 멈춤, 예: /mute 8h",
+    "cmd_unmute": "다시 받기",
+    "cmd_recent": "최근 알림",
+    "cmd_lang": "언어: /lang en, ko, ru",
+    "cmd_tz": "시간대, 예: /tz Asia/Seoul",
+    "cmd_details": "점수와 일치한 단어 보기: /details on",
+    "cmd_help": "이 봇이 하는 일",
     "help": "러시아와 중국에 있는 북한 사람들에 관한 알림을 보냅니다: 체포와 강제북송, 송환 및"
     " 수사 협력 협정, 해외 강제노동, 군인과 포로.\n\n"
     "/start - 이 대화방에서 알림 받기\n/stop - 알림 중지\n/topics - 주제 선택\n"
@@ -113,14 +137,14 @@ KO: Final[dict[str, str]] = {
     "muted_until": "{when}까지 알림을 멈춥니다. 다시 받으려면 /unmute.",
     "unmuted": "알림을 다시 보냅니다.",
     "no_alerts": "아직 알림이 없습니다.",
-    "recent_heading": "최근 알림:",
     "lang_set": "언어: 한국어.",
     "lang_usage": "/lang en, /lang ko 또는 /lang ru 로 쓰세요.",
     "tz_set": "이제 시각을 {zone} 기준으로 표시합니다.",
     "tz_usage": "/tz 뒤에 시간대를 쓰세요. 예: /tz Asia/Seoul, /tz Europe/Moscow"
     " (되돌리려면 /tz UTC). 지금은 {zone} 기준입니다.",
-    "tz_unknown": "{zone!r}은(는) 알 수 없는 시간대입니다. Asia/Seoul, Europe/Moscow,"
+    "tz_unknown": "“{zone}”은(는) 알 수 없는 시간대입니다.{hint} Asia/Seoul, Europe/Moscow,"
     " America/New_York 처럼 지역/도시 이름을 쓰세요.",
+    "tz_hint": " 혹시 {zones}?",
     "details_on": "이제 이 대화방의 알림에 점수와 일치한 단어를 표시합니다.",
     "details_off": "이제 이 대화방의 알림에 점수와 일치한 단어를 표시하지 않습니다.",
     "details_usage": "/details on 또는 /details off 로 쓰세요.",
@@ -156,6 +180,18 @@ RU: Final[dict[str, str]] = {
     "summary_heading": "и ещё {n} от {source}:",
     "n_more": "… ещё {n}",
     "reports": "+{n} сообщ.",
+    "reports_one": "+1 сообщ.",
+    "recent_heading": "Последние оповещения (время {zone}):",
+    "cmd_start": "Получать оповещения в этом чате",
+    "cmd_stop": "Остановить оповещения",
+    "cmd_topics": "Выбрать темы",
+    "cmd_mute": "Пауза, например /mute 8h",
+    "cmd_unmute": "Возобновить оповещения",
+    "cmd_recent": "Последние оповещения",
+    "cmd_lang": "Язык: /lang en, ko или ru",
+    "cmd_tz": "Часовой пояс, например /tz Europe/Moscow",
+    "cmd_details": "Показывать балл и совпавшие слова: /details on",
+    "cmd_help": "Что делает этот бот",
     "help": "Я присылаю оповещения о северокорейцах в России и Китае: задержания и"
     " принудительные возвращения, депортация и соглашения правоохранительных органов,"
     " принудительный труд за рубежом, солдаты и военнопленные.\n\n"
@@ -179,14 +215,14 @@ RU: Final[dict[str, str]] = {
     "muted_until": "Пауза до {when}. /unmute, чтобы возобновить.",
     "unmuted": "Оповещения возобновлены.",
     "no_alerts": "Оповещений пока нет.",
-    "recent_heading": "Последние оповещения:",
     "lang_set": "Язык: русский.",
     "lang_usage": "Используйте /lang en, /lang ko или /lang ru.",
     "tz_set": "Теперь время показывается в поясе {zone}.",
     "tz_usage": "Укажите часовой пояс после /tz, например /tz Europe/Moscow или /tz Asia/Seoul"
     " (/tz UTC, чтобы сбросить). Сейчас время в поясе {zone}.",
-    "tz_unknown": "{zone!r} - неизвестный часовой пояс. Укажите Регион/Город, например"
+    "tz_unknown": "«{zone}» - неизвестный часовой пояс.{hint} Укажите Регион/Город, например"
     " Europe/Moscow, Asia/Seoul, America/New_York.",
+    "tz_hint": " Может быть, {zones}?",
     "details_on": "Теперь оповещения здесь показывают балл и совпавшие слова.",
     "details_off": "Оповещения здесь больше не показывают балл и совпавшие слова.",
     "details_usage": "Используйте /details on или /details off.",

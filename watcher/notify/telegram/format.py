@@ -14,7 +14,7 @@ split. Feed text is cleaned first (``watcher.notify.text``); only http(s) links 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -65,8 +65,8 @@ def linked(url: str, html: str) -> str:
     return f'<a href="{_e(link)}">{html}</a>' if link else html
 
 
-def local_time(moment: datetime, tz: str) -> str:
-    """ "2026-11-22 18:30 KST": ``moment`` in the zone ``tz`` ("" or unknown: UTC), named."""
+def localized(moment: datetime, tz: str) -> tuple[datetime, str]:
+    """``moment`` in the zone ``tz`` ("" or unknown: UTC), and what to call that zone."""
     try:
         zone = ZoneInfo(tz) if tz else UTC
     except (ZoneInfoNotFoundError, ValueError):
@@ -75,6 +75,12 @@ def local_time(moment: datetime, tz: str) -> str:
     name = local.tzname() or "UTC"
     if name[0] in "+-":  # a zone without an abbreviation ("+10"): its name says more
         name = tz
+    return local, name
+
+
+def local_time(moment: datetime, tz: str) -> str:
+    """ "2026-11-22 18:30 KST": ``moment`` in the zone ``tz``, named."""
+    local, name = localized(moment, tz)
     return f"{local:%Y-%m-%d %H:%M} {name}"
 
 
@@ -203,4 +209,25 @@ def format_summary(
         if len(out) + len(line) + 1 > limit - len(more):
             return out + more
         out += "\n" + line
+    return out
+
+
+def format_recent(alerts: Sequence[Alert], reader: Reader, *, limit: int = MAX_LENGTH) -> str:
+    """/recent: a heading, then one line per story (``alerts`` has one alert a story, with its
+    other outlets): time, topic title, linked title and "+N reports" when others reported it.
+    Lines that do not fit are left out."""
+    lang = reader.lang
+    now = alerts[0].published if alerts else datetime.now(UTC)
+    out = f"<b>{_e(say(lang, 'recent_heading', zone=localized(now, reader.tz)[1]))}</b>"
+    for alert in alerts:
+        local, _ = localized(alert.published, reader.tz)
+        title = one_line(alert.title, 150) or say(lang, "untitled")
+        topic = cut(reader.topic(alert.topics[0]), 40) if alert.topics else ""
+        parts = [f"{local:%m-%d %H:%M}", _e(topic), linked(alert.url, _e(title))]
+        others = len(alert.also_reported_by)
+        if others:
+            parts.append(_e(say(lang, "reports_one" if others == 1 else "reports", n=others)))
+        line = " · ".join(p for p in parts if p)
+        if len(out) + 1 + len(line) <= limit:
+            out += "\n" + line
     return out
