@@ -112,6 +112,13 @@ def best_snippet(alert: Alert) -> str:
     return "" if summary == one_line(alert.title, MAX_SNIPPET) else summary
 
 
+def bold_terms(alert: Alert) -> list[str]:
+    """The matched words a snippet shows in bold: what the topics' terms matched; the
+    entities (the country, the places) only when no term did, else every line is bold."""
+    terms = [one_line(m.text, 200) for m in alert.matches if m.kind not in ("exclusion", "entity")]
+    return terms or [one_line(m.text, 200) for m in alert.matches if m.kind == "entity"]
+
+
 def possible_topics(alert: Alert) -> list[str]:
     """The topics the relevance model sent ``alert`` as a possible match on (its topics when
     the note does not say)."""

@@ -26,6 +26,7 @@ from watcher.notify.text import (
     alert_title,
     best_snippet,
     bold_segments,
+    bold_terms,
     one_line,
     possible_topics,
     safe_link,
@@ -73,8 +74,7 @@ def _environment() -> jinja2.Environment:
 
 def _snippet(alert: Alert) -> tuple[Segment, ...]:
     text = best_snippet(alert)
-    terms = [one_line(m.text, 200) for m in alert.matches if m.kind != "exclusion"]
-    return bold_segments(text, terms) if text else ()
+    return bold_segments(text, bold_terms(alert)) if text else ()
 
 
 def _domain(url: str) -> str:

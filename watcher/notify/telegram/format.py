@@ -27,6 +27,7 @@ from watcher.notify.text import (
     MAX_MODEL_NOTE,
     best_snippet,
     bold_segments,
+    bold_terms,
     cut,
     display_text,
     one_line,
@@ -56,13 +57,13 @@ class Reader:
 
 
 def _e(text: str) -> str:
-    return escape(text, quote=True)
+    return escape(text, quote=False)  # text, not attributes: quotes need no escape
 
 
 def linked(url: str, html: str) -> str:
     """``html`` as a link to ``url`` when that is an http(s) link, else as it is."""
     link = safe_link(url)
-    return f'<a href="{_e(link)}">{html}</a>' if link else html
+    return f'<a href="{escape(link, quote=True)}">{html}</a>' if link else html
 
 
 def localized(moment: datetime, tz: str) -> tuple[datetime, str]:
@@ -86,11 +87,8 @@ def local_time(moment: datetime, tz: str) -> str:
 
 def snippet_html(alert: Alert) -> str:
     """The best snippet, escaped, with every matched word in bold ("" when there is none)."""
-    text = best_snippet(alert)
-    terms = [one_line(m.text, 200) for m in alert.matches if m.kind != "exclusion"]
-    return "".join(
-        f"<b>{_e(s.text)}</b>" if s.bold else _e(s.text) for s in bold_segments(text, terms)
-    )
+    segments = bold_segments(best_snippet(alert), bold_terms(alert))
+    return "".join(f"<b>{_e(s.text)}</b>" if s.bold else _e(s.text) for s in segments)
 
 
 def _italic_line(make: Callable[[int], str], room: int) -> str:
