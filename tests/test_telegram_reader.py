@@ -170,3 +170,14 @@ async def test_recent_is_one_compact_message(
         '11-22 09:30 · Forced return of North Koreans · <a href="https://example.org/r13">'
         "Report 13</a>"
     )
+
+
+def test_reading_choices_are_stored_on_both_dialects(store_db: Database) -> None:
+    chosen = subscribers.set_reading(store_db, 7, "private", 1.0, lang="ko", lang_chosen=True)
+    assert (chosen.active, chosen.lang, chosen.lang_chosen, chosen.tz) == (False, "ko", True, "")
+    subscribers.subscribe(store_db, 7, "private", "Seven", 2.0)
+    subscribers.set_reading(store_db, 7, "private", 3.0, tz="Asia/Seoul", details=True)
+    kept = sub(store_db, 7)
+    assert (kept.active, kept.lang, kept.tz, kept.details) == (True, "ko", "Asia/Seoul", True)
+    subscribers.set_reading(store_db, 7, "private", 4.0, details=False)
+    assert not sub(store_db, 7).details and sub(store_db, 7).lang == "ko"

@@ -99,7 +99,7 @@ def group_alerts(
     titles = topic_titles or {}
 
     def title(topic: str) -> str:
-        return titles.get(topic) or topic.replace("_", " ")
+        return one_line(titles.get(topic) or topic.replace("_", " "), 200)
 
     buckets: dict[str, list[Alert]] = {}
     for a in alerts:

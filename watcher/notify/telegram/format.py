@@ -53,7 +53,7 @@ class Reader:
     titles: Mapping[str, str] = field(default_factory=dict)
 
     def topic(self, topic: str) -> str:
-        return self.titles.get(topic) or topic.replace("_", " ")
+        return one_line(self.titles.get(topic) or topic.replace("_", " "), 200)
 
 
 def _e(text: str) -> str:
