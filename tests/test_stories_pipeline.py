@@ -208,7 +208,8 @@ async def test_one_story_one_alert_then_edits_and_restart_keeps_grouping(
     rendered = service.render(digest, "UTC", ())
     assert rendered.count == 2
     assert rendered.text.count(ROWS["s001"]["title"]) == 1
-    assert "also: NK News" in rendered.text and "also: RFA" in rendered.text
+    assert "also reported by: NK News" in rendered.text
+    assert "also reported by: RFA" in rendered.text
     assert ROWS["s002"]["title"] not in rendered.text
 
 

@@ -87,6 +87,7 @@ EN: Final[dict[str, str]] = {
     "digest_times": "Times are in {zone}.",
     "digest_unsubscribe": "To stop these emails, {link}.",
     "digest_unsubscribe_link": "unsubscribe",
+    "digest_unsubscribe_text": "Unsubscribe: {link}",
 }
 
 KO: Final[dict[str, str]] = {
@@ -163,6 +164,7 @@ KO: Final[dict[str, str]] = {
     "digest_times": "시각은 {zone} 기준입니다.",
     "digest_unsubscribe": "이 메일을 그만 받으려면 {link}.",
     "digest_unsubscribe_link": "수신 거부",
+    "digest_unsubscribe_text": "수신 거부: {link}",
 }
 
 RU: Final[dict[str, str]] = {
@@ -241,6 +243,7 @@ RU: Final[dict[str, str]] = {
     "digest_times": "Время указано в поясе {zone}.",
     "digest_unsubscribe": "Чтобы не получать эти письма, {link}.",
     "digest_unsubscribe_link": "отпишитесь",
+    "digest_unsubscribe_text": "Отписаться: {link}",
 }
 
 CATALOGUE: Final[dict[str, dict[str, str]]] = {"en": EN, "ko": KO, "ru": RU}
