@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from watcher.settings import Section, Settings
@@ -22,6 +23,14 @@ def durations(value: object) -> object:
 
 
 Durations = Annotated[tuple[float, ...], NoDecode, BeforeValidator(durations)]
+
+
+def pages_url(value: str) -> str:
+    """Empty, or an http(s) base URL: the digest puts it in links readers click."""
+    parts = urlsplit(value.strip())
+    if value.strip() and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ValueError("must be an http:// or https:// address (or empty: no links)")
+    return value.strip().rstrip("/")
 
 
 class ArchiveSettings(Section):
@@ -52,7 +61,7 @@ class ArchiveSettings(Section):
         " capture (off: never).",
     )
     robots: bool = Field(True, description="Honour robots.txt for captures, as full text does.")
-    url: str = Field(
+    url: Annotated[str, AfterValidator(pages_url)] = Field(
         "", description="Base URL of the maintainer pages serving archived copies (digest links)."
     )
     concurrency: int = Field(4, ge=1, le=64, description="Captures and checks at once.")

@@ -223,13 +223,7 @@ def parse_page(
         raise FetchError(FetchErrorKind.SELECTORS, "no item selector configured", url=base_url)
     if not body.strip():
         raise FetchError(FetchErrorKind.EMPTY, "empty page", url=base_url)
-    text, codec = decode_html(body[:MAX_PAGE_BYTES], headers)
-    try:
-        check_markup(text, "the page")
-    except FetchError as exc:
-        exc.url = base_url
-        raise
-    tree = LexborHTMLParser(text)
+    tree, codec = _tree(body, headers, base_url)
     base_node = tree.css_first("base[href]")
     base = base_url
     if base_node is not None:
@@ -242,19 +236,7 @@ def parse_page(
             " the site may have changed its layout",
             url=base_url,
         )
-    items: list[Item] = []
-    seen: set[str] = set()
-    skipped = with_link = 0
-    for node in nodes:
-        url, item = _entry(node, sel, base, source_id, language, now)
-        with_link += bool(url)
-        if url in seen:
-            continue
-        if item is None:  # no http(s) link, or no title
-            skipped += 1
-            continue
-        seen.add(url)
-        items.append(item)
+    items, skipped, with_link = _entries(nodes, sel, base, source_id, language, now)
     if not with_link:
         what = f"link selector {sel.link!r}" if sel.link else "the default link selector a[href]"
         raise FetchError(
@@ -265,6 +247,45 @@ def parse_page(
         )
     page_title = _node_text(tree.css_first("title"))
     return ParsedPage(tuple(items), page_title, codec, len(nodes), skipped)
+
+
+def _tree(
+    body: bytes, headers: Mapping[str, str] | None, base_url: str
+) -> tuple[LexborHTMLParser, str]:
+    """The page's parse tree and its codec, once its markup is known to parse quickly."""
+    text, codec = decode_html(body[:MAX_PAGE_BYTES], headers)
+    try:
+        check_markup(text, "the page")
+    except FetchError as exc:
+        exc.url = base_url
+        raise
+    return LexborHTMLParser(text), codec
+
+
+def _entries(
+    nodes: list[LexborNode],
+    sel: PageSelectors,
+    base: str,
+    source_id: str,
+    language: str,
+    now: datetime,
+) -> tuple[list[Item], int, int]:
+    """The matched elements' items (one per article URL), how many were skipped (no link or
+    no title) and how many had a link."""
+    items: list[Item] = []
+    seen: set[str] = set()
+    skipped = with_link = 0
+    for node in nodes:
+        url, item = _entry(node, sel, base, source_id, language, now)
+        with_link += bool(url)
+        if url in seen:
+            continue
+        if item is None:
+            skipped += 1
+            continue
+        seen.add(url)
+        items.append(item)
+    return items, skipped, with_link
 
 
 def _entry(

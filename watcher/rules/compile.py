@@ -20,7 +20,7 @@ import ahocorasick
 
 from watcher.models import FIELDS
 from watcher.rules.normalize import is_hangul, is_word_char, normalize_pattern
-from watcher.rules.spec import FieldWeights, RulesSpec
+from watcher.rules.spec import FieldWeights, RulesSpec, TopicSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +126,13 @@ def compile_pattern(raw: str) -> CompiledPattern:
 
 
 class _Builder:
+    """Patterns numbered once each (a term shared by topics is matched once), and the
+    entities' alias patterns that ``@entity`` terms stand for."""
+
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.patterns: list[CompiledPattern] = []
+        self.entities: dict[str, CompiledEntity] = {}
 
     def add(self, raw: str) -> int:
         key = raw.strip()
@@ -136,6 +140,29 @@ class _Builder:
             self.index[key] = len(self.patterns)
             self.patterns.append(compile_pattern(key))
         return self.index[key]
+
+    def term(self, label: str, weight: float) -> CompiledTerm:
+        if label.startswith("@"):
+            eid = label[1:]
+            return CompiledTerm(label, weight, self.entities[eid].aliases, eid)
+        return CompiledTerm(label.strip(), weight, frozenset((self.add(label),)))
+
+    def group(self, labels: list[str]) -> frozenset[int]:
+        out: set[int] = set()
+        for label in labels:
+            out.update(self.term(label, 1.0).patterns)
+        return frozenset(out)
+
+    def automaton(self) -> ahocorasick.Automaton:
+        automaton = ahocorasick.Automaton()
+        by_key: dict[str, list[int]] = {}
+        for i, p in enumerate(self.patterns):
+            by_key.setdefault(p.key, []).append(i)
+        for key, ids in by_key.items():
+            automaton.add_word(key, (len(key), tuple(ids)))
+        if by_key:
+            automaton.make_automaton()
+        return automaton
 
 
 def _short(labels: list[str], shown: int = 3) -> str:
@@ -147,71 +174,43 @@ def _short(labels: list[str], shown: int = 3) -> str:
 def compile_rules(spec: RulesSpec) -> CompiledRules:
     """Compile a validated spec (``spec.semantic_problems`` found nothing)."""
     b = _Builder()
-    entities: dict[str, CompiledEntity] = {}
     for eid, e in spec.entities.items():
-        entities[eid] = CompiledEntity(
+        b.entities[eid] = CompiledEntity(
             id=eid,
             title=e.title or eid,
             aliases=frozenset(b.add(a) for a in e.aliases),
             excepts=frozenset(b.add(a) for a in e.except_),
         )
+    topics = tuple(_topic(b, t, t.fields or spec.fields) for t in spec.topics)
+    return CompiledRules(tuple(b.patterns), b.automaton(), b.entities, topics)
 
-    def term(label: str, weight: float) -> CompiledTerm:
-        if label.startswith("@"):
-            eid = label[1:]
-            return CompiledTerm(label, weight, entities[eid].aliases, eid)
-        return CompiledTerm(label.strip(), weight, frozenset((b.add(label),)))
 
-    def group(labels: list[str]) -> frozenset[int]:
-        out: set[int] = set()
-        for label in labels:
-            out.update(term(label, 1.0).patterns)
-        return frozenset(out)
-
-    topics: list[CompiledTopic] = []
-    for t in spec.topics:
-        fw: FieldWeights = t.fields or spec.fields
-        topics.append(
-            CompiledTopic(
-                id=t.id,
-                title=t.title_in("en"),
-                threshold=t.threshold,
-                field_weights=tuple(fw.of(f) for f in FIELDS),
-                all_of=tuple(t.require.all_of),
-                any_of=tuple(t.require.any_of),
-                within=t.require.within,
-                terms=tuple(term(p, w) for p, w in t.terms.items()),
-                near=tuple(
-                    CompiledNear(
-                        label=f"{_short(n.terms)} within {n.within} words of {_short(n.near)}",
-                        left=group(n.terms),
-                        right=group(n.near),
-                        within=n.within,
-                        weight=n.weight,
-                    )
-                    for n in t.near
-                ),
-                veto=tuple(term(p, 0.0) for p in t.veto),
-                subtract=tuple(term(p, w) for p, w in t.subtract.items()),
-                ignore=group(t.ignore),
-                exclusion_patterns=frozenset(
-                    pid
-                    for x in t.veto + list(t.subtract)
-                    if not x.startswith("@")
-                    for pid in term(x, 0.0).patterns
-                ),
-                exclusion_entities=frozenset(
-                    x[1:] for x in t.veto + list(t.subtract) if x.startswith("@")
-                ),
+def _topic(b: _Builder, t: TopicSpec, fw: FieldWeights) -> CompiledTopic:
+    excluded = t.veto + list(t.subtract)
+    return CompiledTopic(
+        id=t.id,
+        title=t.title_in("en"),
+        threshold=t.threshold,
+        field_weights=tuple(fw.of(f) for f in FIELDS),
+        all_of=tuple(t.require.all_of),
+        any_of=tuple(t.require.any_of),
+        within=t.require.within,
+        terms=tuple(b.term(p, w) for p, w in t.terms.items()),
+        near=tuple(
+            CompiledNear(
+                label=f"{_short(n.terms)} within {n.within} words of {_short(n.near)}",
+                left=b.group(n.terms),
+                right=b.group(n.near),
+                within=n.within,
+                weight=n.weight,
             )
-        )
-
-    automaton = ahocorasick.Automaton()
-    by_key: dict[str, list[int]] = {}
-    for i, p in enumerate(b.patterns):
-        by_key.setdefault(p.key, []).append(i)
-    for key, ids in by_key.items():
-        automaton.add_word(key, (len(key), tuple(ids)))
-    if by_key:
-        automaton.make_automaton()
-    return CompiledRules(tuple(b.patterns), automaton, entities, tuple(topics))
+            for n in t.near
+        ),
+        veto=tuple(b.term(p, 0.0) for p in t.veto),
+        subtract=tuple(b.term(p, w) for p, w in t.subtract.items()),
+        ignore=b.group(t.ignore),
+        exclusion_patterns=frozenset(
+            pid for x in excluded if not x.startswith("@") for pid in b.term(x, 0.0).patterns
+        ),
+        exclusion_entities=frozenset(x[1:] for x in excluded if x.startswith("@")),
+    )

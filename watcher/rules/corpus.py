@@ -67,19 +67,11 @@ def item_from_json(obj: dict[str, Any], default_id: str = "") -> Item:
 def read_corpus(path: Path | str, topics: Iterable[str] | None = None) -> list[LabelledItem]:
     """Read a JSONL corpus; every bad line is a ``Problem`` (all are raised together)."""
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(Problem(name, 0, 0, "file not found")) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(Problem(name, 0, 0, f"not UTF-8 text: {exc.reason}")) from exc
-    except OSError as exc:
-        raise ConfigError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from exc
     known = set(topics) if topics is not None else None
     items: list[LabelledItem] = []
     problems: list[Problem] = []
     seen: set[str] = set()
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -87,44 +79,51 @@ def read_corpus(path: Path | str, topics: Iterable[str] | None = None) -> list[L
         except json.JSONDecodeError as exc:
             problems.append(Problem(name, n, exc.colno, f"not JSON: {exc.msg}"))
             continue
-        if not isinstance(obj, dict):
-            problems.append(Problem(name, n, 1, "each line must be a JSON object"))
+        read = _labelled(obj, n, known, seen)
+        if isinstance(read, str):
+            problems.append(Problem(name, n, 1, read))
             continue
-        labels = obj.get("labels", [])
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            problems.append(Problem(name, n, 1, "'labels' must be a list of topic ids"))
-            continue
-        if known is not None:
-            unknown = [x for x in labels if x not in known]
-            if unknown:
-                problems.append(
-                    Problem(
-                        name,
-                        n,
-                        1,
-                        f"unknown topic {unknown[0]!r} in labels"
-                        f" (known: {', '.join(sorted(known))})",
-                    )
-                )
-                continue
-        item_id = str(obj.get("id") or f"line-{n}")
-        if item_id in seen:
-            problems.append(Problem(name, n, 1, f"duplicate id {item_id!r}"))
-            continue
-        seen.add(item_id)
-        try:
-            item = item_from_json(obj, item_id)
-        except ValueError as exc:
-            problems.append(Problem(name, n, 1, str(exc)))
-            continue
-        group = obj.get("story")
-        group = group if isinstance(group, str) and group else item_id
-        items.append(LabelledItem(item_id, item, frozenset(labels), group))
+        seen.add(read.id)
+        items.append(read)
     if problems:
         raise ConfigError(problems)
     if not items:
         raise ConfigError(Problem(name, 0, 0, "the corpus has no items"))
     return items
+
+
+def _read_text(path: Path | str) -> str:
+    name = str(path)
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(Problem(name, 0, 0, "file not found")) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(Problem(name, 0, 0, f"not UTF-8 text: {exc.reason}")) from exc
+    except OSError as exc:
+        raise ConfigError(Problem(name, 0, 0, f"cannot read: {exc.strerror}")) from exc
+
+
+def _labelled(obj: object, n: int, known: set[str] | None, seen: set[str]) -> LabelledItem | str:
+    """Line ``n``'s JSON as a labelled item, or what is wrong with it."""
+    if not isinstance(obj, dict):
+        return "each line must be a JSON object"
+    labels = obj.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        return "'labels' must be a list of topic ids"
+    unknown = [x for x in labels if known is not None and x not in known]
+    if unknown and known is not None:
+        return f"unknown topic {unknown[0]!r} in labels (known: {', '.join(sorted(known))})"
+    item_id = str(obj.get("id") or f"line-{n}")
+    if item_id in seen:
+        return f"duplicate id {item_id!r}"
+    try:
+        item = item_from_json(obj, item_id)
+    except ValueError as exc:
+        return str(exc)
+    group = obj.get("story")
+    group = group if isinstance(group, str) and group else item_id
+    return LabelledItem(item_id, item, frozenset(labels), group)
 
 
 class Decided(Protocol):

@@ -291,17 +291,8 @@ class Rules:
         fw = topic.field_weights
         ignored = _hits(found, topic.ignore) if topic.ignore else []
         score = 0.0
-        fired_hits: list[tuple[int, list[Hit]]] = []
-        for term_index in fired:
-            hits = self._term_hits(topic.terms[term_index], found, present)
-            if ignored:
-                hits = outside(hits, ignored)
-            if hits:
-                fired_hits.append((term_index, hits))
-        if len(fired_hits) > 1:
-            fired_hits = _drop_nested(fired_hits, topic.terms)
         anchors: list[Hit] = []  # where the topic's evidence is (for require.within)
-        for term_index, hits in fired_hits:
+        for term_index, hits in self._fired_hits(topic, fired, found, present, ignored):
             term = topic.terms[term_index]
             best = max(hits, key=lambda h: (fw[h.field], -h.start))
             added = term.weight * fw[best.field]
@@ -322,19 +313,10 @@ class Rules:
             score += added
             span = (a.field, min(a.start, b.start), max(a.end, b.end))
             pending.append((span, near.label, added, "proximity", ""))
-        check_exclusions = self._exclusions_possible(topic, found, present)
-        for term in topic.subtract if check_exclusions else ():
-            hits = self._term_hits(term, found, present)
-            if hits:
-                h = hits[0]
-                score -= term.weight
-                pending.append((h, term.label, -term.weight, "exclusion", ""))
         vetoed_by: Match | None = None
-        for term in topic.veto if check_exclusions else ():
-            hits = self._term_hits(term, found, present)
-            if hits:
-                vetoed_by = self._match(found, hits[0], term.label, 0.0, "exclusion")
-                break
+        if self._exclusions_possible(topic, found, present):
+            score -= self._subtract(topic, found, present, pending)
+            vetoed_by = self._veto(topic, found, present)
         missing, too_far = self._required(topic, found, present, anchors, pending)
         score = round(max(score, 0.0), 6)
         alerted = vetoed_by is None and not missing and not too_far and score >= topic.threshold
@@ -350,6 +332,51 @@ class Rules:
             missing=tuple(missing),
             too_far=too_far,
         )
+
+    def _fired_hits(
+        self,
+        topic: CompiledTopic,
+        fired: list[int],
+        found: _ItemHits,
+        present: dict[str, list[Hit]],
+        ignored: list[Hit],
+    ) -> list[tuple[int, list[Hit]]]:
+        """The fired terms' hits outside ``ignore`` spans, a term inside a longer one dropped."""
+        fired_hits: list[tuple[int, list[Hit]]] = []
+        for term_index in fired:
+            hits = self._term_hits(topic.terms[term_index], found, present)
+            if ignored:
+                hits = outside(hits, ignored)
+            if hits:
+                fired_hits.append((term_index, hits))
+        if len(fired_hits) > 1:
+            fired_hits = _drop_nested(fired_hits, topic.terms)
+        return fired_hits
+
+    def _subtract(
+        self,
+        topic: CompiledTopic,
+        found: _ItemHits,
+        present: dict[str, list[Hit]],
+        pending: list[_Pending],
+    ) -> float:
+        """What the topic's ``subtract`` terms found take off its score (noted in ``pending``)."""
+        taken = 0.0
+        for term in topic.subtract:
+            hits = self._term_hits(term, found, present)
+            if hits:
+                taken += term.weight
+                pending.append((hits[0], term.label, -term.weight, "exclusion", ""))
+        return taken
+
+    def _veto(
+        self, topic: CompiledTopic, found: _ItemHits, present: dict[str, list[Hit]]
+    ) -> Match | None:
+        for term in topic.veto:
+            hits = self._term_hits(term, found, present)
+            if hits:
+                return self._match(found, hits[0], term.label, 0.0, "exclusion")
+        return None
 
     def _required(
         self,
