@@ -127,6 +127,10 @@ async def test_group_settings_are_for_its_administrators(
     assert await say(tg, group, "/lang ko", chat_type="group", user_id=7) == "언어: 한국어."
     await say(tg, group, "/details on", chat_type="group", user_id=8)
     assert not sub(db, group).details
+    other = -1006  # a group follows the language of whoever sent /start, not every member
+    assert "구독했습니다" in await say(tg, other, "/start", chat_type="group", language_code="ko")
+    reply = await say(tg, other, "/help", chat_type="group", user_id=8, language_code="ru")
+    assert "Я присылаю" in reply and sub(db, other).lang == "ko"
 
 
 async def test_alerts_read_in_each_chats_language_zone_and_details(

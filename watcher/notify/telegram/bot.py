@@ -393,18 +393,20 @@ class TelegramBot:
         assert update.effective_chat is not None
         return update.effective_chat.id
 
-    async def _lang(self, update: Update) -> str:
+    async def _lang(self, update: Update, *, keep: bool | None = None) -> str:
         """The language to answer in: the chat's /lang choice, else the writer's Telegram
-        language, which the chat then keeps for its alerts."""
+        language, which the chat then keeps for its alerts (``keep``; by default in private
+        chats only: one member of a group does not change what the group reads)."""
         chat, user = update.effective_chat, update.effective_user
         code = user.language_code if user is not None else None
         sub = None if chat is None else await asyncio.to_thread(subscribers.get, self.db, chat.id)
-        if sub is None:
+        if chat is None or sub is None:
             return language_of(code)
         if sub.lang_chosen or not code:
             return sub.lang
         lang = language_of(code)
-        if lang != sub.lang and chat is not None:
+        keep = chat.type not in GROUP_TYPES if keep is None else keep
+        if keep and lang != sub.lang:
             await asyncio.to_thread(
                 subscribers.set_reading, self.db, chat.id, chat.type, self.clock(), lang=lang
             )
@@ -422,7 +424,7 @@ class TelegramBot:
         await asyncio.to_thread(
             subscribers.subscribe, self.db, chat.id, chat.type, title, self.clock()
         )
-        lang = await self._lang(update)  # stored with the subscription
+        lang = await self._lang(update, keep=True)  # stored with the subscription
         await self._reply(update, _e(say(lang, "subscribed") + "\n\n" + say(lang, "help")))
 
     async def cmd_stop(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
