@@ -100,16 +100,23 @@ def alert_title(alert: Alert, limit: int = MAX_TITLE) -> str:
 
 def best_snippet(alert: Alert) -> str:
     """The snippet that best shows why ``alert`` alerted: the one whose matches weigh most,
-    outside the title (shown already); else the start of the summary; else ""."""
+    among those that say more than the title (shown already); else the start of the summary
+    when it says more; else ""."""
+    title = _bare(alert.title)
     weights: dict[str, float] = {}
     for m in alert.matches:
-        if m.kind != "exclusion" and m.field != "title" and m.snippet.strip():
+        if m.kind != "exclusion" and m.field != "title" and _bare(m.snippet) not in title:
             weights[m.snippet] = weights.get(m.snippet, 0.0) + m.weight
     if weights:
         best = max(weights, key=lambda s: weights[s])  # the first of equals
         return one_line(best, MAX_SNIPPET)
     summary = one_line(alert.summary, MAX_SNIPPET)
-    return "" if summary == one_line(alert.title, MAX_SNIPPET) else summary
+    return "" if _bare(summary) in title else summary
+
+
+def _bare(text: str) -> str:
+    """``text`` to compare: one line, case-folded, without the ellipses of a cut."""
+    return one_line(text, 10_000).strip("… .").casefold()
 
 
 def bold_terms(alert: Alert) -> list[str]:
