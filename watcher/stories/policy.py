@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from watcher.notify.i18n import EN
 from watcher.stories.anchors import counts_compatible, figures
 
 TELEGRAM_MAX_LENGTH = 4096
-ALSO_REPORTED = "also reported by: "
-ADDED = "later reports add: "
-ALSO_REPORTED_WORDS = (ALSO_REPORTED, " and {n} more", "{n} outlets")
+# the words of these lines, in English unless a formatter gives the reader's (i18n)
+ALSO_REPORTED_WORDS = (EN["also_reported"], EN["and_more"], EN["outlets"])
+ADDED = EN["later_add"]
 MAX_FIGURES = 3
 
 
