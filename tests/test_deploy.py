@@ -121,7 +121,7 @@ def test_compose_runs_sqlite_by_default_and_postgres_in_a_profile() -> None:
 def test_compose_variables_are_documented_in_env_example() -> None:
     text = (DEPLOY / "compose.yaml").read_text("utf-8")
     used = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
-    assert used == {"WATCHER_DB", "POSTGRES_PASSWORD"}
+    assert used == {"WATCHER_DB", "POSTGRES_PASSWORD", "WATCHER_WEB_TOKEN"}
     assert used <= {name for name, _ in env_example()}
 
 

@@ -1,4 +1,5 @@
-"""/healthz and /metrics served by the real HttpService on 127.0.0.1, on both store dialects."""
+"""/healthz and /metrics served by the real web service (uvicorn) on 127.0.0.1, on both store
+dialects."""
 
 from __future__ import annotations
 
@@ -14,22 +15,38 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from watcher.config.live import LiveConfig
 from watcher.errors import ConfigError
-from watcher.ops.http import Health, HttpService, http_service
+from watcher.ops.http import Health
 from watcher.ops.metrics import Metrics
 from watcher.ops.probe import probe
+from watcher.pages.app import Web
+from watcher.pages.service import WebService, web_service
 from watcher.runtime import Runtime
 from watcher.settings import Settings
 from watcher.store import Database, open_database
 from watcher.store import outbox as ob
 from watcher.store.alerts import insert_alert
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def config() -> LiveConfig:
+    return LiveConfig.load(ROOT / "feeds.yaml", ROOT / "keywords.yaml", "off")
+
+
+def web_app_service(
+    health: Health, metrics: Metrics, *, port: int, instance_id: str = ""
+) -> WebService:
+    web = Web(Settings(), health.db, config(), health, metrics, instance_id)
+    return WebService(web, port=port)
+
 
 @asynccontextmanager
 async def serving(
     db: Database, metrics: Metrics, scheduler_running: Callable[[], bool] | None
 ) -> AsyncIterator[str]:
-    service = HttpService(Health(db, scheduler_running), metrics, port=0, instance_id="t:1")
+    service = web_app_service(Health(db, scheduler_running), metrics, port=0, instance_id="t:1")
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     await asyncio.wait_for(service.ready.wait(), 5)
@@ -205,7 +222,7 @@ async def _raw(port: int, request: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request)
     await writer.drain()
-    data = await asyncio.wait_for(reader.read(), 5)
+    data = await asyncio.wait_for(reader.readline(), 5)  # the status line
     writer.close()
     return data
 
@@ -223,7 +240,7 @@ async def _raw(port: int, request: bytes) -> bytes:
 async def test_bad_requests_get_clear_statuses(
     memdb: Database, request_bytes: bytes, status: bytes
 ) -> None:
-    service = HttpService(Health(memdb, lambda: True), Metrics(), port=0)
+    service = web_app_service(Health(memdb, lambda: True), Metrics(), port=0)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     await service.ready.wait()
@@ -238,11 +255,11 @@ async def test_bad_requests_get_clear_statuses(
 
 async def test_http_service_is_off_unless_a_port_is_set(memdb: Database) -> None:
     off = Runtime(Settings(), memdb)
-    assert http_service(off, lambda: True) is None
+    assert web_service(off, config(), lambda: True) is None
     on = Runtime(Settings(http_port=9), memdb, instance_id="box:7")
-    service = http_service(on, lambda: True)
+    service = web_service(on, config(), lambda: True)
     assert service is not None
-    assert (service.host, service.port, service.instance_id) == ("127.0.0.1", 9, "box:7")
+    assert (service.host, service.port, service.web.instance_id) == ("127.0.0.1", 9, "box:7")
     assert b'watcher_instance_info{instance="box:7"} 1.0' in on.metrics.render()
 
 
@@ -268,6 +285,6 @@ async def test_probe_exit_codes_follow_healthz(memdb: Database) -> None:
 async def test_a_taken_port_is_a_clear_configuration_error(memdb: Database) -> None:
     async with serving(memdb, Metrics(), lambda: True) as base:
         port = int(base.rsplit(":", 1)[1])
-        clash = HttpService(Health(memdb, lambda: True), Metrics(), port=port)
+        clash = web_app_service(Health(memdb, lambda: True), Metrics(), port=port)
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
             await clash.run(asyncio.Event())

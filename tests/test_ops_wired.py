@@ -28,7 +28,7 @@ from watcher.app import App, build_app
 from watcher.errors import FetchErrorKind
 from watcher.fetch import Fetcher
 from watcher.notify.console import ConsoleNotifier
-from watcher.ops.http import HttpService
+from watcher.pages.service import WebService
 from watcher.settings import Settings, StorySettings
 from watcher.store import Database
 from watcher.store.alerts import get_alerts
@@ -119,7 +119,7 @@ async def test_metrics_count_a_real_poll_cycle(tmp_path: Path) -> None:
         write_config(tmp_path, server, ["/news.xml", "/gone.xml"])
         settings = Settings(config_dir=tmp_path, http_port=free_port(), instance_id="wired:1")
         async with running(settings) as app, httpx.AsyncClient() as client:
-            http = next(s for s in app.services if isinstance(s, HttpService))
+            http = next(s for s in app.services if isinstance(s, WebService))
             await asyncio.wait_for(http.ready.wait(), 10)
             base = f"http://127.0.0.1:{http.bound_port}"
             before = samples((await client.get(base + "/metrics")).text)
@@ -172,7 +172,7 @@ async def test_no_http_server_unless_a_port_is_set(tmp_path: Path) -> None:
         server.route("/news.xml", rss([QUIET], "q"))
         write_config(tmp_path, server, ["/news.xml"])
         async with running(Settings(config_dir=tmp_path)) as app:
-            assert not [s for s in app.services if isinstance(s, HttpService)]
+            assert not [s for s in app.services if isinstance(s, WebService)]
 
 
 @pytest.mark.slow

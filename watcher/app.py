@@ -26,7 +26,7 @@ from watcher.fetch import Fetcher
 from watcher.logs import redact_url
 from watcher.notify.base import Context, Notifier
 from watcher.notify.kinds import build_notifiers
-from watcher.ops.http import http_service
+from watcher.pages.service import web_service
 from watcher.pipeline import Pipeline, PollOutcome
 from watcher.relevance.files import describe
 from watcher.runtime import Runtime, Service
@@ -88,7 +88,13 @@ def build_app(
         runtime.instance_id = settings.instance_id
     # the configured channels, found by kind (watcher.notify.kinds); they read the
     # configuration in force through ``live``'s getters, which a reload swaps
-    ctx = Context(runtime, rules=live.rules, feeds=live.feeds, reload=lambda: scheduler.reload())
+    ctx = Context(
+        runtime,
+        rules=live.rules,
+        scorer=live.scorer,
+        feeds=live.feeds,
+        reload=lambda: scheduler.reload(),
+    )
     notifiers = build_notifiers(ctx)
     runtime.wakers.extend(n.wake for n in notifiers)
     pipeline = Pipeline(
@@ -114,14 +120,14 @@ def build_app(
 
 
 def _optional_services(runtime: Runtime, live: LiveConfig, scheduler: Scheduler) -> list[Service]:
-    """The services the settings turn on: the archive, /healthz and /metrics (the notifiers'
-    come from ``build_notifiers``)."""
+    """The services the settings turn on: the archive, the web app with /healthz, /metrics and
+    the pages (the notifiers' come from ``build_notifiers``)."""
     services = list[Service]()
     if runtime.settings.section(ArchiveSettings).enabled:  # docs/archive.md
         from watcher.archive.service import ArchiveService
 
         services.append(ArchiveService(runtime, live.feeds))
-    http = http_service(runtime, scheduler.running)  # /healthz, /metrics (WATCHER_HTTP_PORT)
+    http = web_service(runtime, live, scheduler.running)  # WATCHER_HTTP_PORT (docs/web.md)
     if http is not None:
         services.append(http)
     return services

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -37,6 +38,16 @@ def redact_url(url: str) -> str:
     host = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@", re.IGNORECASE)
+
+
+def redact_urls_in(text: str) -> str:
+    """``text`` with the password of every URL in it replaced (``https://user:***@host``)."""
+    if "://" not in text or "@" not in text:  # the common case, without the regex's scan
+        return text
+    return _URL_CREDENTIALS.sub(r"\1:***@", text)
 
 
 def url_password(url: str) -> str:
@@ -95,5 +106,5 @@ def setup_logging(
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -4,7 +4,8 @@
 what the source's kind asks for), ``_parse`` (the kind's parser, on the stage threads),
 ``_enrich`` (article text, for sources with ``fulltext: true``) and ``_store``, which runs
 ``_record`` in one transaction: ``_new_items`` (not seen before), ``_score_new`` (backfill
-and duplicate URLs stay quiet, the rest is scored), ``_store_alert`` (item, story, alert),
+and duplicate URLs stay quiet, the rest is scored), ``_store_quiet`` (held back, repost, near
+miss or plain), ``_store_alert`` (item, story, alert),
 ``_fan_out`` (the alerts' outbox rows) and the source's new state. A crash at any moment
 keeps all of a poll's writes or none: an alert is recorded once and delivered through the
 outbox. A poll cancelled while it waits on the network or a parse (``watcher run`` stopping)
@@ -30,7 +31,7 @@ from watcher.backoff import backoff_delay
 from watcher.config.feeds import SourceConfig
 from watcher.errors import FetchError
 from watcher.fetch import Fetcher, FetchResult
-from watcher.models import Alert, Item, ScoreResult
+from watcher.models import Alert, Item, ScoreResult, TopicScore
 from watcher.notify.base import Targets
 from watcher.notify.fanout import fan_out
 from watcher.relevance import record as opinion
@@ -38,6 +39,7 @@ from watcher.settings import DEFAULT_ALERTS_PER_POLL
 from watcher.sources import Fetched, kind_of, parse_body
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
+from watcher.store import labels as labels_store
 from watcher.store import sources as sources_store
 from watcher.store.db import Database, Tx
 from watcher.stories.hook import StoryHook, StorySession
@@ -341,16 +343,35 @@ class Pipeline:
         plain: list[tuple[Item, dict[str, float]]],
     ) -> int:
         """An item that does not alert: held back by the relevance model (stored with why), a
-        repost joining its story, or kept for the poll's batch insert (``plain``). Returns how
-        many items this stored now."""
+        repost joining its story, a near miss (stored with its close topics, for review), or
+        kept for the poll's batch insert (``plain``). Returns how many items this stored now."""
         if result is not None and opinion.held_only(result):
             return self._held_back(rec, item, result, scores)
         if duplicate and rec.story is not None:
             stored = self._attach_repost(rec, rec.story, item)
             if stored is not None:
                 return stored
+        close = opinion.near_miss(result) if result is not None else ()
+        if close:
+            return self._near_miss(rec, item, close, scores)
         plain.append((item, scores))
         return 0
+
+    @staticmethod
+    def _near_miss(
+        rec: _Recording, item: Item, close: Sequence[TopicScore], scores: dict[str, float]
+    ) -> int:
+        item_id = items_store.insert_item(rec.tx, item, now=rec.now, scores=scores)
+        if item_id is None:
+            return 0
+        labels_store.record_near_miss(
+            rec.tx,
+            item_id=item_id,
+            scores={t.topic: t.score for t in close},
+            thresholds={t.topic: t.threshold for t in close},
+            now=rec.now,
+        )
+        return 1
 
     @staticmethod
     def _store_alert(

@@ -318,9 +318,15 @@ class Settings(Section):
     log_format: Literal["text", "json"] = Field("text", description="text or json.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     http_port: int = Field(
-        0, ge=0, le=65535, description="Port of /healthz and /metrics; 0 turns them off."
+        0,
+        ge=0,
+        le=65535,
+        description="Port of /healthz, /metrics and the maintainer pages; 0 turns them off.",
     )
-    http_host: str = Field("127.0.0.1", description="Address /healthz and /metrics listen on.")
+    http_host: str = Field(
+        "127.0.0.1",
+        description="Address they listen on; not a loopback one: WATCHER_WEB_TOKEN is required.",
+    )
     alerts_per_poll: int = Field(
         DEFAULT_ALERTS_PER_POLL,
         ge=1,

@@ -7,14 +7,16 @@ benchmarks). Point PTB at ``server.base_url`` (``.base_url(...)``, the ``api_url
         tg.send_user_message(chat_id=42, text="/start")       # delivered through getUpdates
         tg.user_message(42, "/start")                          # the same update, to POST yourself
         tg.press_button(chat_id=42, message_id=7, data="t:x")  # a callback query
+        tg.answers()                                           # answerCallbackQuery texts
         tg.fail("sendMessage", status=429, retry_after=2)      # next sendMessage answers 429
         tg.fail("sendMessage", status=502, times=3)            # three 5xx answers
         tg.fail("sendMessage", drop=True)                      # connection closed, no answer
         tg.forbid(chat_id=13)                                  # 403: bot was blocked
         tg.messages(42)  # texts the bot sent to 42; tg.calls = every call recorded
 
-editMessageText changes a sent message in place (its "edits" counts them) and, like the real
-API, answers 400 "message to edit not found" / "message is not modified".
+editMessageText and editMessageReplyMarkup change a sent message in place (its "edits" and
+"markup_edits" count them) and, like the real API, answer 400 "message to edit not found" /
+"message is not modified".
 
 Like the real API it refuses more than ``rate_per_s`` sendMessage calls in any one second
 (429 with retry_after) and counts those refusals in ``flood_refusals``.
@@ -235,17 +237,31 @@ class FakeTelegram:
         return {"message": message}
 
     def press_button(
-        self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
     ) -> str:
+        """A user presses a button of a message the bot sent (in a channel or group: the
+        presser is ``user_id``); the query carries the message as the bot last left it."""
         query_id = f"q{next(self._ids)}"
         user = {"id": user_id or chat_id, "is_bot": False, "first_name": f"User{chat_id}"}
-        message = {
+        with self._lock:
+            sent = [
+                m for m in self._state.sent.get(str(chat_id), []) if m["message_id"] == message_id
+            ]
+        message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"},
+            "chat": {"id": chat_id, "type": chat_type, "first_name": f"User{chat_id}"},
             "from": BOT_USER,
-            "text": "…",
+            "text": sent[-1]["text"] if sent else "…",
         }
+        if sent and sent[-1].get("reply_markup"):
+            message["reply_markup"] = sent[-1]["reply_markup"]
         self._push(
             {
                 "callback_query": {
@@ -258,6 +274,10 @@ class FakeTelegram:
             }
         )
         return query_id
+
+    def answers(self) -> list[str]:
+        """The texts of answerCallbackQuery calls, in order ("" for an answer without text)."""
+        return [str(c.params.get("text") or "") for c in self.calls_of("answerCallbackQuery")]
 
     def _push(self, body: dict[str, Any]) -> None:
         with self._lock:
@@ -436,6 +456,8 @@ class FakeTelegram:
                 }
             if method == "editMessageText":
                 return self._edit_text(chat, params, text)
+            if method == "editMessageReplyMarkup":
+                return self._edit_markup(chat, params)
             chat_id: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
             message = {
                 "message_id": int(params.get("message_id") or next(self._ids)),
@@ -462,7 +484,8 @@ class FakeTelegram:
                 "description": "Bad Request: message to edit not found",
             }
         message = found[0]
-        if message["text"] == text:
+        markup = _json_field(params.get("reply_markup"))
+        if message["text"] == text and message.get("reply_markup") == markup:
             return 400, {
                 "ok": False,
                 "error_code": 400,
@@ -471,8 +494,32 @@ class FakeTelegram:
                 " markup of the message",
             }
         message["text"] = text
+        message["reply_markup"] = markup
         message["edits"] = int(message.get("edits", 0)) + 1
         message["edit_parse_mode"] = params.get("parse_mode")
+        public = {k: v for k, v in message.items() if k in ("message_id", "date", "chat", "text")}
+        return 200, public
+
+    def _edit_markup(self, chat: str, params: dict[str, Any]) -> tuple[int, Any]:
+        """editMessageReplyMarkup as the real API: the message must exist and change."""
+        wanted = int(params.get("message_id") or 0)
+        found = [m for m in self._state.sent.get(chat, []) if m["message_id"] == wanted]
+        if not found:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message to edit not found",
+            }
+        message = found[0]
+        markup = _json_field(params.get("reply_markup"))
+        if message.get("reply_markup") == markup:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message is not modified",
+            }
+        message["reply_markup"] = markup
+        message["markup_edits"] = int(message.get("markup_edits", 0)) + 1
         public = {k: v for k, v in message.items() if k in ("message_id", "date", "chat", "text")}
         return 200, public
 

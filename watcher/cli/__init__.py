@@ -18,7 +18,9 @@ from watcher.errors import ConfigError, WatcherError
 from watcher.settings import Settings
 
 # Command modules, in the order their commands are listed in --help.
-COMMAND_MODULES = ("run", "sources", "feeds", "rules", "model", "digest", "db", "archive")
+COMMAND_MODULES = (
+    "run", "web", "sources", "feeds", "rules", "model", "labels", "digest", "db", "archive",
+)  # fmt: skip
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -1,6 +1,7 @@
 """`watcher model train`: build the relevance model from labelled JSONL corpora.
 
-Trains on the shipped corpora (or ``--corpus`` files instead) plus any ``--labels`` files,
+Trains on the shipped corpora (or ``--corpus`` files instead) plus any ``--labels`` files (or,
+``--labels`` alone, the labels in the store: only ever on this command, never by itself),
 prints cross-validated figures (rules only, model only, combined) per corpus and language,
 and writes the model beside keywords.yaml (or ``--out``), where ``watcher run`` picks it up.
 """
@@ -9,17 +10,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from watcher.cli import EXIT_OK, settings_from_args
+from watcher.errors import ConfigError, Problem
 from watcher.relevance import MODEL_FILE, save_model
 from watcher.relevance.evaluate import Judged, false_alerts, figures, judge, table
 from watcher.relevance.files import SHIPPED_CORPORA
 from watcher.relevance.train import FOLDS, HOLD, PROMOTE, Corpus, cross_validate, fit, read_corpora
 from watcher.rules import Rules, load_rules
+from watcher.settings import Settings
+
+STORE_LABELS = Path("(the store)")  # --labels without a file
+STORE_LABELS_FILE = "store-labels.jsonl"  # its name in the model's examples and figures
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -41,9 +48,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--labels",
         type=Path,
         action="append",
+        nargs="?",
+        const=STORE_LABELS,
         default=[],
         metavar="FILE.jsonl",
-        help="more labelled items, added to the corpora (repeatable)",
+        help="more labelled items, added to the corpora (repeatable); without a file: the"
+        " labels in the store (watcher labels export)",
     )
     train.add_argument(
         "--out",
@@ -68,8 +78,40 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     rules = load_rules(args.keywords or settings.keywords_path)
-    paths = [*(args.corpus or SHIPPED_CORPORA), *args.labels]
-    corpora = read_corpora(paths, rules.topic_ids)  # ConfigError: file:line of each bad line
+    files = [p for p in args.labels if p is not STORE_LABELS]
+    with tempfile.TemporaryDirectory(prefix="watcher-labels-") as tmp:
+        if len(files) != len(args.labels):
+            files.append(_store_labels(settings, args.keywords, Path(tmp)))
+        paths = [*(args.corpus or SHIPPED_CORPORA), *files]
+        corpora = read_corpora(paths, rules.topic_ids)  # ConfigError: file:line of each bad line
+    return _train(args, settings, rules, corpora)
+
+
+def _store_labels(settings: Settings, keywords: Path | None, folder: Path) -> Path:
+    """The store's labels (admins') written as a corpus in ``folder``; an error when there
+    are none, so that nothing is retrained on the shipped corpora alone by mistake."""
+    from watcher.cli.labels import store_export, write_corpus
+
+    done = store_export(settings, keywords)
+    if not done.lines:
+        raise ConfigError(
+            Problem(
+                "--labels",
+                0,
+                0,
+                "the store holds no labels yet (admins' votes under alerts and /review answers;"
+                " see watcher labels stats); nothing was trained",
+            )
+        )
+    path = folder / STORE_LABELS_FILE
+    write_corpus(done, path)
+    print(f"labels from the store: {len(done.lines)} items")
+    return path
+
+
+def _train(
+    args: argparse.Namespace, settings: Settings, rules: Rules, corpora: list[Corpus]
+) -> int:
     total = sum(len(c.items) for c in corpora)
     listed = ", ".join(f"{c.name} {len(c.items)}" for c in corpora)
     print(f"training on {len(corpora)} corpora, {total} items ({listed})")

@@ -54,6 +54,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         if section.enabled and not cls.fallback:
             problems += section.check_topics(config.rules().topic_ids)
             channels.append(section.group)
+    if settings.http_port:  # the pages would refuse to start open to the network
+        from watcher.pages import WebSettings
+        from watcher.pages.access import check_bind
+
+        check_bind(settings.http_host, settings.section(WebSettings).token)
     if problems:
         raise ConfigError(problems)
     feeds = config.feeds()

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from watcher.cli import EXIT_OK, settings_from_args
+from watcher.durations import ago
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -19,23 +20,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     from watcher.cli.source_trial import add_trial_parser  # `watcher sources test ID`
 
     add_trial_parser(p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND"))
-
-
-def _ago(ts: float | None, now: float) -> str:
-    if ts is None:
-        return "never"
-    d = now - ts
-    future = d < 0
-    d = abs(d)
-    if d < 90:
-        text = f"{d:.0f}s"
-    elif d < 5400:
-        text = f"{d / 60:.0f}m"
-    elif d < 172800:
-        text = f"{d / 3600:.1f}h"
-    else:
-        text = f"{d / 86400:.1f}d"
-    return f"in {text}" if future else f"{text} ago"
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -64,13 +48,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
             continue
         err = ""
         if st.last_error_kind:
-            err = f"{st.last_error_kind} ({_ago(st.last_error_at, now)})"
+            err = f"{st.last_error_kind} ({ago(st.last_error_at, now)})"
             if st.last_error:
                 err += f": {st.last_error[:60]}"
-        nxt = "disabled" if not src.enabled else _ago(st.next_check_at, now)
+        nxt = "disabled" if not src.enabled else ago(st.next_check_at, now)
         table.add_row(
             src.id,
-            _ago(st.last_success_at, now),
+            ago(st.last_success_at, now),
             err,
             str(st.consecutive_failures),
             str(counts.get(src.id, 0)),

@@ -53,6 +53,7 @@ from watcher.store.outbox import OutboxRow
 if TYPE_CHECKING:
     from watcher.config.feeds import FeedsConfig
     from watcher.ops.metrics import Metrics
+    from watcher.relevance.decide import Relevance
     from watcher.rules.score import Rules
     from watcher.runtime import Runtime, Service
 
@@ -148,6 +149,7 @@ class Context:
 
     runtime: Runtime
     rules: Callable[[], Rules] | None = None
+    scorer: Callable[[], Relevance] | None = None  # the rules with the relevance model
     feeds: Callable[[], FeedsConfig] | None = None
     reload: Callable[[], Awaitable[str]] | None = None
     services: list[Service] = field(default_factory=list)  # extra services (the Telegram bot)

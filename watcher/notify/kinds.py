@@ -21,6 +21,7 @@ from typing import Any
 import watcher.notify
 from watcher.archive import ArchiveSettings
 from watcher.notify.base import Context, Notifier
+from watcher.pages import WebSettings
 from watcher.settings import Section, Settings, StorySettings, Variable, check_config_dir
 
 
@@ -38,9 +39,9 @@ def notifier_kinds() -> dict[str, type[Notifier[Any, Any]]]:
 
 
 def sections() -> list[type[Section]]:
-    """Every settings section: the core, stories, the archive, and each notifier's (in kind
-    order)."""
-    found: list[type[Section]] = [Settings, StorySettings, ArchiveSettings]
+    """Every settings section: the core, stories, the archive, the pages, and each notifier's
+    (in kind order)."""
+    found: list[type[Section]] = [Settings, StorySettings, ArchiveSettings, WebSettings]
     for cls in notifier_kinds().values():
         if cls.settings_model not in found:
             found.append(cls.settings_model)

@@ -1,48 +1,35 @@
-"""The health and metrics endpoint of ``watcher run`` (stdlib asyncio streams, no framework).
+"""The health and metrics endpoints: ``/healthz`` and ``/metrics`` routes of the web app.
 
-Off unless ``WATCHER_HTTP_PORT`` is set; bound to ``WATCHER_HTTP_HOST`` (127.0.0.1 unless told
-otherwise). Two read-only routes:
+Served by ``watcher run`` on ``WATCHER_HTTP_HOST:WATCHER_HTTP_PORT`` (off unless the port is
+set) and by ``watcher web``, with the maintainer pages (watcher/pages), never behind a login:
 
 * ``GET /healthz``: 200 when the scheduler runs and the store answers, 503 otherwise; the JSON
-  body says which check failed and why.
+  body says which check failed and why. ``watcher web`` runs no scheduler: it checks the store.
 * ``GET /metrics``: the Prometheus text format of this process's ``Metrics``, with the queue
   gauges read from the store just before.
-
-It serves one short request per connection (``Connection: close``): enough for a container
-HEALTHCHECK, a load balancer probe and a Prometheus scraper.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from watcher.errors import ConfigError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from watcher.ops.metrics import Metrics
-from watcher.settings import Settings
 from watcher.store.db import Database
 
 log = logging.getLogger(__name__)
 
-MAX_HEADER_LINES = 100
-MAX_LINE = 8192
-READ_TIMEOUT_S = 10.0
 STORE_TIMEOUT_S = 5.0
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    503: "Service Unavailable",
-}
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +46,13 @@ class Health:
     db: Database
     # Tells whether the scheduler runs; None while no scheduler has been registered.
     scheduler_running: Callable[[], bool] | None = None
+    with_scheduler: bool = True  # False: this process polls nothing (``watcher web``)
     store_timeout_s: float = STORE_TIMEOUT_S
     extra: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
 
     async def check(self) -> tuple[bool, list[CheckResult]]:
-        results = [self._check_scheduler(), await self._check_store()]
+        results = [self._check_scheduler()] if self.with_scheduler else []
+        results.append(await self._check_store())
         for name, probe in self.extra.items():
             try:
                 ok, detail = probe()
@@ -95,184 +84,41 @@ class Health:
         return CheckResult("store", True, f"{self.db.dialect} answered in {elapsed_ms:.0f} ms")
 
 
-class HttpService:
-    """A ``Service`` of ``watcher run`` serving ``/healthz`` and ``/metrics``."""
-
-    name = "http"
-
-    def __init__(
-        self,
-        health: Health,
-        metrics: Metrics,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        instance_id: str = "",
-    ) -> None:
-        self.health = health
-        self.metrics = metrics
-        self.host = host
-        self.port = port
-        self.instance_id = instance_id
-        self.ready = asyncio.Event()  # set once listening; ``bound_port`` is known then
-        self.bound_port: int | None = None
-
-    async def run(self, stop: asyncio.Event) -> None:
-        try:
-            server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_LINE)
-        except OSError as exc:
-            raise ConfigError(
-                f"WATCHER_HTTP_HOST/WATCHER_HTTP_PORT: cannot listen on {self.host}:{self.port}:"
-                f" {exc.strerror or exc}"
-            ) from exc
-        sockets = server.sockets or ()
-        self.bound_port = int(sockets[0].getsockname()[1]) if sockets else None
-        log.info("health and metrics on http://%s:%s/", self.host, self.bound_port)
-        self.ready.set()
-        try:
-            async with server:
-                await stop.wait()
-        finally:
-            server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 2.0)
-
-    # -- one request -----------------------------------------------------------------------
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            try:
-                method, path = await asyncio.wait_for(_read_request(reader), READ_TIMEOUT_S)
-            except TimeoutError:
-                await _respond(writer, 408, b"request timeout\n", "text/plain", head=False)
-                return
-            except ValueError as exc:
-                await _respond(writer, 400, f"{exc}\n".encode(), "text/plain", head=False)
-                return
-            head = method == "HEAD"
-            if method not in ("GET", "HEAD"):
-                await _respond(
-                    writer,
-                    405,
-                    b"only GET and HEAD\n",
-                    "text/plain",
-                    head=False,
-                    extra={"Allow": "GET, HEAD"},
-                )
-            elif path == "/healthz":
-                status, body = await self.healthz()
-                await _respond(writer, status, body, "application/json", head=head)
-            elif path == "/metrics":
-                body = await self.metrics_body()
-                await _respond(writer, 200, body, self.metrics.content_type, head=head)
-            else:
-                await _respond(
-                    writer, 404, b"not found: try /healthz or /metrics\n", "text/plain", head=head
-                )
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away; nothing to tell it
-        except Exception:
-            log.exception("health/metrics request failed")
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def healthz(self) -> tuple[int, bytes]:
-        ok, results = await self.health.check()
-        payload: dict[str, Any] = {
-            "status": "ok" if ok else "failing",
-            "instance": self.instance_id,
-            "checks": {r.name: {"ok": r.ok, "detail": r.detail} for r in results},
-        }
-        failing = [f"{r.name}: {r.detail}" for r in results if not r.ok]
-        if failing:
-            payload["reason"] = "; ".join(failing)
-        return (200 if ok else 503), (json.dumps(payload) + "\n").encode()
-
-    async def metrics_body(self) -> bytes:
-        try:
-            await asyncio.wait_for(
-                asyncio.to_thread(self.metrics.refresh_from_store, self.health.db),
-                self.health.store_timeout_s,
-            )
-        except TimeoutError:
-            self.metrics.store_up.set(0)
-        return self.metrics.render()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
-    try:
-        line = await reader.readline()
-    except (asyncio.LimitOverrunError, ValueError) as exc:
-        raise ValueError("request line too long") from exc
-    parts = line.decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        raise ValueError("malformed request line")
-    for _ in range(MAX_HEADER_LINES):
-        try:
-            header = await reader.readline()
-        except (asyncio.LimitOverrunError, ValueError) as exc:
-            raise ValueError("header line too long") from exc
-        if header in (b"\r\n", b"\n", b""):
-            break
-    else:
-        raise ValueError("too many header lines")
-    path = parts[1].split("?", 1)[0].split("#", 1)[0]
-    return parts[0].upper(), path
-
-
-async def _respond(
-    writer: asyncio.StreamWriter,
-    status: int,
-    body: bytes,
-    content_type: str,
-    *,
-    head: bool,
-    extra: dict[str, str] | None = None,
-) -> None:
-    headers = {
-        "Content-Type": content_type,
-        "Content-Length": str(len(body)),
-        "Cache-Control": "no-store",
-        "Connection": "close",
-        **(extra or {}),
+async def healthz(health: Health, instance_id: str) -> tuple[int, bytes]:
+    ok, results = await health.check()
+    payload: dict[str, Any] = {
+        "status": "ok" if ok else "failing",
+        "instance": instance_id,
+        "checks": {r.name: {"ok": r.ok, "detail": r.detail} for r in results},
     }
-    text = f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-    text += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    writer.write(text.encode("latin-1") + (b"" if head else body))
-    await writer.drain()
+    failing = [f"{r.name}: {r.detail}" for r in results if not r.ok]
+    if failing:
+        payload["reason"] = "; ".join(failing)
+    return (200 if ok else 503), (json.dumps(payload) + "\n").encode()
 
 
-class Served(Protocol):
-    """What the endpoint reads of ``watcher run``'s ``Runtime`` (which holds these metrics, so
-    ops/ does not import it back)."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def metrics(self) -> Metrics: ...
-
-    @property
-    def instance_id(self) -> str: ...
+async def metrics_body(health: Health, metrics: Metrics) -> bytes:
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(metrics.refresh_from_store, health.db), health.store_timeout_s
+        )
+    except TimeoutError:
+        metrics.store_up.set(0)
+    return metrics.render()
 
 
-def http_service(
-    runtime: Served, scheduler_running: Callable[[], bool] | None
-) -> HttpService | None:
-    """The endpoint ``watcher run`` should serve, or None when ``WATCHER_HTTP_PORT`` is unset."""
-    settings = runtime.settings
-    if not settings.http_port:
-        return None
-    runtime.metrics.set_instance(runtime.instance_id)
-    health = Health(runtime.db, scheduler_running)
-    return HttpService(
-        health,
-        runtime.metrics,
-        host=settings.http_host,
-        port=settings.http_port,
-        instance_id=runtime.instance_id,
-    )
+def ops_routes(health: Health, metrics: Metrics, instance_id: str) -> list[Route]:
+    """``/healthz`` and ``/metrics`` (GET and HEAD)."""
+
+    async def get_healthz(request: Request) -> Response:
+        status, body = await healthz(health, instance_id)
+        return Response(body, status, headers=NO_STORE, media_type="application/json")
+
+    async def get_metrics(request: Request) -> Response:
+        body = await metrics_body(health, metrics)
+        return Response(body, 200, headers={**NO_STORE, "Content-Type": metrics.content_type})
+
+    return [
+        Route("/healthz", get_healthz, methods=["GET"]),
+        Route("/metrics", get_metrics, methods=["GET"]),
+    ]

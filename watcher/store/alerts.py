@@ -112,3 +112,52 @@ def recent_alerts(db: Database, limit: int = 10, since: float | None = None) -> 
             (since if since is not None else -1.0, limit),
         )
     return [alert_from_row(r) for r in rows]
+
+
+def alerts_before(db: Database, before: int | None, limit: int, source_id: str = "") -> list[Alert]:
+    """A page of alerts, newest first: ids below ``before`` (None: from the newest), of one
+    source when ``source_id`` is given."""
+    where = ["id < ?"]
+    params: list[object] = [before if before is not None else 2**62]
+    if source_id:
+        where.append("source_id = ?")
+        params.append(source_id)
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)}"
+            " ORDER BY id DESC LIMIT ?",
+            [*params, limit],
+        )
+    return [alert_from_row(r) for r in rows]
+
+
+def count_alerts(db: Database, source_id: str = "") -> int:
+    with db.transaction() as tx:
+        if source_id:
+            return int(tx.scalar("SELECT COUNT(*) FROM alerts WHERE source_id = ?", (source_id,)))
+        return int(tx.scalar("SELECT COUNT(*) FROM alerts"))
+
+
+def alerts_per_day(db: Database, since: float) -> dict[str, dict[int, int]]:
+    """source id -> {day (days since the epoch, UTC): alerts created that day} since ``since``."""
+    # created_at is positive: truncation is the floor on both dialects (PostgreSQL rounds)
+    day = "CAST(created_at / 86400 AS INTEGER)"
+    if db.dialect == "postgresql":
+        day = "CAST(FLOOR(created_at / 86400) AS INTEGER)"
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            f"SELECT source_id, {day} AS d, COUNT(*) FROM alerts WHERE created_at >= ?"
+            " GROUP BY source_id, d",
+            (since,),
+        )
+    out: dict[str, dict[int, int]] = {}
+    for source_id, d, n in rows:
+        out.setdefault(str(source_id), {})[int(d)] = int(n)
+    return out
+
+
+def alert_for_url(db: Database, url: str) -> int | None:
+    """The id of the alert of this canonical URL (its dedupe key's URL), if any."""
+    with db.transaction() as tx:
+        found = tx.scalar("SELECT MIN(id) FROM alerts WHERE url = ?", (url,))
+    return int(found) if found is not None else None

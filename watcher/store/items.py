@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from watcher.models import Item, to_epoch
+from watcher.models import Item, from_epoch, to_epoch
 from watcher.store.db import Database, Tx
 
 
@@ -91,6 +92,88 @@ def count_items(db: Database, source_id: str | None = None) -> int:
 
 
 def prune_items(db: Database, older_than: float) -> int:
-    """Delete items first seen before ``older_than`` (epoch); alerts keep their own copy."""
+    """Delete items first seen before ``older_than`` (epoch); alerts keep their own copy, and
+    items people voted on stay (their votes are the labels that tune the rules)."""
     with db.transaction() as tx:
-        return max(0, tx.execute("DELETE FROM items WHERE first_seen_at < ?", (older_than,)))
+        return max(
+            0,
+            tx.execute(
+                "DELETE FROM items WHERE first_seen_at < ?"
+                " AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = items.id)",
+                (older_than,),
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """What the store knows about one item: its text as stored, how it scored then, its
+    alert and what the relevance model said (``/explain ID``)."""
+
+    id: int
+    source_id: str
+    url: str
+    title: str
+    summary: str
+    language: str
+    published_at: float | None
+    first_seen_at: float
+    scores: dict[str, float]
+    alert_id: int | None
+    alert_topics: tuple[str, ...]
+    model_notes: tuple[str, ...]
+
+    def as_item(self, content: str = "") -> Item:
+        return Item(
+            source_id=self.source_id,
+            guid=str(self.id),
+            url=self.url,
+            title=self.title,
+            summary=self.summary,
+            content=content,
+            published=from_epoch(self.published_at),
+            language=self.language,
+        )
+
+
+def stored_item(
+    db: Database, *, item_id: int | None = None, alert_id: int | None = None, url: str = ""
+) -> StoredItem | None:
+    """The item with this id, the item of this alert, or the newest item at this canonical
+    URL (or whose alert has it); None when the store has none."""
+    with db.transaction() as tx:
+        if alert_id is not None:
+            item_id = tx.scalar("SELECT item_id FROM alerts WHERE id = ?", (alert_id,))
+        elif url:
+            item_id = tx.scalar(
+                "SELECT id FROM items WHERE url = ? ORDER BY id DESC LIMIT 1", (url,)
+            ) or tx.scalar("SELECT item_id FROM alerts WHERE url = ?", (url,))
+        if item_id is None:
+            return None
+        row = tx.fetchone(
+            "SELECT id, source_id, url, title, summary, language, published_at, first_seen_at,"
+            " scores FROM items WHERE id = ?",
+            (item_id,),
+        )
+        if row is None:
+            return None
+        alert = tx.fetchone(
+            "SELECT id, topics FROM alerts WHERE item_id = ? ORDER BY id LIMIT 1", (item_id,)
+        )
+        notes = tx.fetchall(
+            "SELECT note FROM model_decisions WHERE item_id = ? ORDER BY id", (item_id,)
+        )
+    return StoredItem(
+        id=int(row[0]),
+        source_id=row[1],
+        url=row[2],
+        title=row[3],
+        summary=row[4],
+        language=row[5],
+        published_at=float(row[6]) if row[6] is not None else None,
+        first_seen_at=float(row[7]),
+        scores={str(k): float(v) for k, v in json.loads(row[8] or "{}").items()},
+        alert_id=int(alert[0]) if alert is not None else None,
+        alert_topics=tuple(json.loads(alert[1])) if alert is not None else (),
+        model_notes=tuple(str(n[0]) for n in notes if n[0]),
+    )

@@ -137,3 +137,35 @@ def sent_ref(db: Database, alert_id: int, channel: str, target: str) -> str | No
             (alert_id, channel, target, SENT),
         )
     return None if ref is None else str(ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message of an alert as the outbox holds it (for people: the maintainer pages)."""
+
+    channel: str
+    target: str
+    action: str
+    status: str
+    attempts: int
+    last_error: str
+    sent_at: float | None
+
+
+def deliveries(db: Database, alert_ids: Sequence[int]) -> dict[int, list[Delivery]]:
+    """alert id -> its outbox rows (sends and edits), in the order they were queued."""
+    out: dict[int, list[Delivery]] = {}
+    if not alert_ids:
+        return out
+    marks = ", ".join("?" for _ in alert_ids)
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            "SELECT alert_id, channel, target, action, status, attempts, last_error, sent_at"
+            f" FROM outbox WHERE alert_id IN ({marks}) ORDER BY id",
+            list(alert_ids),
+        )
+    for alert_id, channel, target, action, status, attempts, error, sent_at in rows:
+        out.setdefault(int(alert_id), []).append(
+            Delivery(channel, target, action, status, int(attempts), error or "", sent_at)
+        )
+    return out

@@ -142,3 +142,16 @@ def active_in_tx(tx: Tx) -> list[Subscriber]:
 def count_active(db: Database) -> int:
     with db.transaction() as tx:
         return int(tx.scalar("SELECT COUNT(*) FROM telegram_chats WHERE active = 1") or 0)
+
+
+def chat_names(db: Database, chat_ids: Sequence[int]) -> dict[int, str]:
+    """chat id -> its title (a group's or channel's name; "" for most private chats)."""
+    ids = sorted(set(chat_ids))
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    with db.transaction() as tx:
+        rows = tx.fetchall(
+            f"SELECT chat_id, kind, title FROM telegram_chats WHERE chat_id IN ({marks})", ids
+        )
+    return {int(r[0]): str(r[2]) or str(r[1]) for r in rows}

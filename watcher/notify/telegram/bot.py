@@ -6,7 +6,8 @@ stop. Everything a chat chooses is stored (``watcher.store.subscribers``), so it
 restarts; the notifier reads it when an alert is recorded.
 
 Commands: /start /stop /topics (inline keyboard toggles) /mute [8h] /unmute /recent /lang /tz
-/details /help; admins also /status /explain TEXT /reload. Admins get operator notices
+/details /help; admins also /status /explain TEXT|URL|ID /reload /review. The buttons under
+alerts and near misses are handled in ``feedback.py``. Admins get operator notices
 (source_failing, source_recovered, config_invalid, config_reloaded) as messages. In a group,
 only the group's administrators (getChatMember) may /stop, /mute, /unmute, /lang, /tz, /details
 or change /topics.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -51,17 +51,19 @@ from telegram.ext import (
 
 from watcher.backoff import backoff_delay
 from watcher.durations import parse_duration
-from watcher.models import LANGUAGES, Item
+from watcher.models import LANGUAGES
 from watcher.notify.base import Context
 from watcher.notify.i18n import DEFAULT, language_of, say
 from watcher.notify.pacing import Pacer
 from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram.explain import FetchArticle, explain, fetch_article
+from watcher.notify.telegram.feedback import Feedback
 from watcher.notify.telegram.format import MAX_LENGTH, Reader, format_recent, local_time
 from watcher.notify.telegram.notifier import retry_after_s, telegram_pacer, unusable
 from watcher.notify.telegram.status import status_text
 from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
-from watcher.rules.explain import render_html, render_text
+from watcher.relevance.decide import Relevance
 from watcher.rules.score import Rules
 from watcher.settings import known_zone, zones_like
 from watcher.store import outbox, subscribers
@@ -128,6 +130,8 @@ class BotHooks:
     rules: Callable[[], Rules]
     reload: Callable[[], Awaitable[str]] | None = None
     status: Callable[[], str] | None = None
+    scorer: Callable[[], Relevance] | None = None  # /explain: the rules and the model in force
+    fetch_article: FetchArticle | None = None  # /explain URL of an item not stored
 
 
 class TelegramBot:
@@ -162,6 +166,7 @@ class TelegramBot:
         self.poll_timeout = poll_timeout
         self.clock = clock
         self.admins = frozenset(settings.admins)
+        self.feedback = Feedback(db, self.admins, hooks.rules, self._reply, clock, self.pacer)
         self.application = self._build()
         self.ready = asyncio.Event()
         self._runs = 0
@@ -188,9 +193,13 @@ class TelegramBot:
             ("status", self.cmd_status),
             ("explain", self.cmd_explain),
             ("reload", self.cmd_reload),
+            ("review", self.cmd_review),
         ):
             app.add_handler(CommandHandler(command, self._paced(handler)))
         app.add_handler(CallbackQueryHandler(self._paced(self.on_topic_button), pattern=r"^t:"))
+        # every other button (votes, reviews, and data that is not ours: answered politely);
+        # not paced by chat: a channel busy with alerts must not drop its readers' votes
+        app.add_handler(CallbackQueryHandler(self.feedback.on_button))
         app.add_error_handler(self.on_error)
         return app
 
@@ -461,9 +470,13 @@ class TelegramBot:
             reply_markup=topics_keyboard(rules.topic_ids, rules.titles_in(lang), sub.topics),
         )
 
-    async def on_topic_button(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_topic_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        assert query is not None and query.data is not None
+        assert query is not None
+        if not (query.data or "").startswith("t:"):  # PTB lets empty data match any pattern
+            await self.feedback.on_button(update, ctx)
+            return
+        assert query.data is not None
         topic = query.data[2:]
         lang = await self._lang(update)
         if not await self._group_admin(update):
@@ -593,22 +606,16 @@ class TelegramBot:
         raw = (message.text or "") if message is not None else ""
         text = raw.split(maxsplit=1)[1] if len(raw.split(maxsplit=1)) > 1 else ""
         if not text.strip():
-            await self._reply(update, "Use /explain followed by a headline or text.")
+            await self._reply(update, "Use /explain URL, /explain ALERT, /explain item ID or text.")
             return
-        title, _, rest = text.strip().partition("\n")
-        item = Item(source_id="explain", guid="explain", url="", title=title, summary=rest)
-        archived = ""
-        if re.fullmatch(r"https?://\S+", text.strip()):  # an alerted article: its text, its copy
-            item, archived = await asyncio.to_thread(_explain_url, self.db, text.strip(), item)
-        result = self.hooks.rules().score(item)
-        rendered = render_html(result, item, all_topics=True)
-        if len(rendered) > MAX_LENGTH:  # only the alerting topics, else the plain text cut
-            rendered = render_html(result, item, all_topics=False)
-        if len(rendered) > MAX_LENGTH:
-            rendered = _e(render_text(result, item, all_topics=False)[: MAX_LENGTH - 200])
-        if archived:
-            rendered = (rendered + "\n\n" + _e(archived))[:MAX_LENGTH]
-        await self._reply(update, rendered)
+        scorer = self.hooks.scorer() if self.hooks.scorer is not None else self.hooks.rules()
+        await self._reply(update, await explain(self.db, scorer, text, self.hooks.fetch_article))
+
+    async def cmd_review(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._is_admin(update):
+            await self._reply(update, await self._say(update, "admin_only"))
+            return
+        await self.feedback.review(update)
 
     async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
@@ -623,18 +630,6 @@ class TelegramBot:
             await self._reply(update, f"Reload failed: {_e(str(exc))}"[:MAX_LENGTH])
             return
         await self._reply(update, _e(outcome)[:MAX_LENGTH])
-
-
-def _explain_url(db: Database, url: str, item: Item) -> tuple[Item, str]:
-    """For ``/explain URL``: the stored alert's title and summary, and its capture state."""
-    from watcher.archive.view import capture_states
-
-    with db.transaction() as tx:
-        row = tx.fetchone("SELECT title, summary FROM alerts WHERE url = ?", (url,))
-    if row is not None:
-        item = Item(source_id="explain", guid="explain", url=url, title=row[0], summary=row[1])
-    state = capture_states(db, [url]).get(url)
-    return item, state.line() if state is not None else "archive: no capture of this URL"
 
 
 def _e(text: str) -> str:
@@ -665,7 +660,13 @@ def build_bot(settings: TelegramSettings, ctx: Context, pacer: Pacer) -> Telegra
     bot = TelegramBot(
         db,
         settings,
-        BotHooks(rules=rules, reload=ctx.reload, status=status),
+        BotHooks(
+            rules=rules,
+            reload=ctx.reload,
+            status=status,
+            scorer=ctx.scorer,
+            fetch_article=fetch_article,
+        ),
         lock=SingletonLock(db, UPDATES_LOCK),
         pacer=pacer,
     )

@@ -48,7 +48,7 @@ from watcher.store.stories import send_state
 from watcher.stories.hook import EDIT_PREFIX
 
 if TYPE_CHECKING:  # python-telegram-bot is imported when Telegram is used, not at start
-    from telegram import Bot
+    from telegram import Bot, InlineKeyboardMarkup
     from telegram.error import RetryAfter, TelegramError
 
     from watcher.ops.metrics import Metrics
@@ -192,6 +192,9 @@ class TelegramNotifier(OutboxNotifier):
     async def send(self, row: OutboxRow, alert: Alert | Summary) -> Outcome:
         from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+        from watcher.notify.telegram.feedback import kept_keyboard
+        from watcher.notify.telegram.votes import vote_keyboard
+
         chat: int | str = int(row.target) if row.target.lstrip("-").isdigit() else row.target
         edit_of: int | None = None
         if row.action.startswith(EDIT_PREFIX):
@@ -210,8 +213,15 @@ class TelegramNotifier(OutboxNotifier):
             text = format_summary(alert, reader)
         else:
             text = format_alert(alert, reader)
+        markup = None
+        if isinstance(alert, Alert):
+            markup = vote_keyboard(alert.id)
+            if edit_of is not None:  # the edit sends the keyboard again: as it was
+                markup = await asyncio.to_thread(
+                    kept_keyboard, self.db, alert.id, alert.item_id, row.target
+                )
         try:
-            return await self._call(self.bot, chat, text, edit_of)
+            return await self._call(self.bot, chat, text, edit_of, markup)
         except RetryAfter as exc:
             self.flood_waits += 1
             return Retry("flood control", after=retry_after_s(exc), pause_all=True)
@@ -227,14 +237,26 @@ class TelegramNotifier(OutboxNotifier):
         except TelegramError as exc:  # 5xx, time-outs, dropped connections (NetworkError)
             return Retry(str(exc))
 
-    async def _call(self, bot: Bot, chat: int | str, text: str, edit_of: int | None) -> Outcome:
+    async def _call(
+        self,
+        bot: Bot,
+        chat: int | str,
+        text: str,
+        edit_of: int | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Outcome:
+        """Send the message, or edit it (an edit without the keyboard would remove it)."""
         from telegram import LinkPreviewOptions
         from telegram.constants import ParseMode
 
         no_preview = LinkPreviewOptions(is_disabled=True)
         if edit_of is None:
             message = await bot.send_message(
-                chat, text, parse_mode=ParseMode.HTML, link_preview_options=no_preview
+                chat,
+                text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=no_preview,
+                reply_markup=markup,
             )
             return Sent(str(message.message_id))
         await bot.edit_message_text(
@@ -243,6 +265,7 @@ class TelegramNotifier(OutboxNotifier):
             message_id=edit_of,
             parse_mode=ParseMode.HTML,
             link_preview_options=no_preview,
+            reply_markup=markup,
         )
         return Sent(str(edit_of))
 

@@ -1,11 +1,12 @@
 """Webhook mode: Telegram POSTs updates to us instead of us polling getUpdates.
 
-What PTB's ``Application.run_webhook`` does, inside our event loop and without a web framework
-(stdlib asyncio streams, like watcher/ops/http.py): listen on ``webhook_listen:webhook_port``,
-accept ``POST`` on the path of ``WATCHER_TELEGRAM_WEBHOOK_URL`` carrying Telegram's
-``X-Telegram-Bot-Api-Secret-Token``, turn the JSON into an ``Update`` and put it on the
-application's update queue; the same handlers as in polling mode answer it. TLS is left to a
-reverse proxy in front (Telegram requires HTTPS on 443, 80, 88 or 8443).
+What PTB's ``Application.run_webhook`` does, inside our event loop: a Starlette app with one
+route, served by uvicorn like every HTTP endpoint of watcher (``watcher.pages.server``), on
+``webhook_listen:webhook_port``. It accepts ``POST`` on the path of
+``WATCHER_TELEGRAM_WEBHOOK_URL`` carrying Telegram's ``X-Telegram-Bot-Api-Secret-Token``,
+turns the JSON into an ``Update`` and puts it on the application's update queue; the same
+handlers as in polling mode answer it. TLS is left to a reverse proxy in front (Telegram
+requires HTTPS on 443, 80, 88 or 8443).
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ import logging
 import urllib.parse
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
+
+from watcher.pages.server import bound_port, listen, serve
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # an update is a few KB; refuse anything absurd
-READ_TIMEOUT_S = 10.0
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 
 
@@ -60,58 +66,55 @@ class WebhookServer:
         self.port = port
         self.received = 0
         self.refused = 0
-        self._server: asyncio.Server | None = None
+        self._stop = asyncio.Event()
+        self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.listen, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        sock = listen(
+            self.listen, self.port, "WATCHER_TELEGRAM_WEBHOOK_LISTEN/WATCHER_TELEGRAM_WEBHOOK_PORT"
+        )
+        self.port = bound_port(sock)
+        self._stop.clear()
+        self._serving = asyncio.create_task(serve(self.app(), sock, self._stop))
         log.info("receiving Telegram updates on %s:%d%s", self.listen, self.port, self.path)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._serving is not None:
+            self._stop.set()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
-            self._server = None
+                await self._serving
+            self._serving = None
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def app(self) -> Starlette:
+        """One route; anything else a stranger sends is a 404, never our error page."""
+
+        async def not_found(request: Request, exc: Exception) -> Response:
+            self.refused += 1
+            return Response(status_code=404)  # a GET of the path too: nothing is here
+
+        return Starlette(
+            routes=[Route(self.path, self._receive, methods=["POST"])],
+            exception_handlers={404: not_found, 405: not_found},
+        )
+
+    async def _receive(self, request: Request) -> Response:
         try:
-            status = await asyncio.wait_for(self._answer(reader), READ_TIMEOUT_S)
+            status = await self._answer(request)
         except Exception:  # anything a stranger sends gets a 400, never an unhandled error
             log.debug("webhook request refused", exc_info=True)
             status = 400
         if status != 200:
             self.refused += 1
-        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(
-            status, "Error"
-        )
-        with contextlib.suppress(Exception):
-            writer.write(
-                f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n".encode()
-            )
-            await writer.drain()
-        with contextlib.suppress(Exception):
-            writer.close()
+        return Response(status_code=status)
 
-    async def _answer(self, reader: asyncio.StreamReader) -> int:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if ":" in line:
-                k, v = line.split(":", 1)
-                headers[k.strip().lower()] = v.strip()
-        if method != "POST" or urllib.parse.urlsplit(target).path != self.path:
-            return 404
-        given = headers.get(SECRET_HEADER, "").encode("latin-1")
+    async def _answer(self, request: Request) -> int:
+        given = request.headers.get(SECRET_HEADER, "").encode("latin-1", "replace")
         if not hmac.compare_digest(given, self.secret.encode()):
             return 403
-        length = int(headers.get("content-length", "0") or 0)
+        length = int(request.headers.get("content-length", "0") or 0)
         if not 0 < length <= MAX_BODY:
             return 400
-        data: Any = json.loads(await reader.readexactly(length))
+        data: Any = json.loads(await request.body())
         if not isinstance(data, dict):
             return 400
         update = Update.de_json(data, self.application.bot)
