@@ -82,10 +82,12 @@ def test_subscribe_validates_address_topics_time_and_zone(
     assert run(config, "subscribe", "a@example.org", "--at", "25:00") == 2
     assert run(config, "subscribe", "a@example.org", "--tz", "Mars/Olympus") == 2
     capsys.readouterr()
-    assert (
-        run(config, "subscribe", "A@Example.org", "--topics", "labour", "--tz", "Asia/Seoul") == 0
-    )
-    assert "daily at 08:00 Asia/Seoul, topics: labour" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        run(config, "subscribe", "a@example.org", "--lang", "de")
+    assert "invalid choice: 'de'" in capsys.readouterr().err
+    args = ["A@Example.org", "--topics", "labour", "--tz", "Asia/Seoul", "--lang", "ko"]
+    assert run(config, "subscribe", *args) == 0
+    assert "daily at 08:00 Asia/Seoul, topics: labour, language: ko" in capsys.readouterr().out
     assert run(config, "list") == 0
     assert "A@example.org" in capsys.readouterr().out  # domain normalised
     assert run(config, "unsubscribe", "A@example.org") == 0

@@ -16,12 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from watcher.models import Alert, Match
+from watcher.models import LANGUAGES, Alert, Match
 from watcher.notify.base import Summary
 from watcher.notify.console import format_alert as console_alert
 from watcher.notify.console import format_summary as console_summary
 from watcher.notify.email.render import render_digest
-from watcher.notify.telegram.format import MAX_LENGTH, format_alert, format_summary
+from watcher.notify.telegram.format import (
+    MAX_LENGTH,
+    Reader,
+    format_alert,
+    format_recent,
+    format_summary,
+)
 from watcher.notify.text import plain_alert, plain_summary
 from watcher.notify.webhook import payload
 from watcher.store.outbox import OutboxRow
@@ -103,16 +109,27 @@ def check_html(html: str, limit: int | None = None) -> None:
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+readers = st.builds(
+    Reader,
+    lang=st.sampled_from(LANGUAGES),
+    tz=st.one_of(st.sampled_from(["", "Asia/Seoul", "Asia/Vladivostok", "Mars/Olympus"]), text),
+    details=st.booleans(),
+    titles=st.dictionaries(st.just("repatriation"), st.one_of(text, huge), max_size=1),
+)
+
+
 @FAST
-@given(alerts())
-def test_telegram_alert(alert: Alert) -> None:
+@given(alerts(), readers)
+def test_telegram_alert(alert: Alert, reader: Reader) -> None:
     check_html(format_alert(alert), MAX_LENGTH)
+    check_html(format_alert(alert, reader), MAX_LENGTH)
 
 
 @FAST
-@given(st.lists(alerts(), min_size=2, max_size=40))
-def test_telegram_summary(batch: list[Alert]) -> None:
-    check_html(format_summary(Summary(tuple(batch))), MAX_LENGTH)
+@given(st.lists(alerts(), min_size=2, max_size=40), readers)
+def test_telegram_summary_and_recent(batch: list[Alert], reader: Reader) -> None:
+    check_html(format_summary(Summary(tuple(batch)), reader), MAX_LENGTH)
+    check_html(format_recent(batch, reader), MAX_LENGTH)
 
 
 @FAST
@@ -147,9 +164,10 @@ def test_webhook_payload(alert: Alert, batch: list[Alert]) -> None:
 
 
 @FAST
-@given(st.lists(alerts(), min_size=1, max_size=5), urls)
-def test_email_digest(batch: list[Alert], archived: str) -> None:
-    digest = render_digest(batch, day=date(2026, 11, 22), archived={a.id: archived for a in batch})
+@given(st.lists(alerts(), min_size=1, max_size=5), urls, st.sampled_from(LANGUAGES))
+def test_email_digest(batch: list[Alert], archived: str, lang: str) -> None:
+    links = {a.id: archived for a in batch}
+    digest = render_digest(batch, day=date(2026, 11, 22), archived=links, lang=lang)
     check_html(digest.html)
     assert not UNSAFE.search(digest.text)
     assert len(digest.html) < 20_000 * len(batch) and len(digest.text) < 8_000 * len(batch)

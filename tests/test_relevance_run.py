@@ -18,7 +18,7 @@ from watcher.cli import main
 from watcher.config.live import LiveConfig
 from watcher.models import Alert, Match
 from watcher.notify.console import format_alert as console_format
-from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.notify.telegram.format import MAX_LENGTH, Reader, format_alert
 from watcher.relevance import MODEL_FILE
 from watcher.store import alerts as alerts_store
 from watcher.store import items as items_store
@@ -130,10 +130,13 @@ def _alert(note: str) -> Alert:
 @pytest.mark.parametrize("size", [10, 600, 20_000])
 def test_messages_mark_a_possible_match(size: int) -> None:
     note = "possible match: workers (model 0.95); like “a <b> & c” " + "x" * size
-    html = format_alert(_alert(note))
+    html = format_alert(_alert(note))  # a reader: the mark and why, in plain words
     assert len(html) <= MAX_LENGTH
-    assert "<i>Possible match</i> (relevance model): possible match: workers" in html
-    assert "&lt;b&gt; &amp; c" in html and html.count("<i>") == html.count("</i>")
+    assert "❔ <b>Possible match</b>: the words alone were not enough" in html
+    assert "earlier alerts on workers" in html and "0.95" not in html
+    admin = format_alert(_alert(note), Reader(details=True))  # and the note for admins
+    assert len(admin) <= MAX_LENGTH and "model: possible match: workers (model 0.95)" in admin
+    assert "&lt;b&gt; &amp; c" in admin and admin.count("<i>") == admin.count("</i>")
     assert "Possible match" not in format_alert(_alert(""))
     assert "possible match" in console_format(_alert(note))
     assert "possible match" not in console_format(_alert(""))

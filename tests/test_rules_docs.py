@@ -30,6 +30,16 @@ def examples() -> list[tuple[str, str]]:
     return out
 
 
+def title_examples() -> list[tuple[str, str]]:
+    """(keywords, titles): a ```text titles``` block after a keywords block's expectations."""
+    found = blocks()
+    return [
+        (found[i - 2][2], body)
+        for i, (lang, tag, body) in enumerate(found)
+        if (lang, tag) == ("text", "titles")
+    ]
+
+
 def test_the_page_has_examples() -> None:
     assert len(examples()) >= 6
 
@@ -49,3 +59,14 @@ def test_example(example: tuple[str, str]) -> None:
         with pytest.raises(ConfigError) as exc:
             Rules.from_text(rules_text, "keywords.yaml")
         assert [str(p) for p in exc.value.problems] == expect.strip().splitlines()
+
+
+@pytest.mark.parametrize("example", title_examples(), ids=lambda e: e[0].splitlines()[0][:30])
+def test_titles_example(example: tuple[str, str]) -> None:
+    """Each line "LANG TOPIC: title" is the topic's title in that language."""
+    rules_text, titles = example
+    rules = Rules.from_text(rules_text, "keywords.yaml")
+    for line in titles.strip().splitlines():
+        where, _, want = line.partition(": ")
+        lang, topic = where.split()
+        assert rules.titles_in(lang)[topic] == want, line

@@ -208,7 +208,8 @@ async def test_one_story_one_alert_then_edits_and_restart_keeps_grouping(
     rendered = service.render(digest, "UTC", ())
     assert rendered.count == 2
     assert rendered.text.count(ROWS["s001"]["title"]) == 1
-    assert "also: NK News" in rendered.text and "also: RFA" in rendered.text
+    assert "also reported by: NK News" in rendered.text
+    assert "also reported by: RFA" in rendered.text
     assert ROWS["s002"]["title"] not in rendered.text
 
 
@@ -303,7 +304,7 @@ async def test_recent_shows_one_entry_per_story_with_all_outlets(
         before = len(tg.messages(CHAT))
         tg.send_user_message(CHAT, "/recent")
         for _ in range(250):
-            if len(tg.messages(CHAT)) >= before + 2:
+            if len(tg.messages(CHAT)) >= before + 1:
                 break
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)  # nothing more arrives
@@ -311,9 +312,12 @@ async def test_recent_shows_one_entry_per_story_with_all_outlets(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
-    assert len(replies) == 2  # three alerts, two stories
-    arrest = [r for r in replies if "Vladivostok" in r]
-    assert len(arrest) == 1 and arrest[0].endswith("<i>also reported by: Daily NK</i>")
+    assert len(replies) == 1  # one compact list
+    heading, *lines = replies[0].split("\n")
+    assert heading == "<b>Latest alerts (times in UTC):</b>"
+    assert len(lines) == 2  # three alerts, two stories
+    arrest = [line for line in lines if "Vladivostok" in line]
+    assert len(arrest) == 1 and arrest[0].endswith("</a> · +1 report")
 
 
 def test_settings_turn_stories_off_and_tune_them(store_db: Database) -> None:

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from watcher.models import Alert, Match
 from watcher.notify.telegram import parse_channel
-from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.notify.telegram.format import MAX_LENGTH, Reader, format_alert
 
 CASES: list[dict[str, Any]] = YAML(typ="safe").load(
     (Path(__file__).parent / "data" / "telegram" / "format_cases.yaml").read_text("utf-8")
@@ -48,7 +48,15 @@ def build_alert(spec: dict[str, Any]) -> Alert:
     match_text = str(spec.get("match_text", "repatriated"))
     start = max(0, snippet.find(match_text))
     match = Match("repatriat*", match_text, "summary", start, start + len(match_text), 3.0, snippet)
-    matches = [replace(match, snippet=f"{i} {snippet}") for i in range(int(spec.get("matches", 1)))]
+    count = spec.get("matches", 1)
+    if not isinstance(count, list):  # N copies of the default match
+        matches = [replace(match, snippet=f"{i} {snippet}") for i in range(int(count))]
+    else:  # given one by one
+        matches = [
+            replace(match, text=m["text"], snippet=m["snippet"], weight=float(m["weight"]),
+                    field=m.get("field", "summary"))
+            for m in spec["matches"]
+        ]  # fmt: skip
     when = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
     url = (
         "https://example.org/" + text("url", "x")
@@ -63,11 +71,14 @@ def build_alert(spec: dict[str, Any]) -> Alert:
         title=text("title", "China sends North Korean defectors back"),
         url=str(url),
         published=when,
-        topics=("repatriation",),
+        topics=tuple(spec.get("topics", ("repatriation",))),
         score=7.5,
         matches=tuple(matches),
         created_at=when,
+        summary=str(spec.get("summary", "")),
         also_reported_by=also_reported_by(spec),
+        model_note=str(spec.get("model_note", "")),
+        story_additions=tuple(spec.get("story_additions", ())),
     )
 
 
@@ -81,7 +92,7 @@ def also_reported_by(spec: dict[str, Any]) -> tuple[str, ...]:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_format_case(case: dict[str, Any]) -> None:
     limit = int(case.get("limit", MAX_LENGTH))
-    out = format_alert(build_alert(case["alert"]), limit=limit)
+    out = format_alert(build_alert(case["alert"]), Reader(**case.get("reader", {})), limit=limit)
     assert len(out) <= int(case.get("max_length", MAX_LENGTH))
     checker = TagChecker()
     checker.feed(out)
@@ -91,6 +102,8 @@ def test_format_case(case: dict[str, Any]) -> None:
         assert expected in out, out
     for unwanted in case.get("absent", []):
         assert unwanted not in out, out
+    if "equals" in case:
+        assert out == case["equals"]
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,11 @@ def test_watcher_run_delivers_to_telegram_once_across_a_restart(
     assert count(tg, "@alerts", "Shenyang") == 1 and count(tg, "@alerts", "Vladivostok") == 1
     assert texts(tg, "@labour") == [t for t in texts(tg, "@labour") if "Vladivostok" in t]
     assert len(texts(tg, "@labour")) == 1
+    # topics by their keywords.yaml titles, through the notifier watcher run builds
+    labour = texts(tg, "@labour")[0]
+    assert "North Korean workers abroad and forced labour" in labour
+    assert "forced_labor" not in labour
+    assert labour.count("construction site") == 1  # a summary that repeats the title is not shown
     assert count(tg, USER, "Subscribed") == 1  # the /start update was not handled twice
     for notice in ("Source failing", "Source recovered", "Configuration invalid"):
         assert count(tg, ADMIN, notice) == 1, notice

@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, until
 from watcher.models import Alert, Item
+from watcher.notify.i18n import EN
 from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram import feedback as fb
 from watcher.notify.telegram import votes as kb
-from watcher.notify.telegram.bot import ADMIN_ONLY, BotHooks, TelegramBot
+from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.notifier import TelegramNotifier
 from watcher.rules.score import Rules, load_rules
 from watcher.store import subscribers
@@ -315,7 +316,7 @@ async def test_review_is_for_admins_only_also_its_buttons(
     (item,) = await _near_misses(db, 1)
     tg.send_user_message(USER, "/review")
     await until(lambda: len(tg.messages(USER)) == 1)
-    assert tg.messages(USER)[0]["text"] == ADMIN_ONLY
+    assert tg.messages(USER)[0]["text"] == EN["admin_only"]
     for data in (f"r:{item}:k", f"r:{item}:s:repatriation", f"r:m:1800000000.0:{item}"):
         await _press(tg, USER, data, edits=0)
         assert tg.answers()[-1] == fb.REVIEW_ADMIN_ONLY

@@ -14,6 +14,8 @@ from typing import Any
 from watcher.notify.text import display_text
 
 FIELDS = ("title", "summary", "content")
+# the languages people read (the bot, digests, topic titles); the first is the default
+LANGUAGES = ("en", "ko", "ru")
 
 
 @dataclass(frozen=True, slots=True)

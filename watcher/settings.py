@@ -15,13 +15,14 @@ Values come from the environment only inside ``Section.load``: building a sectio
 from __future__ import annotations
 
 import contextvars
+import difflib
 import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -226,11 +227,30 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 def time_zone(value: str) -> str:
     """An IANA zone name (as ``ZoneInfo`` reads it), else ValueError."""
+    zone = known_zone(value)
+    if zone is None:
+        raise ValueError("not a known time zone (e.g. UTC, Asia/Seoul, Europe/London)")
+    return zone
+
+
+def known_zone(text: str) -> str | None:
+    """The IANA zone ``text`` names, in its own spelling ("asia/seoul" -> "Asia/Seoul"), or
+    None."""
     try:
-        ZoneInfo(value)
+        ZoneInfo(text)
+        return text
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("not a known time zone (e.g. UTC, Asia/Seoul, Europe/London)") from None
-    return value
+        pass
+    folded = {z.casefold(): z for z in available_timezones()}
+    return folded.get(text.strip().casefold())
+
+
+def zones_like(text: str, n: int = 3) -> list[str]:
+    """Up to ``n`` IANA zone names close to ``text`` (for "did you mean")."""
+    names = sorted(available_timezones())
+    by_city = {z.rsplit("/", 1)[-1].casefold(): z for z in names}
+    close = difflib.get_close_matches(text.casefold(), list(by_city), n=n, cutoff=0.7)
+    return [by_city[c] for c in close] or difflib.get_close_matches(text, names, n=n)
 
 
 def hh_mm(value: str) -> str:

@@ -74,7 +74,7 @@ class _State:
     updates: list[dict[str, Any]] = field(default_factory=list)
     sent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     window: deque[float] = field(default_factory=deque)
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by language
     group_admins: set[tuple[int, int]] = field(default_factory=set)  # (chat, user)
 
 
@@ -152,8 +152,12 @@ class FakeTelegram:
 
     @property
     def commands(self) -> list[dict[str, Any]]:
+        """The menu set for every language (setMyCommands without language_code)."""
+        return self.commands_in("")
+
+    def commands_in(self, language_code: str) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._state.commands)
+            return list(self._state.commands.get(language_code, []))
 
     def fail(
         self,
@@ -187,16 +191,39 @@ class FakeTelegram:
             self._state.missing.add(chat)
 
     def send_user_message(
-        self, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        language_code: str | None = None,
     ) -> None:
         """A user writes ``text`` to the bot: delivered through getUpdates."""
-        self._push(self.user_message(chat_id, text, chat_type=chat_type, user_id=user_id))
+        self._push(
+            self.user_message(
+                chat_id, text, chat_type=chat_type, user_id=user_id, language_code=language_code
+            )
+        )
 
     def user_message(
-        self, chat_id: int, text: str, *, chat_type: str = "private", user_id: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        language_code: str | None = None,
     ) -> dict[str, Any]:
-        """The body of a message update (without ``update_id``), e.g. to POST to a webhook."""
-        user = {"id": user_id or chat_id, "is_bot": False, "first_name": f"User{chat_id}"}
+        """The body of a message update (without ``update_id``), e.g. to POST to a webhook;
+        ``language_code``: the Telegram app's language of the user (none: not sent)."""
+        user: dict[str, Any] = {
+            "id": user_id or chat_id,
+            "is_bot": False,
+            "first_name": f"User{chat_id}",
+        }
+        if language_code is not None:
+            user["language_code"] = language_code
         message: dict[str, Any] = {
             "message_id": next(self._ids),
             "date": int(time.time()),
@@ -368,10 +395,11 @@ class FakeTelegram:
                     self.webhook = None
             if method == "setMyCommands":
                 with self._lock:
-                    self._state.commands = list(_json_field(params.get("commands")) or [])
+                    menu = list(_json_field(params.get("commands")) or [])
+                    self._state.commands[str(params.get("language_code") or "")] = menu
             return 200, True
         if method == "getMyCommands":
-            return 200, self.commands
+            return 200, self.commands_in(str(params.get("language_code") or ""))
         if method == "getChatMember":
             return 200, self._member(int(params["chat_id"]), int(params["user_id"]))
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):

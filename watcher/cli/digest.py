@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watcher.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, settings_from_args
+from watcher.models import LANGUAGES
 from watcher.notify.email import SmtpSettings
 from watcher.settings import Settings
 
@@ -30,6 +31,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--topics", default="", help="comma-separated topic ids (default: all)")
     s.add_argument("--at", default=None, help="local send time HH:MM (default WATCHER_DIGEST_AT)")
     s.add_argument("--tz", default=None, help="IANA time zone (default WATCHER_DIGEST_TZ)")
+    s.add_argument(
+        "--lang", default="en", choices=LANGUAGES, help="language of the digest (default en)"
+    )
     s.set_defaults(func=cmd_subscribe)
 
     u = dsub.add_parser("unsubscribe", help="stop a recipient's digests")
@@ -65,15 +69,15 @@ def _normalized(address: str) -> str | None:
         return None
 
 
-def _known_topics(settings: Settings) -> dict[str, str] | None:
-    """Topic ids -> titles from keywords.yaml; None when there is no keywords.yaml."""
+def _known_topics(settings: Settings) -> dict[str, dict[str, str]] | None:
+    """Language -> topic id -> title from keywords.yaml; None when there is no keywords.yaml."""
     from watcher.rules.spec import parse_spec
 
     path = settings.keywords_path
     if not path.exists():
         return None
     spec, _ = parse_spec(path.read_text(encoding="utf-8"), str(path))
-    return {t.id: t.title for t in spec.topics}
+    return {lang: {t.id: t.title_in(lang) for t in spec.topics} for lang in LANGUAGES}
 
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
@@ -86,8 +90,9 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
     if email is None:
         return EXIT_USAGE
     topics = [t.strip() for t in args.topics.split(",") if t.strip()]
-    known = _known_topics(settings)
-    if known is not None:
+    titles = _known_topics(settings)
+    if titles is not None:
+        known = titles["en"]
         unknown = [t for t in topics if t not in known]
         if unknown:
             return _error(
@@ -104,10 +109,11 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
         return _error(f"--tz {tz!r}: not a known time zone (e.g. Asia/Seoul, Europe/London)")
     db = open_database(settings.db_target)
     try:
-        r = subscribe(db, email, topics, at, tz, time.time())
+        r = subscribe(db, email, topics, at, tz, time.time(), args.lang)
     finally:
         db.close()
-    print(f"{r.email}: daily at {r.send_at} {r.tz}, topics: {', '.join(r.topics) or 'all'}")
+    topics_shown = ", ".join(r.topics) or "all"
+    print(f"{r.email}: daily at {r.send_at} {r.tz}, topics: {topics_shown}, language: {r.lang}")
     return EXIT_OK
 
 
@@ -142,17 +148,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     db = open_database(settings.db_target)
     try:
         table = Table(title="digest recipients")
-        for col in ("email", "topics", "at", "tz", "active", "last digest", "pending"):
+        everyone = recipients(db, active_only=False)
+        widest = max((len(r.email) for r in everyone), default=5)
+        table.add_column("email", min_width=widest)  # addresses whole: others wrap first
+        for col in ("topics", "at", "lang", "active", "last digest", "pending"):
             table.add_column(col)
-        for r in recipients(db, active_only=False):
+        for r in everyone:
             ds = digests_for(db, r.email)
             last = next((d for d in reversed(ds) if d.status == "delivered"), None)
             pending = [d for d in ds if d.status == "pending"]
             table.add_row(
                 r.email,
                 ", ".join(r.topics) or "all",
-                r.send_at,
-                r.tz,
+                f"{r.send_at} {r.tz}",
+                r.lang,
                 "yes" if r.active else "no",
                 f"{last.digest_date} ({len(last.alert_ids)})" if last else "-",
                 str(len(pending)) if pending else "-",
@@ -174,7 +183,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         return _error("SMTP is not configured (set WATCHER_SMTP_HOST)")
     db = open_database(settings.db_target)
     try:
-        service = DigestService(db, smtp, titles=_known_topics(settings) or {})
+        titles = _known_topics(settings) or {}
+        service = DigestService(db, smtp, titles=lambda lang: titles.get(lang, {}))
         now = time.time()
         if args.email:
             email = _normalized(args.email)
@@ -199,6 +209,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from watcher.store.alerts import recent_alerts
     from watcher.store.db import open_database
     from watcher.store.digests import Recipient, get_recipient, new_alerts_for
+    from watcher.store.stories import one_per_story
 
     settings = settings_from_args(args)
     smtp = settings.section(SmtpSettings)
@@ -213,15 +224,18 @@ def cmd_preview(args: argparse.Namespace) -> int:
             alerts = new_alerts_for(db, r)
         else:
             alerts = list(reversed(recent_alerts(db, limit=200, since=time.time() - 86400)))
+        alerts = one_per_story(db, alerts)  # as the digest is sent: one entry per story
     finally:
         db.close()
     tz = r.tz if r else smtp.digest_tz
+    lang = r.lang if r else "en"
     rendered = render_digest(
         alerts,
         day=date.today(),
         topics=r.topics if r else (),
-        topic_titles=titles,
+        topic_titles=titles.get(lang, {}),
         tz=tz,
+        lang=lang,
         unsubscribe=f"mailto:{smtp.from_addr}?subject=unsubscribe",
     )
     if args.out:

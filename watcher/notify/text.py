@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -21,10 +22,20 @@ if TYPE_CHECKING:
 MAX_TITLE = 300  # characters of a title in any message
 MAX_SUMMARY_LINE = 200  # of one alert's line in a summary message
 MAX_MODEL_NOTE = 600  # of the relevance model's note on a possible match
+MAX_SNIPPET = 300  # of the one snippet an alert shows
+# the relevance model's note names the topics it promoted ("possible match: workers (model
+# 0.95); like ...", watcher.relevance.decide): readers get those topics' titles, not the note
+_POSSIBLE = re.compile(r"possible match: ([a-z][a-z0-9_]*)")
 POSSIBLE_MATCH = "Possible match"  # the mark of an alert the relevance model sent
 # C0 controls but \t and \n, DEL, C1 controls, bidi embeddings/overrides/isolates, line and
 # paragraph separators (a formatter would not expect them), and the BOM
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    bold: bool
 
 
 def display_text(text: str, limit: int | None = None) -> str:
@@ -52,6 +63,24 @@ def cut(text: str, limit: int) -> str:
     return head.rstrip() + "…"
 
 
+def bold_segments(snippet: str, terms: Sequence[str]) -> tuple[Segment, ...]:
+    """Split ``snippet`` into plain and bold parts, bold where any of ``terms`` occurs."""
+    words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not words:
+        return (Segment(snippet, False),)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    out: list[Segment] = []
+    pos = 0
+    for m in pattern.finditer(snippet):
+        if m.start() > pos:
+            out.append(Segment(snippet[pos : m.start()], False))
+        out.append(Segment(m.group(0), True))
+        pos = m.end()
+    if pos < len(snippet):
+        out.append(Segment(snippet[pos:], False))
+    return tuple(out)
+
+
 def safe_link(url: str) -> str:
     """``url`` when it is an http(s) link fit for an href, else ""."""
     if not url or _UNSAFE.search(url) is not None or any(c.isspace() for c in url):
@@ -67,6 +96,40 @@ def safe_link(url: str) -> str:
 
 def alert_title(alert: Alert, limit: int = MAX_TITLE) -> str:
     return one_line(alert.title, limit) or "(untitled)"
+
+
+def best_snippet(alert: Alert) -> str:
+    """The snippet that best shows why ``alert`` alerted: the one whose matches weigh most,
+    among those that say more than the title (shown already); else the start of the summary
+    when it says more; else ""."""
+    title = _bare(alert.title)
+    weights: dict[str, float] = {}
+    for m in alert.matches:
+        if m.kind != "exclusion" and m.field != "title" and _bare(m.snippet) not in title:
+            weights[m.snippet] = weights.get(m.snippet, 0.0) + m.weight
+    if weights:
+        best = max(weights, key=lambda s: weights[s])  # the first of equals
+        return one_line(best, MAX_SNIPPET)
+    summary = one_line(alert.summary, MAX_SNIPPET)
+    return "" if _bare(summary) in title else summary
+
+
+def _bare(text: str) -> str:
+    """``text`` to compare: one line, case-folded, without the ellipses of a cut."""
+    return one_line(text, 10_000).strip("… .").casefold()
+
+
+def bold_terms(alert: Alert) -> list[str]:
+    """The matched words a snippet shows in bold: what the topics' terms matched; the
+    entities (the country, the places) only when no term did, else every line is bold."""
+    terms = [one_line(m.text, 200) for m in alert.matches if m.kind not in ("exclusion", "entity")]
+    return terms or [one_line(m.text, 200) for m in alert.matches if m.kind == "entity"]
+
+
+def possible_topics(alert: Alert) -> list[str]:
+    """The topics the relevance model sent ``alert`` as a possible match on (its topics when
+    the note does not say)."""
+    return list(dict.fromkeys(_POSSIBLE.findall(alert.model_note))) or list(alert.topics)
 
 
 def model_line(note: str, limit: int = MAX_MODEL_NOTE) -> str:

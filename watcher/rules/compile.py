@@ -189,7 +189,7 @@ def _topic(b: _Builder, t: TopicSpec, fw: FieldWeights) -> CompiledTopic:
     excluded = t.veto + list(t.subtract)
     return CompiledTopic(
         id=t.id,
-        title=t.title,
+        title=t.title_in("en"),
         threshold=t.threshold,
         field_weights=tuple(fw.of(f) for f in FIELDS),
         all_of=tuple(t.require.all_of),

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from watcher.models import FIELDS, Item, Match, ScoreResult, TopicScore
+from watcher.models import FIELDS, LANGUAGES, Item, Match, ScoreResult, TopicScore
 from watcher.rules.compile import (
     CompiledPattern,
     CompiledRules,
@@ -124,6 +124,7 @@ class Rules:
         self._c: CompiledRules = compile_rules(spec)
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in self._c.topics)
         self.topic_titles: dict[str, str] = {t.id: t.title for t in self._c.topics}
+        self._titles = {lang: {t.id: t.title_in(lang) for t in spec.topics} for lang in LANGUAGES}
         # which (topic, term) each pattern and each entity feeds: scoring walks what was
         # found, not every term of every topic, so its cost does not grow with the rules
         pattern_uses: dict[int, list[tuple[int, int]]] = {}
@@ -158,6 +159,10 @@ class Rules:
     def from_path(cls, path: Path | str) -> Rules:
         spec, _ = parse_spec(None, str(path))
         return cls(spec, str(path))
+
+    def titles_in(self, lang: str) -> dict[str, str]:
+        """Topic id -> title in ``lang`` (English where keywords.yaml gives none)."""
+        return self._titles.get(lang, self.topic_titles)
 
     @property
     def pattern_count(self) -> int:

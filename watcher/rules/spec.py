@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from watcher.errors import ConfigError, Problem
+from watcher.models import LANGUAGES
 from watcher.rules.patterns import MAX_PATTERNS, pattern_problem
 from watcher.yamlconf import load_yaml, position, validate
 
@@ -38,6 +39,29 @@ Weight = Annotated[float, BeforeValidator(_number), Field(gt=0, le=MAX_WEIGHT)]
 FieldWeight = Annotated[float, BeforeValidator(_number), Field(ge=0, le=MAX_WEIGHT)]
 Text = Annotated[str, BeforeValidator(_text)]
 Pattern = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+
+
+def _title(value: Any) -> Any:
+    """A topic's title: text, or text per language ``{en: ..., ko: ..., ru: ...}``."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"must be text or a mapping of languages to text, not {value!r}")
+    unknown = [k for k in value if k not in LANGUAGES]
+    if unknown:
+        raise ValueError(
+            f"unknown language {unknown[0]!r}: use {', '.join(LANGUAGES)} (e.g. {{en: Forced"
+            " returns, ko: 강제북송, ru: Принудительные возвращения})"
+        )
+    if "en" not in value:
+        raise ValueError("needs an 'en' title (the one shown when a language has none)")
+    for lang, text in value.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{lang}: must be text, not {text!r}")
+    return dict(value)
+
+
+Title = Annotated[str | dict[str, str], BeforeValidator(_title)]
 Id = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 
@@ -87,7 +111,7 @@ class NearSpec(_Model):
 
 class TopicSpec(_Model):
     id: Id
-    title: Text
+    title: Title
     threshold: Weight
     require: Require = Require()
     fields: FieldWeights | None = None
@@ -96,6 +120,12 @@ class TopicSpec(_Model):
     veto: list[Pattern] = Field(default_factory=list)
     subtract: dict[str, Weight] = Field(default_factory=dict)
     ignore: list[Pattern] = Field(default_factory=list)
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang``, else the English one."""
+        if isinstance(self.title, str):
+            return self.title
+        return self.title.get(lang) or self.title["en"]
 
 
 class RulesSpec(_Model):

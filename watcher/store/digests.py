@@ -31,6 +31,7 @@ class Recipient:
     send_at: str  # "HH:MM", local time
     tz: str  # IANA time zone name
     active: bool
+    lang: str = "en"  # the language of its digests (en, ko, ru)
 
     def wants(self, alert: Alert) -> bool:
         return not self.topics or any(t in self.topics for t in alert.topics)
@@ -55,7 +56,7 @@ class Digest:
         return self.recipient
 
 
-_RECIPIENT_COLUMNS = "email, topics, send_at, tz, active"
+_RECIPIENT_COLUMNS = "email, topics, send_at, tz, active, lang"
 _DIGEST_COLUMNS = (
     "id, recipient, digest_date, message_id, alert_ids, status, attempts, next_attempt_at,"
     " last_error, created_at, delivered_at"
@@ -69,6 +70,7 @@ def _recipient(row: Row) -> Recipient:
         send_at=row[2],
         tz=row[3],
         active=bool(row[4]),
+        lang=str(row[5]),
     )
 
 
@@ -89,17 +91,23 @@ def _digest(row: Row) -> Digest:
 
 
 def subscribe(
-    db: Database, email: str, topics: Sequence[str], send_at: str, tz: str, now: float
+    db: Database,
+    email: str,
+    topics: Sequence[str],
+    send_at: str,
+    tz: str,
+    now: float,
+    lang: str = "en",
 ) -> Recipient:
     """Add or update a recipient (re-activating one who unsubscribed)."""
     with db.transaction() as tx:
         row = tx.fetchone(
-            "INSERT INTO digest_recipients (email, topics, send_at, tz, active, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)"
+            "INSERT INTO digest_recipients (email, topics, send_at, tz, lang, active, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)"
             " ON CONFLICT (email) DO UPDATE SET topics = excluded.topics,"
-            " send_at = excluded.send_at, tz = excluded.tz, active = 1,"
+            " send_at = excluded.send_at, tz = excluded.tz, lang = excluded.lang, active = 1,"
             " updated_at = excluded.updated_at RETURNING " + _RECIPIENT_COLUMNS,
-            (email, json.dumps(list(topics)), send_at, tz, now, now),
+            (email, json.dumps(list(topics)), send_at, tz, lang, now, now),
         )
     assert row is not None
     return _recipient(row)

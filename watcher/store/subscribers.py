@@ -1,7 +1,9 @@
 """Telegram subscribers: chats that asked for alerts (/start), their topics and mutes.
 
 A chat with no chosen topics gets every topic. Deactivated chats (/stop, or the bot was blocked)
-keep their row so /start restores their choices.
+keep their row so /start restores their choices. A chat also keeps what it reads in: language
+(chosen with /lang, else followed from Telegram), time zone and whether alerts show details; a
+chat that sets these before /start gets an inactive row.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from watcher.store.db import Database, Row, Tx
 
-_COLUMNS = "chat_id, kind, title, active, topics, muted_until"
+_COLUMNS = "chat_id, kind, title, active, topics, muted_until, lang, lang_chosen, tz, details"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,10 @@ class Subscriber:
     active: bool
     topics: tuple[str, ...]
     muted_until: float | None
+    lang: str = "en"
+    lang_chosen: bool = False  # set with /lang: no longer follows the Telegram language
+    tz: str = ""  # IANA time zone of the times in its alerts; "" = UTC
+    details: bool = False  # alerts show the score and the matched words
 
     def wants(self, topics: Sequence[str], now: float) -> bool:
         """Whether an alert on ``topics`` goes to this chat at ``now``."""
@@ -39,6 +45,10 @@ def _from_row(row: Row) -> Subscriber:
         active=bool(row[3]),
         topics=tuple(json.loads(row[4])),
         muted_until=float(row[5]) if row[5] is not None else None,
+        lang=str(row[6]),
+        lang_chosen=bool(row[7]),
+        tz=str(row[8]),
+        details=bool(row[9]),
     )
 
 
@@ -90,6 +100,38 @@ def set_muted_until(db: Database, chat_id: int, until: float | None, now: float)
             "UPDATE telegram_chats SET muted_until = ?, updated_at = ? WHERE chat_id = ?",
             (until, now, chat_id),
         )
+
+
+def set_reading(
+    db: Database,
+    chat_id: int,
+    kind: str,
+    now: float,
+    *,
+    lang: str | None = None,
+    lang_chosen: bool | None = None,
+    tz: str | None = None,
+    details: bool | None = None,
+) -> Subscriber:
+    """Change what the chat reads in (the values given), keeping a row for it: a chat that
+    has never sent /start gets an inactive one."""
+    changes = {"lang": lang, "lang_chosen": lang_chosen, "tz": tz, "details": details}
+    given = {k: int(v) if isinstance(v, bool) else v for k, v in changes.items() if v is not None}
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO telegram_chats (chat_id, kind, active, created_at, updated_at)"
+            " VALUES (?, ?, 0, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
+            (chat_id, kind, now, now),
+        )
+        if given:
+            sets = ", ".join(f"{k} = ?" for k in given)  # the keys are ours, not input
+            tx.execute(
+                f"UPDATE telegram_chats SET {sets}, updated_at = ? WHERE chat_id = ?",
+                (*given.values(), now, chat_id),
+            )
+        found = _get(tx, chat_id)
+    assert found is not None
+    return found
 
 
 def active_in_tx(tx: Tx) -> list[Subscriber]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from watcher.notify.i18n import EN
 from watcher.stories.anchors import counts_compatible, figures
 
 TELEGRAM_MAX_LENGTH = 4096
-ALSO_REPORTED = "also reported by: "
-ADDED = "later reports add: "
+# the words of these lines, in English unless a formatter gives the reader's (i18n)
+ALSO_REPORTED_WORDS = (EN["also_reported"], EN["and_more"], EN["outlets"])
+ADDED = EN["later_add"]
 MAX_FIGURES = 3
 
 
@@ -41,19 +43,23 @@ class RealertPolicy:
         )
 
 
-def also_reported_line(names: Sequence[str], room: int) -> str:
+def also_reported_line(
+    names: Sequence[str], room: int, words: tuple[str, str, str] = ALSO_REPORTED_WORDS
+) -> str:
     """ "also reported by: A, B and 3 more" in at most ``room`` characters ("" if none fit).
 
-    Plain text: escape it for the message's parse mode after cutting.
+    ``words``: the head, " and {n} more" and "{n} outlets" in the reader's language. Plain
+    text: escape it for the message's parse mode after cutting.
     """
-    if not names or room <= len(ALSO_REPORTED):
+    head, more, outlets = words
+    if not names or room <= len(head):
         return ""
     for shown in range(len(names), 0, -1):
         rest = len(names) - shown
-        line = ALSO_REPORTED + ", ".join(names[:shown]) + (f" and {rest} more" if rest else "")
+        line = head + ", ".join(names[:shown]) + (more.format(n=rest) if rest else "")
         if len(line) <= room:
             return line
-    line = f"{ALSO_REPORTED}{len(names)} outlets"
+    line = head + outlets.format(n=len(names))
     return line if len(line) <= room else ""
 
 
@@ -80,11 +86,11 @@ def additions(
     return tuple(out)
 
 
-def additions_line(added: Sequence[str], room: int) -> str:
+def additions_line(added: Sequence[str], room: int, head: str = ADDED) -> str:
     """ "later reports add: topic forced_labor (RFA), 600 (SBS)" in at most ``room``
     characters, dropping from the end ("" if none fit). Plain text."""
     for shown in range(len(added), 0, -1):
-        line = ADDED + ", ".join(added[:shown])
+        line = head + ", ".join(added[:shown])
         if len(line) <= room:
             return line
     return ""

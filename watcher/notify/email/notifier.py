@@ -23,12 +23,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from watcher.archive import ArchiveSettings
-from watcher.errors import ConfigError, DeliveryError
+from watcher.errors import DeliveryError
 from watcher.notify.base import Context, Notifier, NotifierSettings, Outcome, Retry, Round, Sent
 from watcher.notify.email import SmtpSettings
 from watcher.notify.email.message import build_message, new_message_id
@@ -71,17 +70,6 @@ def next_due(recipient: store.Recipient, now: float) -> float:
     return at.timestamp()
 
 
-def topic_titles(keywords_path: Path) -> dict[str, str]:
-    """Topic id -> title from keywords.yaml ({} when it is missing or broken)."""
-    from watcher.rules.spec import parse_spec
-
-    try:
-        spec, _ = parse_spec(keywords_path.read_text(encoding="utf-8"), str(keywords_path))
-    except (OSError, ConfigError):
-        return {}
-    return {t.id: t.title for t in spec.topics}
-
-
 class DigestService(Notifier[store.Digest, EmailMessage]):
     kind = "email"
     settings_model = SmtpSettings
@@ -98,7 +86,7 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         db: Database,
         smtp: SmtpSettings,
         *,
-        titles: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
+        titles: Mapping[str, str] | Callable[[str], Mapping[str, str]] | None = None,
         clock: Callable[[], float] = time.time,
         sender: SmtpSender | None = None,
         metrics: Metrics | None = None,
@@ -108,7 +96,8 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         super().__init__(db, smtp, owner=owner, clock=clock, metrics=metrics)
         self.archive_url = archive_url  # maintainer pages serving archived copies (links)
         self.smtp = smtp
-        # topic titles: a mapping, or a getter of the rules in force (a reload renames topics)
+        # topic titles: a mapping, or language -> titles of the rules in force (a reload
+        # renames topics)
         self._titles = titles
         self.sender = sender or SmtpSender(smtp)
         self.horizon: float | None = None  # claim pending digests due by then (None: now)
@@ -117,7 +106,7 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
     def build(cls, settings: NotifierSettings, ctx: Context) -> DigestService:
         assert isinstance(settings, SmtpSettings)
         rules = ctx.rules
-        titles = None if rules is None else (lambda: rules().topic_titles)
+        titles = None if rules is None else (lambda lang: rules().titles_in(lang))
         runtime = ctx.runtime
         archive = runtime.settings.section(ArchiveSettings)
         return cls(
@@ -131,9 +120,9 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
     def describe(self) -> str:
         return f"email digests ({len(store.recipients(self.db))} recipients)"
 
-    @property
-    def titles(self) -> dict[str, str]:
-        titles = self._titles() if callable(self._titles) else self._titles
+    def titles(self, lang: str) -> dict[str, str]:
+        """Topic id -> title in ``lang``."""
+        titles = self._titles(lang) if callable(self._titles) else self._titles
         return dict(titles or {})
 
     # -- making digests -------------------------------------------------------------------
@@ -176,7 +165,9 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
                 made += 1
         return made
 
-    def render(self, digest: store.Digest, tz: str, topics: Sequence[str]) -> RenderedDigest:
+    def render(
+        self, digest: store.Digest, tz: str, topics: Sequence[str], lang: str = "en"
+    ) -> RenderedDigest:
         from watcher.archive.view import archived_links  # warcio: only when digests are made
 
         by_id = get_alerts(self.db, list(digest.alert_ids))
@@ -188,8 +179,9 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
             alerts,
             day=day,
             topics=topics,
-            topic_titles=self.titles,
+            topic_titles=self.titles(lang),
             tz=tz,
+            lang=lang,
             unsubscribe=f"mailto:{self.smtp.from_addr}?subject=unsubscribe",
             archived=links,
         )
@@ -216,8 +208,9 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         recipient = store.get_recipient(self.db, digest.recipient)
         tz = recipient.tz if recipient else "UTC"
         topics = recipient.topics if recipient else ()
+        lang = recipient.lang if recipient else "en"
         return build_message(
-            self.render(digest, tz, topics),
+            self.render(digest, tz, topics, lang),
             from_addr=self.smtp.from_addr,
             to=digest.recipient,
             message_id=digest.message_id,

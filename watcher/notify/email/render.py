@@ -1,14 +1,15 @@
 """Digest rendering: pure functions from alerts to subject, HTML and plain text (no I/O).
 
 Alerts are grouped by topic (each alert once, under the first of its topics the recipient
-follows), groups ordered by their best score, alerts in a group by score then recency. Each
-entry shows the source, the time in the recipient's zone, the link and the snippets with the
-matched terms in bold.
+follows), groups ordered by their best score, alerts in a group by score then recency. The
+caller gives one alert per story (``one_per_story``). Each entry shows the source, the time in
+the recipient's zone, who else reported it, the one snippet that best shows why it alerted
+(matched terms in bold; the summary's start when every match is in the title) and the link.
+Headings, labels and topic titles are in the recipient's language (``watcher.notify.i18n``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,17 +17,20 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup, escape
 
 from watcher.models import Alert
-from watcher.notify.text import MAX_MODEL_NOTE, alert_title, one_line, safe_link
-
-MAX_SNIPPETS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    text: str
-    bold: bool
+from watcher.notify.i18n import DEFAULT, say
+from watcher.notify.text import (
+    Segment,
+    alert_title,
+    best_snippet,
+    bold_segments,
+    bold_terms,
+    one_line,
+    possible_topics,
+    safe_link,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +41,10 @@ class Entry:
     source: str
     when: str
     score: float
-    snippets: tuple[tuple[Segment, ...], ...]
+    snippet: tuple[Segment, ...]  # () when there is nothing to add to the title
     also_reported_by: tuple[str, ...]
     archived: str = ""  # link to the archived copy on the maintainer pages ("" = none)
-    model_note: str = ""  # a possible match sent by the relevance model, and why
+    possible: str = ""  # a possible match sent by the relevance model: why, in plain words
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,39 +72,9 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def bold_segments(snippet: str, terms: Sequence[str]) -> tuple[Segment, ...]:
-    """Split ``snippet`` into plain and bold parts, bold where any of ``terms`` occurs."""
-    words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
-    if not words:
-        return (Segment(snippet, False),)
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    out: list[Segment] = []
-    pos = 0
-    for m in pattern.finditer(snippet):
-        if m.start() > pos:
-            out.append(Segment(snippet[pos : m.start()], False))
-        out.append(Segment(m.group(0), True))
-        pos = m.end()
-    if pos < len(snippet):
-        out.append(Segment(snippet[pos:], False))
-    return tuple(out)
-
-
-def _snippets(alert: Alert) -> tuple[tuple[Segment, ...], ...]:
-    terms = [one_line(m.text, 200) for m in alert.matches if m.kind != "exclusion"]
-    seen: list[str] = []
-    for m in alert.matches:
-        if m.kind == "exclusion" or not m.snippet.strip() or m.field == "title":
-            continue
-        s = one_line(m.snippet, 400)
-        if any(s in other or other in s for other in seen):
-            continue
-        seen.append(s)
-        if len(seen) == MAX_SNIPPETS:
-            break
-    if not seen and alert.summary.strip():
-        seen.append(one_line(alert.summary, 240))
-    return tuple(bold_segments(s, terms) for s in seen)
+def _snippet(alert: Alert) -> tuple[Segment, ...]:
+    text = best_snippet(alert)
+    return bold_segments(text, bold_terms(alert)) if text else ()
 
 
 def _domain(url: str) -> str:
@@ -108,8 +82,8 @@ def _domain(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def _when(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%d %b %H:%M %Z")
+def _when(moment: datetime, zone: ZoneInfo, lang: str) -> str:
+    return moment.astimezone(zone).strftime(say(lang, "digest_when"))
 
 
 def group_alerts(
@@ -119,9 +93,14 @@ def group_alerts(
     topic_titles: Mapping[str, str] | None = None,
     tz: str = "UTC",
     archived: Mapping[int, str] | None = None,
+    lang: str = DEFAULT,
 ) -> tuple[Group, ...]:
     zone = ZoneInfo(tz)
     titles = topic_titles or {}
+
+    def title(topic: str) -> str:
+        return one_line(titles.get(topic) or topic.replace("_", " "), 200)
+
     buckets: dict[str, list[Alert]] = {}
     for a in alerts:
         wanted = [t for t in a.topics if not topics or t in topics] or list(a.topics) or ["other"]
@@ -135,28 +114,28 @@ def group_alerts(
                 url=safe_link(a.url),
                 domain=_domain(safe_link(a.url)),
                 source=one_line(a.source_name or a.source_id, 200),
-                when=_when(a.published, zone),
+                when=_when(a.published, zone, lang),
                 score=a.score,
-                snippets=_snippets(a),
+                snippet=_snippet(a),
                 also_reported_by=tuple(one_line(n, 200) for n in a.also_reported_by),
                 archived=safe_link((archived or {}).get(a.id, "")),
-                model_note=one_line(a.model_note, MAX_MODEL_NOTE),
+                possible=say(
+                    lang, "possible_why", topics=", ".join(title(t) for t in possible_topics(a))
+                )
+                if a.model_note
+                else "",
             )
             for a in items
         )
-        group = Group(
-            topic=topic, title=titles.get(topic, topic.replace("_", " ")), entries=entries
-        )
+        group = Group(topic=topic, title=title(topic), entries=entries)
         groups.append((items[0].score, topic, group))
     groups.sort(key=lambda g: (-g[0], g[1]))
     return tuple(g[2] for g in groups)
 
 
-def subject_for(day: date, count: int) -> str:
-    if count == 0:
-        return f"Watcher digest {day.isoformat()}: nothing new"
-    noun = "alert" if count == 1 else "alerts"
-    return f"Watcher digest {day.isoformat()}: {count} new {noun}"
+def subject_for(day: date, count: int, lang: str = DEFAULT) -> str:
+    key = {0: "digest_subject_none", 1: "digest_subject_one"}.get(count, "digest_subject")
+    return say(lang, key, day=day.isoformat(), n=count)
 
 
 def render_digest(
@@ -168,24 +147,41 @@ def render_digest(
     tz: str = "UTC",
     unsubscribe: str = "",
     archived: Mapping[int, str] | None = None,
+    lang: str = DEFAULT,
 ) -> RenderedDigest:
-    """Subject, HTML and plain text of one recipient's digest for ``day``; ``archived``: alert
-    id -> link to its archived copy."""
+    """Subject, HTML and plain text of one recipient's digest for ``day`` in ``lang``;
+    ``archived``: alert id -> link to its archived copy."""
     groups = group_alerts(
-        alerts, topics=topics, topic_titles=topic_titles, tz=tz, archived=archived
+        alerts, topics=topics, topic_titles=topic_titles, tz=tz, archived=archived, lang=lang
     )
     env = _environment()
+    count = len(alerts)
+    chosen = [(topic_titles or {}).get(t, t) for t in topics]
+    summary = say(lang, "digest_count_one" if count == 1 else "digest_count", n=count)
     context = {
-        "day": day.strftime("%A %d %B %Y"),
+        "lang": lang,
+        "t": lambda key, **values: say(lang, key, **values),
+        "day": day.strftime(say(lang, "digest_day")),
         "groups": groups,
-        "count": len(alerts),
-        "topics": [topic_titles.get(t, t) if topic_titles else t for t in topics],
+        "count": count,
+        "summary": summary + (say(lang, "digest_on", topics=", ".join(chosen)) if chosen else ""),
         "tz": tz,
         "unsubscribe": unsubscribe,
+        "unsubscribe_html": _unsubscribe_html(lang, unsubscribe),
     }
     return RenderedDigest(
-        subject=subject_for(day, len(alerts)),
+        subject=subject_for(day, count, lang),
         html=env.get_template("digest.html.j2").render(context),
         text=env.get_template("digest.txt.j2").render(context),
         count=len(alerts),
     )
+
+
+def _unsubscribe_html(lang: str, link: str) -> Markup:
+    """ "To stop these emails, <a>unsubscribe</a>." with the text escaped ("" without a link)."""
+    if not link:
+        return Markup("")
+    anchor = Markup('<a href="{}" style="color:#6b7280;">{}</a>').format(
+        link, say(lang, "digest_unsubscribe_link")
+    )
+    return Markup(escape(say(lang, "digest_unsubscribe"))).format(link=anchor)

@@ -5,11 +5,15 @@ one scheduler is ours): ``initialize``/``start``/``updater.start_polling`` and t
 stop. Everything a chat chooses is stored (``watcher.store.subscribers``), so it survives
 restarts; the notifier reads it when an alert is recorded.
 
-Commands: /start /stop /topics (inline keyboard toggles) /mute [8h] /unmute /recent /help;
-admins also /status /explain TEXT|URL|ID /reload /review. The buttons under alerts and near
-misses are handled in ``feedback.py``. Admins get operator notices
+Commands: /start /stop /topics (inline keyboard toggles) /mute [8h] /unmute /recent /lang /tz
+/details /help; admins also /status /explain TEXT|URL|ID /reload /review. The buttons under
+alerts and near misses are handled in ``feedback.py``. Admins get operator notices
 (source_failing, source_recovered, config_invalid, config_reloaded) as messages. In a group,
-only the group's administrators (getChatMember) may /stop, /mute, /unmute or change /topics.
+only the group's administrators (getChatMember) may /stop, /mute, /unmute, /lang, /tz, /details
+or change /topics.
+
+The bot answers in the chat's language (``watcher.notify.i18n``): the one chosen with /lang,
+else the Telegram language of whoever writes to it, which the chat's alerts then follow too.
 
 Replies go through the same pacer as alerts (one bot token, one set of limits): a chat that
 writes faster than Telegram lets us answer gets no answer to the extra commands, which are not
@@ -25,6 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import (
@@ -46,18 +51,21 @@ from telegram.ext import (
 
 from watcher.backoff import backoff_delay
 from watcher.durations import parse_duration
+from watcher.models import LANGUAGES
 from watcher.notify.base import Context
+from watcher.notify.i18n import DEFAULT, language_of, say
 from watcher.notify.pacing import Pacer
 from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.explain import FetchArticle, explain, fetch_article
 from watcher.notify.telegram.feedback import Feedback
-from watcher.notify.telegram.format import MAX_LENGTH, format_alert
+from watcher.notify.telegram.format import MAX_LENGTH, Reader, format_recent, local_time
 from watcher.notify.telegram.notifier import retry_after_s, telegram_pacer, unusable
 from watcher.notify.telegram.status import status_text
 from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
 from watcher.relevance.decide import Relevance
 from watcher.rules.score import Rules
+from watcher.settings import known_zone, zones_like
 from watcher.store import outbox, subscribers
 from watcher.store.alerts import recent_alerts
 from watcher.store.db import Database
@@ -68,18 +76,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
+# the menu; each described in each language by the catalogue's "cmd_<name>"
 USER_COMMANDS = (
-    ("start", "Get alerts in this chat"),
-    ("stop", "Stop alerts"),
-    ("topics", "Choose topics"),
-    ("mute", "Pause alerts, e.g. /mute 8h"),
-    ("unmute", "Resume alerts"),
-    ("recent", "Latest alerts"),
-    ("help", "What this bot does"),
-)
+    "start", "stop", "topics", "mute", "unmute", "recent", "lang", "tz", "details", "help"
+)  # fmt: skip
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
-ADMIN_ONLY = "Sorry, only the bot's administrators can use this command."
-GROUP_ADMIN_ONLY = "Sorry, in a group only its administrators can use this command."
+RECENT_STORIES = 10  # lines of /recent
 GROUP_TYPES = ("group", "supergroup")
 GROUP_ADMIN_STATUSES = ("creator", "administrator")
 REPLY_HOLD_S = 3.0  # a command whose reply would wait longer than this is dropped
@@ -94,14 +96,6 @@ NOTICE_KINDS = {
 }
 MUTE_DEFAULT_S = 8 * 3600.0
 MUTE_MAX_S = 365 * 86400.0
-
-HELP_TEXT = (
-    "I send alerts about North Koreans in Russia and China: arrests and forced returns, "
-    "deportation and law-enforcement agreements, forced labour abroad, soldiers and POWs.\n\n"
-    "/start - get alerts here\n/stop - stop them\n/topics - choose topics\n"
-    "/mute 8h - pause for a while (m, h, d)\n/unmute - resume\n/recent - latest alerts\n"
-    "/help - this text"
-)
 
 
 def mute_seconds(text: str) -> float | None:
@@ -192,6 +186,9 @@ class TelegramBot:
             ("mute", self.cmd_mute),
             ("unmute", self.cmd_unmute),
             ("recent", self.cmd_recent),
+            ("lang", self.cmd_lang),
+            ("tz", self.cmd_tz),
+            ("details", self.cmd_details),
             ("help", self.cmd_help),
             ("status", self.cmd_status),
             ("explain", self.cmd_explain),
@@ -284,7 +281,9 @@ class TelegramBot:
     async def _receive_updates(self, stop: asyncio.Event) -> None:
         app = self.application
         try:
-            await app.bot.set_my_commands([BotCommand(c, d) for c, d in USER_COMMANDS])
+            for lang in LANGUAGES:  # the menu in each language; English for the others
+                menu = [BotCommand(c, say(lang, f"cmd_{c}")) for c in USER_COMMANDS]
+                await app.bot.set_my_commands(menu, language_code=None if lang == DEFAULT else lang)
         except TelegramError as exc:  # not fatal: commands still work when typed
             log.warning("setMyCommands failed: %s", exc)
         await app.start()
@@ -403,6 +402,29 @@ class TelegramBot:
         assert update.effective_chat is not None
         return update.effective_chat.id
 
+    async def _lang(self, update: Update, *, keep: bool | None = None) -> str:
+        """The language to answer in: the chat's /lang choice, else the writer's Telegram
+        language, which the chat then keeps for its alerts (``keep``; by default in private
+        chats only: one member of a group does not change what the group reads)."""
+        chat, user = update.effective_chat, update.effective_user
+        code = user.language_code if user is not None else None
+        sub = None if chat is None else await asyncio.to_thread(subscribers.get, self.db, chat.id)
+        if chat is None or sub is None:
+            return language_of(code)
+        if sub.lang_chosen or not code:
+            return sub.lang
+        lang = language_of(code)
+        keep = chat.type not in GROUP_TYPES if keep is None else keep
+        if keep and lang != sub.lang:
+            await asyncio.to_thread(
+                subscribers.set_reading, self.db, chat.id, chat.type, self.clock(), lang=lang
+            )
+        return lang
+
+    async def _say(self, update: Update, key: str, **values: object) -> str:
+        """``key`` from the catalogue in the language of ``update``'s chat, escaped."""
+        return _e(say(await self._lang(update), key, **values))
+
     # -- commands ----------------------------------------------------------------------
     async def cmd_start(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -411,27 +433,28 @@ class TelegramBot:
         await asyncio.to_thread(
             subscribers.subscribe, self.db, chat.id, chat.type, title, self.clock()
         )
-        await self._reply(update, "Subscribed: alerts will arrive here.\n\n" + _e(HELP_TEXT))
+        lang = await self._lang(update, keep=True)  # stored with the subscription
+        await self._reply(update, _e(say(lang, "subscribed") + "\n\n" + say(lang, "help")))
 
     async def cmd_stop(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not await self._group_admin(update):
-            await self._reply(update, GROUP_ADMIN_ONLY)
+            await self._reply(update, await self._say(update, "group_admin_only"))
             return
         chat_id = self._chat_id(update)
         await asyncio.to_thread(subscribers.deactivate, self.db, chat_id, "/stop", self.clock())
-        await self._reply(update, "Stopped. Send /start to get alerts again.")
+        await self._reply(update, await self._say(update, "stopped"))
 
     async def cmd_help(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._reply(update, _e(HELP_TEXT))
+        await self._reply(update, await self._say(update, "help"))
 
     async def _subscriber(self, update: Update) -> subscribers.Subscriber | None:
         """The chat's subscription, for a command that changes it (None: answered why not)."""
         if not await self._group_admin(update):
-            await self._reply(update, GROUP_ADMIN_ONLY)
+            await self._reply(update, await self._say(update, "group_admin_only"))
             return None
         sub = await asyncio.to_thread(subscribers.get, self.db, self._chat_id(update))
         if sub is None or not sub.active:
-            await self._reply(update, "This chat is not subscribed. Send /start first.")
+            await self._reply(update, await self._say(update, "not_subscribed"))
             return None
         return sub
 
@@ -439,11 +462,12 @@ class TelegramBot:
         sub = await self._subscriber(update)
         if sub is None:
             return
+        lang = await self._lang(update)
         rules = self.hooks.rules()
         await self._reply(
             update,
-            "Tap a topic to switch it on or off (all on = every topic):",
-            reply_markup=topics_keyboard(rules.topic_ids, rules.topic_titles, sub.topics),
+            _e(say(lang, "topics_prompt")),
+            reply_markup=topics_keyboard(rules.topic_ids, rules.titles_in(lang), sub.topics),
         )
 
     async def on_topic_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -454,25 +478,26 @@ class TelegramBot:
             return
         assert query.data is not None
         topic = query.data[2:]
+        lang = await self._lang(update)
         if not await self._group_admin(update):
-            await query.answer(GROUP_ADMIN_ONLY)
+            await query.answer(say(lang, "group_admin_only"))
             return
         rules = self.hooks.rules()
         chat_id = self._chat_id(update)
         sub = await asyncio.to_thread(subscribers.get, self.db, chat_id)
         if sub is None or topic not in rules.topic_ids:
-            await query.answer("Send /start first." if sub is None else "Unknown topic.")
+            await query.answer(say(lang, "start_first" if sub is None else "topic_unknown"))
             return
         chosen = set(sub.topics or rules.topic_ids)
         chosen ^= {topic}
         if not chosen:
-            await query.answer("At least one topic must stay on.")
+            await query.answer(say(lang, "topic_last"))
             return
         stored = [] if chosen == set(rules.topic_ids) else sorted(chosen)
         await asyncio.to_thread(subscribers.set_topics, self.db, chat_id, stored, self.clock())
-        await query.answer("On" if topic in chosen else "Off")
+        await query.answer(say(lang, "topic_on" if topic in chosen else "topic_off"))
         await query.edit_message_reply_markup(
-            topics_keyboard(rules.topic_ids, rules.topic_titles, stored)
+            topics_keyboard(rules.topic_ids, rules.titles_in(lang), stored)
         )
 
     async def cmd_mute(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -481,14 +506,14 @@ class TelegramBot:
             return
         seconds = mute_seconds(" ".join(ctx.args or []))
         if seconds is None:
-            await self._reply(update, "Use /mute 8h (or 30m, 2d).")
+            await self._reply(update, await self._say(update, "mute_usage"))
             return
         until = self.clock() + seconds
         await asyncio.to_thread(
             subscribers.set_muted_until, self.db, sub.chat_id, until, self.clock()
         )
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
-        await self._reply(update, f"Muted until {when}. /unmute to resume.")
+        when = local_time(datetime.fromtimestamp(until, UTC), sub.tz)
+        await self._reply(update, await self._say(update, "muted_until", when=when))
 
     async def cmd_unmute(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         sub = await self._subscriber(update)
@@ -497,23 +522,74 @@ class TelegramBot:
         await asyncio.to_thread(
             subscribers.set_muted_until, self.db, sub.chat_id, None, self.clock()
         )
-        await self._reply(update, "Alerts resumed.")
+        await self._reply(update, await self._say(update, "unmuted"))
 
     async def cmd_recent(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """The latest stories, one line each (the alerts themselves are in the chat)."""
+        lang = await self._lang(update)
         sub = await asyncio.to_thread(subscribers.get, self.db, self._chat_id(update))
-        alerts = await asyncio.to_thread(recent_alerts, self.db, 30)
+        alerts = await asyncio.to_thread(recent_alerts, self.db, 5 * RECENT_STORIES)
         if sub is not None and sub.topics:
             alerts = [a for a in alerts if any(t in sub.topics for t in a.topics)]
         alerts = await asyncio.to_thread(one_per_story, self.db, alerts)  # with all outlets
         if not alerts:
-            await self._reply(update, "No alerts yet.")
+            await self._reply(update, _e(say(lang, "no_alerts")))
             return
-        for alert in reversed(alerts[:5]):
-            await self._reply(update, format_alert(alert))
+        titles = self.hooks.rules().titles_in(lang)
+        reader = Reader(lang=lang, tz=sub.tz if sub is not None else "", titles=titles)
+        await self._reply(update, format_recent(alerts[:RECENT_STORIES], reader))
+
+    async def _set_reading(self, update: Update, **change: Any) -> subscribers.Subscriber | None:
+        """Store ``change`` (lang, tz, details) for the chat; in a group only its admins may."""
+        chat = update.effective_chat
+        assert chat is not None
+        if not await self._group_admin(update):
+            await self._reply(update, await self._say(update, "group_admin_only"))
+            return None
+        return await asyncio.to_thread(
+            subscribers.set_reading, self.db, chat.id, chat.type, self.clock(), **change
+        )
+
+    async def cmd_lang(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """/lang en|ko|ru: answers and alerts in that language from now on."""
+        wanted = " ".join(ctx.args or []).strip().lower()
+        if wanted not in LANGUAGES:
+            await self._reply(update, await self._say(update, "lang_usage"))
+            return
+        if await self._set_reading(update, lang=wanted, lang_chosen=True) is not None:
+            await self._reply(update, _e(say(wanted, "lang_set")))
+
+    async def cmd_tz(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """/tz Area/City: the times in this chat's alerts in that zone (/tz UTC: back)."""
+        text = " ".join(ctx.args or []).strip()
+        if not text:
+            sub = await asyncio.to_thread(subscribers.get, self.db, self._chat_id(update))
+            now = (sub.tz if sub is not None else "") or "UTC"
+            await self._reply(update, await self._say(update, "tz_usage", zone=now))
+            return
+        zone = known_zone(text[:64])
+        if zone is None:
+            lang = await self._lang(update)
+            like = zones_like(text[:64])
+            hint = say(lang, "tz_hint", zones=", ".join(like)) if like else ""
+            await self._reply(update, _e(say(lang, "tz_unknown", zone=text[:64], hint=hint)))
+            return
+        stored = "" if zone == "UTC" else zone
+        if await self._set_reading(update, tz=stored) is not None:
+            await self._reply(update, await self._say(update, "tz_set", zone=zone))
+
+    async def cmd_details(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """/details on|off: alerts here show (or not) the score and the matched words."""
+        wanted = " ".join(ctx.args or []).strip().lower()
+        if wanted not in ("on", "off"):
+            await self._reply(update, await self._say(update, "details_usage"))
+            return
+        if await self._set_reading(update, details=wanted == "on") is not None:
+            await self._reply(update, await self._say(update, f"details_{wanted}"))
 
     async def cmd_status(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
-            await self._reply(update, ADMIN_ONLY)
+            await self._reply(update, await self._say(update, "admin_only"))
             return
         active = await asyncio.to_thread(subscribers.count_active, self.db)
         pending = await asyncio.to_thread(outbox.pending_count, self.db, "telegram")
@@ -524,7 +600,7 @@ class TelegramBot:
 
     async def cmd_explain(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
-            await self._reply(update, ADMIN_ONLY)
+            await self._reply(update, await self._say(update, "admin_only"))
             return
         message = update.effective_message
         raw = (message.text or "") if message is not None else ""
@@ -537,13 +613,13 @@ class TelegramBot:
 
     async def cmd_review(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
-            await self._reply(update, ADMIN_ONLY)
+            await self._reply(update, await self._say(update, "admin_only"))
             return
         await self.feedback.review(update)
 
     async def cmd_reload(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):
-            await self._reply(update, ADMIN_ONLY)
+            await self._reply(update, await self._say(update, "admin_only"))
             return
         if self.hooks.reload is None:
             await self._reply(update, "Reloading is not available in this process.")

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from watcher.errors import DeliveryError
@@ -37,9 +37,10 @@ from watcher.notify.base import (
     Sent,
     Summary,
 )
+from watcher.notify.i18n import DEFAULT
 from watcher.notify.pacing import Limits, Pacer
 from watcher.notify.telegram import TelegramSettings, parse_channel
-from watcher.notify.telegram.format import format_alert, format_summary
+from watcher.notify.telegram.format import Reader, format_alert, format_summary
 from watcher.store import outbox, subscribers
 from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
@@ -89,6 +90,23 @@ def unusable(exc: TelegramError, settings: TelegramSettings) -> DeliveryError:
     return DeliveryError(f"Telegram Bot API unreachable at {settings.api_url}: {detail}")
 
 
+Titles = Callable[[str], Mapping[str, str]]  # language -> topic id -> title
+
+
+def chat_reader(db: Database, target: str, admins: Sequence[int], titles: Titles | None) -> Reader:
+    """How ``target`` reads alerts: its stored language, time zone and /details choice (a
+    channel: English, UTC); the bot's admins always see the details."""
+    chat = int(target) if target.lstrip("-").isdigit() else None
+    sub = subscribers.get(db, chat) if chat is not None else None
+    lang = sub.lang if sub is not None else DEFAULT
+    return Reader(
+        lang=lang,
+        tz=sub.tz if sub is not None else "",
+        details=(sub is not None and sub.details) or chat in admins,
+        titles=titles(lang) if titles is not None else {},
+    )
+
+
 def retry_after_s(exc: RetryAfter) -> float:
     with warnings.catch_warnings():  # PTB 22.2+ warns that it becomes a timedelta
         warnings.simplefilter("ignore")
@@ -114,6 +132,7 @@ class TelegramNotifier(OutboxNotifier):
         metrics: Metrics | None = None,
         pacer: Pacer | None = None,
         bot: Bot | None = None,
+        titles: Titles | None = None,
     ) -> None:
         super().__init__(
             db, settings, owner=owner, clock=clock, metrics=metrics, pacer=pacer or telegram_pacer()
@@ -122,6 +141,7 @@ class TelegramNotifier(OutboxNotifier):
         self._own_bot = bot is None  # given (tests, benchmarks): its owner opens it
         self.bot = bot or make_bot(settings, self.concurrency + 10)
         self.flood_waits = 0
+        self.titles = titles  # of the rules in force (a reload renames topics)
 
     @classmethod
     def build(cls, settings: NotifierSettings, ctx: Context) -> TelegramNotifier:
@@ -130,7 +150,14 @@ class TelegramNotifier(OutboxNotifier):
 
         assert isinstance(settings, TelegramSettings)
         runtime = ctx.runtime
-        notifier = cls(runtime.db, settings, owner=runtime.instance_id, metrics=runtime.metrics)
+        rules = ctx.rules
+        notifier = cls(
+            runtime.db,
+            settings,
+            owner=runtime.instance_id,
+            metrics=runtime.metrics,
+            titles=None if rules is None else (lambda lang: rules().titles_in(lang)),
+        )
         ctx.services.append(build_bot(settings, ctx, notifier.pacer))
         return notifier
 
@@ -179,7 +206,13 @@ class TelegramNotifier(OutboxNotifier):
             if status != outbox.SENT or ref is None or not ref.isdigit():
                 return Gone("no message to edit")
             edit_of = int(ref)
-        text = format_summary(alert) if isinstance(alert, Summary) else format_alert(alert)
+        reader = await asyncio.to_thread(
+            chat_reader, self.db, row.target, self.settings.admins, self.titles
+        )
+        if isinstance(alert, Summary):
+            text = format_summary(alert, reader)
+        else:
+            text = format_alert(alert, reader)
         markup = None
         if isinstance(alert, Alert):
             markup = vote_keyboard(alert.id)
