@@ -20,13 +20,13 @@ from tests.servers.receiver import Receiver
 from tests.telegram_helpers import Clock, record_alert
 from tests.test_run_once import ALERTING, DATA, rss
 from watcher.cli import main
+from watcher.display import one_line
 from watcher.models import Alert, Match
 from watcher.notify.apprise import plain_alert
 from watcher.notify.console import ConsoleNotifier, format_alert
 from watcher.notify.email.render import render_digest
 from watcher.notify.fanout import fan_out
 from watcher.notify.telegram.format import format_alert as telegram_html
-from watcher.notify.text import one_line
 from watcher.notify.webhook import alert_json
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database

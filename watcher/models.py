@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from watcher.notify.text import display_text
+from watcher.display import display_text
 
 FIELDS = ("title", "summary", "content")
 # the languages people read (the bot, digests, topic titles); the first is the default
@@ -170,3 +170,22 @@ def to_epoch(dt: datetime | None) -> float | None:
 
 def from_epoch(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What story grouping needs to know about one scored item."""
+
+    key: str  # unique id of the report (the item id)
+    title: str
+    summary: str
+    url: str
+    language: str
+    published: datetime
+    topics: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+    source: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}. {self.summary}"

@@ -209,7 +209,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from watcher.store.alerts import recent_alerts
     from watcher.store.db import open_database
     from watcher.store.digests import Recipient, get_recipient, new_alerts_for
-    from watcher.store.stories import one_per_story
+    from watcher.stories.reporters import one_per_story
 
     settings = settings_from_args(args)
     smtp = settings.section(SmtpSettings)

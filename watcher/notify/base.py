@@ -501,7 +501,7 @@ class OutboxNotifier(Notifier[OutboxRow, "Alert | Summary"]):
         return await asyncio.to_thread(self._load, rows)
 
     def _load(self, rows: Sequence[OutboxRow]) -> dict[int, Alert | Summary]:
-        from watcher.store.stories import with_reporters  # (story grouping loads datasketch)
+        from watcher.stories.reporters import with_reporters  # (story grouping loads datasketch)
 
         wanted = {r.alert_id for r in rows} | {i for r in rows for i in summary_ids(r.action)}
         # the alerts with the outlets that also reported their stories

@@ -18,8 +18,8 @@ from watcher.models import Alert
 from watcher.store.alerts import alerts_before, count_alerts
 from watcher.store.labels import Tally, item_tallies
 from watcher.store.outbox import Delivery, deliveries
-from watcher.store.stories import with_reporters
 from watcher.store.subscribers import chat_names
+from watcher.stories.reporters import with_reporters
 
 if TYPE_CHECKING:
     from watcher.pages.app import Web

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from watcher.models import Alert, from_epoch
+from watcher.models import Report, from_epoch
 from watcher.store.db import Database, Row, Tx
-from watcher.stories.index import Report
-from watcher.stories.policy import additions
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +256,9 @@ def send_state(db: Database, alert_id: int, channel: str, target: str) -> tuple[
 
 
 @dataclass(frozen=True, slots=True)
-class _Reporter:
+class Reporter:
+    """One report of a story, as the lines under its alert name it."""
+
     source_id: str
     name: str
     item_id: int | None
@@ -266,8 +266,14 @@ class _Reporter:
     title: str
 
 
-def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[_Reporter]]:
-    out: dict[int, list[_Reporter]] = {}
+def reporters(db: Database, story_ids: Sequence[int]) -> dict[int, list[Reporter]]:
+    """Each story's reports, in order of first report."""
+    with db.transaction() as tx:
+        return _reporters(tx, story_ids)
+
+
+def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[Reporter]]:
+    out: dict[int, list[Reporter]] = {}
     ids = sorted(set(story_ids))
     for at in range(0, len(ids), 500):
         chunk = ids[at : at + 500]
@@ -279,7 +285,7 @@ def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[_Reporter]]:
         )
         for story_id, source_id, name, item_id, topics, title in rows:
             out.setdefault(int(story_id), []).append(
-                _Reporter(
+                Reporter(
                     str(source_id),
                     str(name or source_id),
                     None if item_id is None else int(item_id),
@@ -288,47 +294,3 @@ def _reporters(tx: Tx, story_ids: Sequence[int]) -> dict[int, list[_Reporter]]:
                 )
             )
     return out
-
-
-def with_reporters(db: Database, alerts: Sequence[Alert]) -> list[Alert]:
-    """``alerts``, each in a story carrying ``also_reported_by``: the story's other outlets
-    (not the alert's own), in order of first report, and ``story_additions``: what the
-    story's other reports added (``policy.additions``). Alerts outside any story are
-    unchanged."""
-    story_ids = [a.story_id for a in alerts if a.story_id is not None]
-    if not story_ids:
-        return list(alerts)
-    with db.transaction() as tx:
-        reporters = _reporters(tx, story_ids)
-    out: list[Alert] = []
-    for alert in alerts:
-        if alert.story_id is None:
-            out.append(alert)
-            continue
-        out.append(_with_story(alert, reporters.get(alert.story_id, [])))
-    return out
-
-
-def _with_story(alert: Alert, reporters: Sequence[_Reporter]) -> Alert:
-    own = alert.source_name or alert.source_id
-    names: dict[str, None] = {}
-    for r in reporters:
-        if r.source_id != alert.source_id and r.name != own:
-            names.setdefault(r.name, None)
-    others = [(r.name, r.topics, r.title) for r in reporters if r.item_id != alert.item_id]
-    added = additions(alert.topics, f"{alert.title}. {alert.summary}", others)
-    return replace(alert, also_reported_by=tuple(names), story_additions=added)
-
-
-def one_per_story(db: Database, alerts: Sequence[Alert]) -> list[Alert]:
-    """``alerts`` with one entry per story (the first of each, in the given order) carrying
-    all its other outlets (``with_reporters``): what ``/recent`` and the digest show."""
-    seen: set[int] = set()
-    kept: list[Alert] = []
-    for alert in alerts:
-        if alert.story_id is not None:
-            if alert.story_id in seen:
-                continue
-            seen.add(alert.story_id)
-        kept.append(alert)
-    return with_reporters(db, kept)

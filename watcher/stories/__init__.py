@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from watcher.models import Report
 from watcher.stories.encoder import load_encoder
-from watcher.stories.index import Decision, Report, StoryConfig, StoryIndex
+from watcher.stories.index import Decision, StoryConfig, StoryIndex
 
 __all__ = ["Decision", "Report", "StoryConfig", "StoryIndex", "load_encoder"]

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
+from watcher.models import Report
 from watcher.stories.encoder import Encoder
-from watcher.stories.index import Report, StoryConfig, StoryIndex
+from watcher.stories.index import StoryConfig, StoryIndex
 
 
 @dataclass(frozen=True, slots=True)

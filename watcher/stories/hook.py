@@ -33,13 +33,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from watcher.models import Item, ScoreResult
+from watcher.models import Item, Report, ScoreResult
 from watcher.settings import StorySettings
 from watcher.store import outbox
 from watcher.store import stories as store
 from watcher.store.db import Database, Tx
 from watcher.stories.encoder import Encoder, load_encoder
-from watcher.stories.index import Report, StoryConfig, StoryIndex
+from watcher.stories.index import StoryConfig, StoryIndex
 from watcher.stories.policy import RealertPolicy
 
 EDIT_PREFIX = "edit:"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from watcher.models import Report
 from watcher.stories.anchors import Anchors, anchors, posting_keys, query_keys
 from watcher.stories.encoder import Encoder
 from watcher.stories.evidence import EvidenceWeights, conflict, support
@@ -63,25 +64,6 @@ class StoryConfig:
     common_share: float = 0.05  # stems, names... in more reports than this find no candidates
     idf_prior: int = 200  # pseudo-reports so that early IDF estimates are not extreme
     weights: EvidenceWeights = field(default_factory=EvidenceWeights)
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What story grouping needs to know about one scored item."""
-
-    key: str  # unique id of the report (the item id)
-    title: str
-    summary: str
-    url: str
-    language: str
-    published: datetime
-    topics: frozenset[str] = frozenset()
-    entities: frozenset[str] = frozenset()
-    source: str = ""
-
-    @property
-    def text(self) -> str:
-        return f"{self.title}. {self.summary}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from watcher.notify.email.sender import SmtpSender
 from watcher.store import digests as store
 from watcher.store.alerts import get_alerts
 from watcher.store.db import Database
-from watcher.store.stories import one_per_story
+from watcher.stories.reporters import one_per_story
 
 if TYPE_CHECKING:
     from watcher.ops.metrics import Metrics

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup, escape
 
+from watcher.display import one_line
 from watcher.models import Alert
 from watcher.notify.i18n import DEFAULT, say
 from watcher.notify.text import (
@@ -27,7 +28,6 @@ from watcher.notify.text import (
     best_snippet,
     bold_segments,
     bold_terms,
-    one_line,
     possible_topics,
     safe_link,
 )

@@ -70,7 +70,7 @@ from watcher.store import outbox, subscribers
 from watcher.store.alerts import recent_alerts
 from watcher.store.db import Database
 from watcher.store.leases import SingletonLock
-from watcher.store.stories import one_per_story
+from watcher.stories.reporters import one_per_story
 
 log = logging.getLogger(__name__)
 

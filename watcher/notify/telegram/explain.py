@@ -16,8 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from html import escape
 
+from watcher.display import one_line
 from watcher.models import Item
-from watcher.notify.text import one_line
 from watcher.relevance.decide import Relevance
 from watcher.relevance.explain import render_opinion
 from watcher.rules.explain import render_html, render_text

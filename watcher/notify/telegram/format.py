@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from watcher.display import cut, display_text, one_line
 from watcher.models import Alert
 from watcher.notify.base import Summary
 from watcher.notify.i18n import DEFAULT, say
@@ -28,9 +29,6 @@ from watcher.notify.text import (
     best_snippet,
     bold_segments,
     bold_terms,
-    cut,
-    display_text,
-    one_line,
     possible_topics,
     safe_link,
 )
