@@ -158,86 +158,99 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
 
 def semantic_problems(spec: RulesSpec, data: Any, name: str) -> list[Problem]:
     """Unknown entities, empty topics, duplicate ids, patterns that do not compile."""
-    out: list[Problem] = []
-
-    def at(loc: list[int | str], message: str, at_key: bool = False) -> None:
-        line, col = position(data, loc, at_key=at_key)
-        out.append(Problem(name, line, col, message))
-
-    entity_ids = list(spec.entities)
-
-    def check_entity(eid: str, loc: list[int | str], at_key: bool = False) -> None:
-        if eid not in spec.entities:
-            hint = difflib.get_close_matches(eid, entity_ids, n=1, cutoff=0.6)
-            msg = f"unknown entity {eid!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            at(loc, msg, at_key)
-
-    distinct: set[str] = set()
-
-    def check_pattern(pattern: str, loc: list[int | str], at_key: bool = False) -> None:
-        if pattern.startswith("@"):
-            check_entity(pattern[1:], loc, at_key)
-            return
-        distinct.add(pattern.strip())
-        problem = pattern_problem(pattern)
-        if problem:
-            at(loc, f"pattern {pattern!r}: {problem}", at_key)
-
-    for eid, entity in spec.entities.items():
-        for i, alias in enumerate(entity.aliases):
-            if alias.startswith("@"):
-                at(
-                    ["entities", eid, "aliases", i],
-                    f"an alias cannot refer to an entity: {alias!r}",
-                )
-            else:
-                check_pattern(alias, ["entities", eid, "aliases", i])
-        for i, alias in enumerate(entity.except_):
-            check_pattern(alias, ["entities", eid, "except", i])
-
+    check = _Checker(spec, data, name)
+    check.entities()
     seen: dict[str, int] = {}
     for t, topic in enumerate(spec.topics):
-        base: list[int | str] = ["topics", t]
         if topic.id in seen:
-            at([*base, "id"], f"duplicate topic id {topic.id!r} (also topic {seen[topic.id] + 1})")
+            check.at(
+                ["topics", t, "id"],
+                f"duplicate topic id {topic.id!r} (also topic {seen[topic.id] + 1})",
+            )
         else:
             seen[topic.id] = t
-        for group in ("all_of", "any_of"):
-            for i, eid in enumerate(getattr(topic.require, group)):
-                check_entity(eid, [*base, "require", group, i])
+        check.topic(t, topic)
+    if len(check.distinct) > MAX_PATTERNS:
+        check.at(
+            ["topics"],
+            f"{len(check.distinct):,} different terms: at most {MAX_PATTERNS:,} (each topic needs"
+            " only the words that say it happened)",
+            at_key=True,
+        )
+    return check.out
+
+
+class _Checker:
+    """The problems of one parsed keywords.yaml, each at its line and column."""
+
+    def __init__(self, spec: RulesSpec, data: Any, name: str) -> None:
+        self.spec, self.data, self.name = spec, data, name
+        self.out: list[Problem] = []
+        self.distinct: set[str] = set()  # different patterns (bounded: MAX_PATTERNS)
+
+    def at(self, loc: list[int | str], message: str, at_key: bool = False) -> None:
+        line, col = position(self.data, loc, at_key=at_key)
+        self.out.append(Problem(self.name, line, col, message))
+
+    def entity(self, eid: str, loc: list[int | str], at_key: bool = False) -> None:
+        if eid not in self.spec.entities:
+            hint = difflib.get_close_matches(eid, list(self.spec.entities), n=1, cutoff=0.6)
+            msg = f"unknown entity {eid!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            self.at(loc, msg, at_key)
+
+    def pattern(self, pattern: str, loc: list[int | str], at_key: bool = False) -> None:
+        if pattern.startswith("@"):
+            self.entity(pattern[1:], loc, at_key)
+            return
+        self.distinct.add(pattern.strip())
+        problem = pattern_problem(pattern)
+        if problem:
+            self.at(loc, f"pattern {pattern!r}: {problem}", at_key)
+
+    def entities(self) -> None:
+        for eid, entity in self.spec.entities.items():
+            for i, alias in enumerate(entity.aliases):
+                loc: list[int | str] = ["entities", eid, "aliases", i]
+                if alias.startswith("@"):
+                    self.at(loc, f"an alias cannot refer to an entity: {alias!r}")
+                else:
+                    self.pattern(alias, loc)
+            for i, alias in enumerate(entity.except_):
+                self.pattern(alias, ["entities", eid, "except", i])
+
+    def topic(self, t: int, topic: TopicSpec) -> None:
+        base: list[int | str] = ["topics", t]
         req = topic.require
+        for group in ("all_of", "any_of"):
+            for i, eid in enumerate(getattr(req, group)):
+                self.entity(eid, [*base, "require", group, i])
         if req.within is not None and not (req.all_of or req.any_of):
-            at([*base, "require", "within"], "'within' needs 'all_of' or 'any_of' entities")
+            self.at([*base, "require", "within"], "'within' needs 'all_of' or 'any_of' entities")
         if not topic.terms and not topic.near:
-            at(base, f"topic {topic.id!r} is empty: give it 'terms' or 'near'")
-        for pattern in topic.terms:
-            check_pattern(pattern, [*base, "terms", pattern], at_key=True)
-        for n, near in enumerate(topic.near):
-            for side in ("terms", "near"):
-                for i, pattern in enumerate(getattr(near, side)):
-                    check_pattern(pattern, [*base, "near", n, side, i])
-        for i, pattern in enumerate(topic.veto):
-            check_pattern(pattern, [*base, "veto", i])
-        for pattern in topic.subtract:
-            check_pattern(pattern, [*base, "subtract", pattern], at_key=True)
-        for i, pattern in enumerate(topic.ignore):
-            check_pattern(pattern, [*base, "ignore", i])
-        best = sum(topic.terms.values()) * max_field_weight(topic.fields or spec.fields)
-        best += sum(n.weight for n in topic.near) * max_field_weight(topic.fields or spec.fields)
+            self.at(base, f"topic {topic.id!r} is empty: give it 'terms' or 'near'")
+        self.topic_patterns(base, topic)
+        best = sum(topic.terms.values()) + sum(n.weight for n in topic.near)
+        best *= max_field_weight(topic.fields or self.spec.fields)
         if (topic.terms or topic.near) and best < topic.threshold:
-            at(
+            self.at(
                 [*base, "threshold"],
                 f"threshold {topic.threshold:g} can never be reached"
                 f" (all terms together give at most {best:g})",
             )
-    if len(distinct) > MAX_PATTERNS:
-        at(
-            ["topics"],
-            f"{len(distinct):,} different terms: at most {MAX_PATTERNS:,} (each topic needs"
-            " only the words that say it happened)",
-            at_key=True,
-        )
-    return out
+
+    def topic_patterns(self, base: list[int | str], topic: TopicSpec) -> None:
+        for pattern in topic.terms:
+            self.pattern(pattern, [*base, "terms", pattern], at_key=True)
+        for n, near in enumerate(topic.near):
+            for side in ("terms", "near"):
+                for i, pattern in enumerate(getattr(near, side)):
+                    self.pattern(pattern, [*base, "near", n, side, i])
+        for i, pattern in enumerate(topic.veto):
+            self.pattern(pattern, [*base, "veto", i])
+        for pattern in topic.subtract:
+            self.pattern(pattern, [*base, "subtract", pattern], at_key=True)
+        for i, pattern in enumerate(topic.ignore):
+            self.pattern(pattern, [*base, "ignore", i])
 
 
 def max_field_weight(fields: FieldWeights) -> float:
