@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.servers.feedserver import FeedServer
@@ -218,12 +218,36 @@ def test_hostile_query_strings_are_answered_and_escaped(feeds: Path) -> None:
         @settings(max_examples=60, deadline=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
         @given(st.text(max_size=300), st.sampled_from(["/alerts", "/sources"]))
+        @example("<script>x</script>", "/alerts")
+        @example("9" * 30, "/alerts")  # past the store's 64-bit integers
+        @example("²", "/alerts")
         def check(value: str, path: str) -> None:
             r = c.get(path, params={"before": value, "source": value})
             assert r.status_code == 200, (value, r.text[:300])
             assert "<script" not in r.text.lower() or "<script" not in value.lower()
 
         check()
+
+
+@pytest.mark.slow
+def test_what_is_refused_before_any_handler_runs(feeds: Path) -> None:
+    """Without a token: a request naming a host that is not this machine (a site pointing its
+    name at 127.0.0.1) is refused, probes are not; a body past the limit is refused when it
+    comes in chunks too; a digit string past the store's integers is a 404, not a 500."""
+    with WatcherRun(run_settings(feeds)) as run, httpx.Client(base_url=run.base) as c:
+        hosts = {"127.0.0.1:1": 200, "localhost": 200, "[::1]:8080": 200, "evil.example": 421}
+        for host, status in hosts.items():
+            assert c.get("/alerts", headers={"Host": host}).status_code == status, host
+        assert c.get("/healthz", headers={"Host": "evil.example"}).status_code in (200, 503)
+        csrf = {"X-CSRF-Token": csrf_of(c.get("/playground").text)}
+
+        def chunks() -> Iterator[bytes]:
+            yield from (b"keywords=" + b"x" * 1024 * 1024 for _ in range(3))
+
+        form = {**csrf, "Content-Type": "application/x-www-form-urlencoded"}
+        assert c.post("/playground/rules", content=chunks(), headers=form).status_code == 413
+        for path in ("/items/" + "9" * 30, "/archive/" + "9" * 30, "/items/" + "9" * 15):
+            assert c.get(path).status_code == 404, path
 
 
 async def test_every_writing_route_is_guarded_whatever_methods_it_declares() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from watcher.notify.i18n import EN
 from watcher.stories import Report, StoryConfig, StoryIndex, load_encoder
 from watcher.stories.evaluate import PairScores, evaluate, load_labelled, load_real, one_day
 from watcher.stories.places import places
@@ -179,21 +180,27 @@ def test_additions_name_new_topics_and_other_figures_once() -> None:
     assert additions(("repatriation",), text, later) == ("topic forced_labor (RFA)", "600 (SBS)")
     estimates = [("SBS", ("repatriation",), "탈북자 600여 명 강제북송")]
     assert additions(("repatriation",), "More than 500 returned", estimates) == ()
-    assert additions_line(("topic forced_labor (RFA)", "600 (SBS)"), 60) == (
+    assert additions_line(("topic forced_labor (RFA)", "600 (SBS)"), 60, ADDED) == (
         "later reports add: topic forced_labor (RFA), 600 (SBS)"
     )
-    assert additions_line(("topic forced_labor (RFA)", "600 (SBS)"), 48) == (
+    assert additions_line(("topic forced_labor (RFA)", "600 (SBS)"), 48, ADDED) == (
         "later reports add: topic forced_labor (RFA)"
     )
-    assert additions_line(("x" * 80,), 40) == ""
+    assert additions_line(("x" * 80,), 40, ADDED) == ""
+
+
+WORDS = (EN["also_reported"], EN["and_more"], EN["outlets"])
+ADDED = EN["later_add"]
 
 
 def test_also_reported_line_fits_its_room() -> None:
     names = ["NK News", "Yonhap", "ТАСС", "연합뉴스"]
-    assert also_reported_line(names, 100) == "also reported by: NK News, Yonhap, ТАСС, 연합뉴스"
-    assert also_reported_line(names, 40) == "also reported by: NK News and 3 more"
-    assert also_reported_line(names, 10) == ""
-    assert also_reported_line([], 100) == ""
+    assert (
+        also_reported_line(names, 100, WORDS) == "also reported by: NK News, Yonhap, ТАСС, 연합뉴스"
+    )
+    assert also_reported_line(names, 40, WORDS) == "also reported by: NK News and 3 more"
+    assert also_reported_line(names, 10, WORDS) == ""
+    assert also_reported_line([], 100, WORDS) == ""
 
 
 def test_removed_reports_are_forgotten_and_can_come_back() -> None:

@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
+from watcher.display import safe_link
 from watcher.models import Alert
 from watcher.notify.base import Context, NotifierSettings, OutboxNotifier, Outcome, Sent, Summary
-from watcher.notify.text import POSSIBLE_MATCH, plain_alert, plain_summary, safe_link
+from watcher.notify.text import POSSIBLE_MATCH, plain_alert, plain_summary
 from watcher.store.db import Database, Tx
 from watcher.store.outbox import OutboxRow
 

@@ -1,7 +1,5 @@
 """Alert text for people, shared by every formatter: titles, the one snippet, summary lines,
-possible-match marks. Untrusted text is cleaned and cut by ``watcher.display`` first;
-``safe_link`` keeps only http(s) links: ``javascript:``, ``data:`` and the rest never become a
-clickable href anywhere.
+possible-match marks. Untrusted text and links are made safe by ``watcher.display`` first.
 """
 
 from __future__ import annotations
@@ -10,9 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from watcher.display import UNSAFE, one_line
+from watcher.display import one_line, safe_link
 
 if TYPE_CHECKING:
     from watcher.models import Alert
@@ -49,19 +46,6 @@ def bold_segments(snippet: str, terms: Sequence[str]) -> tuple[Segment, ...]:
     if pos < len(snippet):
         out.append(Segment(snippet[pos:], False))
     return tuple(out)
-
-
-def safe_link(url: str) -> str:
-    """``url`` when it is an http(s) link fit for an href, else ""."""
-    if not url or UNSAFE.search(url) is not None or any(c.isspace() for c in url):
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return ""
-    return url
 
 
 def alert_title(alert: Alert, limit: int = MAX_TITLE) -> str:

@@ -26,7 +26,7 @@ import httpx
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from watcher.display import display_text
+from watcher.display import display_text, safe_link
 from watcher.models import Alert, Item
 from watcher.notify.base import (
     Context,
@@ -40,7 +40,6 @@ from watcher.notify.base import (
     UrlTargetsSettings,
     with_topics,
 )
-from watcher.notify.text import safe_link
 from watcher.store.outbox import OutboxRow
 
 if TYPE_CHECKING:

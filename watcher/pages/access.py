@@ -2,10 +2,15 @@
 
 * Bound to a loopback address without ``WATCHER_WEB_TOKEN``, the pages are open to this
   machine and writes are logged as by ``local``. Bound anywhere else they refuse to start
-  without the token (``check_bind``).
+  without the token (``check_bind``). Without a token a request must also name a loopback
+  host (``Host: 127.0.0.1:8080``, ``localhost``, ``[::1]``): a web site whose name its owner
+  points at 127.0.0.1 (DNS rebinding) would otherwise read the pages and post their forms
+  from the visitor's browser.
 * With the token every page but ``PUBLIC`` needs a login: a name (for the write log) and the
   token. The session is Starlette's signed cookie (HttpOnly, SameSite=Lax, Secure with
   ``WATCHER_WEB_SECURE_COOKIE``), keyed by the token, so changing the token logs everyone out.
+* A request body is read up to ``MAX_BODY_BYTES`` before any handler sees it (413 past it,
+  whether it declares its length or comes in chunks).
 * Every POST carries the session's CSRF token (a hidden ``csrf`` field, or the
   ``X-CSRF-Token`` header): ``protect`` wraps every POST route of the app, and a POST without
   the right token gets 403 before its handler runs. Each accepted POST is logged with the user.
@@ -20,11 +25,11 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watcher.errors import ConfigError
 
@@ -108,7 +113,9 @@ async def _given_csrf(request: Request) -> str:
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    form = await request.form()  # cached on the request: the handler reads it again for free
+    # cached on the request: the handler reads it again for free (one file: the playground's
+    # keywords.yaml upload)
+    form = await request.form(max_files=1, max_fields=100)
     value = form.get(CSRF_FIELD)
     return value if isinstance(value, str) else ""
 
@@ -121,7 +128,7 @@ def protect(endpoint: Endpoint) -> Endpoint:
         if request.method in SAFE_METHODS:
             return await endpoint(request)
         expected = request.session.get(CSRF_FIELD)
-        given = await _given_csrf(request)
+        given = await _given_csrf(request) if expected else ""  # no session: no form to read
         if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
             log.warning("refused %s %s: no valid CSRF token", request.method, request.url.path)
             return PlainTextResponse("refused: the form's CSRF token is missing or stale;"
@@ -159,22 +166,74 @@ class LoginRequired:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await PlainTextResponse("request too large\n", 413)(scope, receive, send)
+        refused = self._refusal(scope)
+        if refused is not None:
+            await refused(scope, receive, send)
             return
-        path = scope["path"]
-        if self.access.login_required and not _public(path) and not scope["session"].get("user"):
-            if scope["method"] in ("GET", "HEAD"):
-                target = path + (
-                    f"?{scope['query_string'].decode()}" if scope["query_string"] else ""
-                )
-                response: Response = RedirectResponse(f"/login?next={quote(target)}", 303)
-            else:
-                response = PlainTextResponse("sign in first\n", 403)
-            await response(scope, receive, send)
-            return
+        if scope["method"] not in SAFE_METHODS:
+            body = await _bounded_body(receive)
+            if body is None:
+                await PlainTextResponse("request too large\n", 413)(scope, receive, send)
+                return
+            receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        """The answer to a request refused before it is read, or None."""
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return PlainTextResponse("request too large\n", 413)
+        path = scope["path"]
+        if not self.access.login_required:
+            if _public(path):  # probes, scrapers: nothing a rebinding site could use
+                return None
+            host = urlsplit("//" + headers.get(b"host", b"").decode("latin-1")).hostname or ""
+            if not is_loopback(host):
+                return PlainTextResponse(
+                    "refused: without WATCHER_WEB_TOKEN the pages answer only to this machine's"
+                    " own names (127.0.0.1, localhost, [::1])\n",
+                    421,
+                )
+            return None
+        if _public(path) or scope["session"].get("user"):
+            return None
+        if scope["method"] in ("GET", "HEAD"):
+            query = scope["query_string"]
+            target = path + (f"?{query.decode()}" if query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", 303)
+        return PlainTextResponse("sign in first\n", 403)
+
+
+async def _bounded_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None past ``MAX_BODY_BYTES`` (or when the client left)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` once, then waits on the client (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def safe_next(target: str) -> str:

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from watcher.archive.view import CaptureState, capture_states
 from watcher.models import Alert
+from watcher.pages.text import whole_number
 from watcher.store.alerts import alerts_before, count_alerts
 from watcher.store.labels import Tally, item_tallies
 from watcher.store.outbox import Delivery, deliveries
@@ -103,13 +104,9 @@ def load_page(web: Web, before: int | None, source: str) -> AlertsPage:
     return AlertsPage(tuple(rows), count_alerts(web.db, source), older, source)
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() else None
-
-
 def routes(web: Web) -> list[BaseRoute]:
     async def alerts_page(request: Request) -> Response:
-        before = _int(request.query_params.get("before"))
+        before = whole_number(request.query_params.get("before"))
         source = request.query_params.get("source", "")[:200]
         page = await asyncio.to_thread(load_page, web, before, source)
         return web.render(request, "alerts.html.j2", {"page": page, "before": before})

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -33,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from watcher.config.live import LiveConfig
+from watcher.display import safe_link
 from watcher.logs import Redact, redact_urls_in
 from watcher.ops.http import Health
 from watcher.ops.metrics import Metrics
@@ -60,6 +62,22 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+class _Id(Convertor[int]):
+    """``{name:id}`` in a route: a stored row's id; longer digit strings (past the store's
+    64-bit integers) match no route, so they are a 404, not an overflow in the store."""
+
+    regex = "[0-9]{1,15}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", _Id())
 # the page families, in menu order (each a module of this package, see the docstring)
 PAGE_MODULES = ("ops", "alerts", "sources", "review", "play", "items", "archive", "login")
 
@@ -112,6 +130,7 @@ def _environment(secrets: Sequence[str]) -> jinja2.Environment:
     )
     env.globals["csrf_token"] = csrf_token
     env.filters["when"] = when
+    env.filters["link"] = safe_link  # an article's link: http(s) only, else "" (no href)
     return env
 
 

@@ -32,6 +32,6 @@ def routes(web: Web) -> list[BaseRoute]:
         return Response(page.body, headers=page.headers)
 
     return [
-        Route("/archive/{snapshot_id:int}", copy, methods=["GET"]),
-        Route("/archive/{snapshot_id:int}/text", copy, methods=["GET"]),
+        Route("/archive/{snapshot_id:id}", copy, methods=["GET"]),
+        Route("/archive/{snapshot_id:id}/text", copy, methods=["GET"]),
     ]

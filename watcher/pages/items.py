@@ -65,4 +65,4 @@ def routes(web: Web) -> list[BaseRoute]:
             raise HTTPException(404, f"No item {item_id} is stored (items are kept for a while).")
         return web.render(request, "item.html.j2", {"page": page})
 
-    return [Route("/items/{item_id:int}", item_page, methods=["GET"])]
+    return [Route("/items/{item_id:id}", item_page, methods=["GET"])]

@@ -22,6 +22,7 @@ from watcher.pages.playground import (
     Playground,
 )
 from watcher.pages.stored import recent, user_labelled
+from watcher.pages.text import whole_number
 
 if TYPE_CHECKING:
     from watcher.pages.app import Web
@@ -46,10 +47,8 @@ async def _edited(form: FormData) -> bytes | str:
 
 
 def _recent_n(form: FormData) -> int:
-    raw = form.get("recent")
-    text = raw.strip() if isinstance(raw, str) else ""
-    n = int(text) if text.isascii() and text.isdigit() and len(text) < 9 else DEFAULT_RECENT
-    return max(0, min(n, MAX_RECENT))
+    n = whole_number(form.get("recent"), DEFAULT_RECENT) or 0
+    return min(n, MAX_RECENT)
 
 
 def _page(web: Web, request: Request, status: int = 200, **context: Any) -> Response:

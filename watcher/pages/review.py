@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from watcher.pages.access import safe_next, user_of
+from watcher.pages.text import whole_number
 from watcher.store.labels import (
     MODEL_HELD,
     MODEL_POSSIBLE,
@@ -119,12 +120,6 @@ def parse_label(label: str, topic: str) -> tuple[str, str | None]:
     return verdict, (chosen or None) if verdict in ("should_alert", "wrong_topic") else None
 
 
-def _int(value: object, default: int | None = None) -> int | None:
-    text = value if isinstance(value, str) else ""
-    # isdigit alone takes "²", which int() refuses
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 15 else default
-
-
 def routes(web: Web) -> list[BaseRoute]:
     async def review_page(request: Request) -> Response:
         after = parse_after(request.query_params.get("after", "")[:64])
@@ -135,7 +130,7 @@ def routes(web: Web) -> list[BaseRoute]:
 
     async def label(request: Request) -> Response:
         form = await request.form()
-        item_id = _int(form.get("item_id"))
+        item_id = whole_number(form.get("item_id"))
         if item_id is None:
             raise HTTPException(400, "Which item? The form has no item id.")
         verdict, topic = parse_label(str(form.get("label") or ""), str(form.get("topic") or ""))
@@ -152,7 +147,7 @@ def routes(web: Web) -> list[BaseRoute]:
                 item_id=item_id,
                 verdict=verdict,
                 topic=topic,
-                alert_id=_int(form.get("alert_id")),
+                alert_id=whole_number(form.get("alert_id")),
                 now=time.time(),
             )
 

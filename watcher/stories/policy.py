@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from watcher.notify.i18n import EN
 from watcher.stories.anchors import counts_compatible, figures
 
 TELEGRAM_MAX_LENGTH = 4096
-# the words of these lines, in English unless a formatter gives the reader's (i18n)
-ALSO_REPORTED_WORDS = (EN["also_reported"], EN["and_more"], EN["outlets"])
-ADDED = EN["later_add"]
 MAX_FIGURES = 3
 
 
@@ -43,9 +39,7 @@ class RealertPolicy:
         )
 
 
-def also_reported_line(
-    names: Sequence[str], room: int, words: tuple[str, str, str] = ALSO_REPORTED_WORDS
-) -> str:
+def also_reported_line(names: Sequence[str], room: int, words: tuple[str, str, str]) -> str:
     """ "also reported by: A, B and 3 more" in at most ``room`` characters ("" if none fit).
 
     ``words``: the head, " and {n} more" and "{n} outlets" in the reader's language. Plain
@@ -86,9 +80,10 @@ def additions(
     return tuple(out)
 
 
-def additions_line(added: Sequence[str], room: int, head: str = ADDED) -> str:
+def additions_line(added: Sequence[str], room: int, head: str) -> str:
     """ "later reports add: topic forced_labor (RFA), 600 (SBS)" in at most ``room``
-    characters, dropping from the end ("" if none fit). Plain text."""
+    characters, dropping from the end ("" if none fit); ``head`` in the reader's language.
+    Plain text."""
     for shown in range(len(added), 0, -1):
         line = head + ", ".join(added[:shown])
         if len(line) <= room:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup, escape
 
-from watcher.display import one_line
+from watcher.display import one_line, safe_link
 from watcher.models import Alert
 from watcher.notify.i18n import DEFAULT, say
 from watcher.notify.text import (
@@ -29,7 +29,6 @@ from watcher.notify.text import (
     bold_segments,
     bold_terms,
     possible_topics,
-    safe_link,
 )
 
 

@@ -23,10 +23,9 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from watcher.display import cut, one_line
+from watcher.display import cut, one_line, safe_link
 from watcher.notify.pacing import Pacer
 from watcher.notify.telegram import votes as kb
-from watcher.notify.text import safe_link
 from watcher.rules.score import Rules
 from watcher.store import labels
 from watcher.store.alerts import get_alerts

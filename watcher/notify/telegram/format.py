@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.display import cut, display_text, one_line
+from watcher.display import cut, display_text, one_line, safe_link
 from watcher.models import Alert
 from watcher.notify.base import Summary
 from watcher.notify.i18n import DEFAULT, say
@@ -30,7 +30,6 @@ from watcher.notify.text import (
     bold_segments,
     bold_terms,
     possible_topics,
-    safe_link,
 )
 from watcher.stories.policy import additions_line, also_reported_line
 
