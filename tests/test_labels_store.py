@@ -275,7 +275,9 @@ def test_near_misses_list_both_kinds_newest_first_and_hide_labelled_items(
     )
     assert p.model_note.startswith("possible match")
     assert (h.url, h.source_id, h.alert_id) == ("https://example.org/held", "dailynk", None)
-    assert [n.item_id for n in near_misses(store_db, limit=1, offset=1)] == [possible]
+    first = near_misses(store_db, limit=1)[0]
+    after = (first.created_at, first.item_id)
+    assert [n.item_id for n in near_misses(store_db, limit=1, after=after)] == [possible]
     record_vote(
         store_db,
         voter="tg:9",
@@ -378,3 +380,34 @@ def test_any_vote_is_stored_as_given_or_refused_with_a_reason(
         return
     assert (vote.voter, vote.verdict, vote.topic) == (voter, verdict, topic)
     assert vote in votes_on(memdb, [item])[item]
+
+
+def test_an_item_set_aside_twice_at_once_is_one_entry_and_paging_skips_none(
+    store_db: Database,
+) -> None:
+    """The model can hold one topic of an item back and offer another as possible in one
+    poll: one entry, and pages of 3 (the Telegram /review page) go through every item."""
+    items = [_item(store_db, f"twice-{n}", scores={"forced_labor": 1.0}) for n in range(4)]
+    with store_db.transaction() as tx:
+        for item in items:
+            for decision, topic in (("possible", "forced_labor"), ("held", "soldiers_pows")):
+                record_decision(
+                    tx,
+                    item_id=item,
+                    alert_id=None,
+                    decision=decision,
+                    topics=[topic],
+                    model_scores={topic: 0.5},
+                    note=f"{decision}: {topic}",
+                    model_id="m1",
+                    now=T0,
+                )
+    seen: list[int] = []
+    after = None
+    while page := near_misses(store_db, limit=3, after=after):
+        seen += [n.item_id for n in page]
+        after = (page[-1].created_at, page[-1].item_id)
+    assert seen == sorted(items, reverse=True)
+    entry = near_misses(store_db, limit=1)[0]
+    assert set(entry.topics) == {"forced_labor", "soldiers_pows"}
+    assert entry.model_note == "held: soldiers_pows; possible: forced_labor"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from watcher.store.db import Database, Row, Tx
 
@@ -238,12 +238,12 @@ def near_misses(
     db: Database,
     *,
     limit: int = 50,
-    offset: int = 0,
     include_labelled: bool = False,
     after: tuple[float, int] | None = None,
 ) -> list[NearMiss]:
-    """The newest near misses first; without ``include_labelled``, only items no admin has
-    voted on yet (what is left to review). ``after`` (a near miss's ``created_at`` and
+    """The newest near misses first, one per item and time (an item the rules and the model
+    both set aside at once is one entry); without ``include_labelled``, only items no admin
+    has voted on yet (what is left to review). ``after`` (a near miss's ``created_at`` and
     ``item_id``) pages on from that one even when those before it were labelled meanwhile."""
     where: list[str] = []
     params: list[object] = []
@@ -254,16 +254,41 @@ def near_misses(
     if after is not None:
         where.append("(n.created_at < ? OR (n.created_at = ? AND n.item_id < ?))")
         params += [after[0], after[0], after[1]]
+    rows_per_entry = 3  # a below-threshold row and the model's two kinds, at most
     with db.transaction() as tx:
         rows = tx.fetchall(
             "SELECT n.item_id, i.title, i.url, i.source_id, n.topics, n.scores, n.reason,"
             " n.created_at, n.note, n.thresholds, n.model_scores, n.alert_id, i.scores"
             f" FROM ({_NEAR_MISSES}) n JOIN items i ON i.id = n.item_id"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY n.created_at DESC, n.item_id DESC, n.reason LIMIT ? OFFSET ?",
-            [*params, max(0, limit), max(0, offset)],
+            + " ORDER BY n.created_at DESC, n.item_id DESC, n.reason LIMIT ?",
+            [*params, max(0, limit) * rows_per_entry],
         )
-    return [_near_miss(r) for r in rows]
+    entries: list[NearMiss] = []
+    for r in rows:
+        miss = _near_miss(r)
+        last = entries[-1] if entries else None
+        if last is not None and (last.item_id, last.created_at) == (miss.item_id, miss.created_at):
+            entries[-1] = _joined(last, miss)
+        elif len(entries) < limit:
+            entries.append(miss)
+        else:
+            break
+    return entries
+
+
+def _joined(first: NearMiss, other: NearMiss) -> NearMiss:
+    """One entry for two near misses of an item at one time: the first's reason, both's
+    topics, scores and notes."""
+    return replace(
+        first,
+        topics=tuple(dict.fromkeys(first.topics + other.topics)),
+        scores={**other.scores, **first.scores},
+        thresholds={**other.thresholds, **first.thresholds},
+        model_scores={**other.model_scores, **first.model_scores},
+        model_note="; ".join(n for n in (first.model_note, other.model_note) if n),
+        alert_id=first.alert_id if first.alert_id is not None else other.alert_id,
+    )
 
 
 def _near_miss(r: Row) -> NearMiss:
