@@ -114,7 +114,10 @@ async def _explain(tg: FakeTelegram, arg: str) -> str:
     return text
 
 
-@pytest.mark.parametrize("form", ["{alert}", "alert {alert}", "#{alert}", "item {item}", URL])
+@pytest.mark.parametrize(
+    "form",
+    ["{alert}", "alert {alert}", "#{alert}", "item {item}", URL, URL + "?utm_source=telegram#top"],
+)
 async def test_explain_tells_about_the_stored_item(
     bot: TelegramBot, tg: FakeTelegram, db: Database, form: str
 ) -> None:

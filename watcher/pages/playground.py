@@ -282,7 +282,8 @@ class Playground:
         self, relevance: Relevance, db: Database, url: str, *, policy: AddressPolicy | None = None
     ) -> Explained:
         """The stored item with this URL explained; else the article fetched now (the address
-        guard, robots.txt and the article fetcher's bounds apply, as for full text)."""
+        guard and the article fetcher's bounds apply, as for full text; robots.txt is not
+        asked: one page a maintainer asked for, like a browser)."""
         url = url.strip()
         try:
             if len(url) > MAX_URL_CHARS:

@@ -18,6 +18,7 @@ from html import escape
 
 from watcher.display import one_line
 from watcher.models import Item
+from watcher.parse.urls import canonical_url
 from watcher.relevance.decide import Relevance
 from watcher.relevance.explain import render_opinion
 from watcher.rules.explain import render_html, render_text
@@ -47,8 +48,8 @@ def find(db: Database, arg: str) -> StoredItem | None:
         return stored_item(db, item_id=int(m.group(1)))
     if m := _ALERT.fullmatch(arg):
         return stored_item(db, alert_id=int(m.group(1)))
-    if _URL.fullmatch(arg):
-        return stored_item(db, url=arg)
+    if _URL.fullmatch(arg):  # stored as its canonical form (no utm_ tags, fragment ...)
+        return stored_item(db, url=canonical_url(arg) or arg)
     return None
 
 
@@ -108,7 +109,7 @@ def alert_copy(db: Database, arg: str) -> tuple[int, Item] | None:
     if m := _ALERT.fullmatch(arg):
         alert_id = int(m.group(1))
     elif _URL.fullmatch(arg):
-        alert_id = alert_for_url(db, arg)
+        alert_id = alert_for_url(db, canonical_url(arg) or arg)
     alert = get_alerts(db, [alert_id]).get(alert_id) if alert_id is not None else None
     if alert is None:
         return None
