@@ -11,7 +11,7 @@ from watcher.config.live import LiveConfig
 from watcher.ops.http import Health
 from watcher.ops.metrics import Metrics
 from watcher.pages import WebSettings
-from watcher.pages.access import check_bind
+from watcher.pages.access import check_bind, is_loopback
 from watcher.pages.app import Web, create_app
 from watcher.pages.server import bound_port, listen, serve
 from watcher.settings import Settings
@@ -29,7 +29,14 @@ class WebService:
     name = "http"
 
     def __init__(self, web: Web, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        check_bind(host, web.settings.section(WebSettings).token)
+        section = web.settings.section(WebSettings)
+        check_bind(host, section.token)
+        if not is_loopback(host) and not section.secure_cookie:
+            log.warning(
+                "the pages listen on %s without WATCHER_WEB_SECURE_COOKIE: the login token and"
+                " session cookie travel in clear unless an https proxy is in front (then set it)",
+                host,
+            )
         self.web = web
         self.host = host
         self.port = port
