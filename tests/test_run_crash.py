@@ -88,12 +88,16 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(
         with con:
             con.execute("UPDATE sources SET next_check_at = NULL")
         con.close()
+    started_before = out.read_text().count("state: ") if out.exists() else 0
     proc = start(tmp_path, out)
-    started = time.time()
-    deadline = time.time() + 30
+    deadline = time.time() + 60
+    db = tmp_path / "state" / "watcher.db"
     try:
         while time.time() < deadline:
-            con = sqlite3.connect(tmp_path / "state" / "watcher.db", timeout=10)
+            if not db.exists():  # still starting (a loaded machine)
+                time.sleep(0.3)
+                continue
+            con = sqlite3.connect(db, timeout=10)
             sent = con.execute(
                 "SELECT COUNT(*) FROM outbox WHERE channel='console' AND status='sent'"
             ).fetchone()[0]
@@ -102,7 +106,10 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(
                 break
             time.sleep(0.3)
     finally:
-        time.sleep(max(0.0, started + 3.0 - time.time()))  # past start-up: a clean SIGTERM
+        # past start-up (the summary is printed once its signal handlers are in place): a
+        # clean SIGTERM
+        while time.time() < deadline and out.read_text().count("state: ") <= started_before:
+            time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     con = sqlite3.connect(tmp_path / "state" / "watcher.db")
