@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -313,3 +314,26 @@ def test_migration_and_queue_on_both_stores(store_db: Database) -> None:
     assert [r.url for r in rows] == ["https://example.org/a"]
     assert store.claim(store_db, "y", 2.0) == []  # leased
     assert [r.url for r in store.claim(store_db, "y", 2.0 + store.LEASE_S + 1)] == [rows[0].url]
+
+
+def test_digest_preview_links_archived_copies(
+    case: tuple[Database, Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`watcher digest preview` renders the digest `watcher run` sends: with the archive's
+    base URL, each archived alert links its copy."""
+    from watcher.cli import main
+
+    db, _, info = case
+    (tmp_path / "keywords.yaml").write_text(
+        "topics:\n  - id: repatriation\n    title: Forced return\n    threshold: 1\n"
+        "    terms: {court: 1}\n"
+    )
+    monkeypatch.setenv("WATCHER_ARCHIVE_URL", "https://watcher.example.org")
+    with db.transaction() as tx:  # the preview takes the last day's alerts
+        tx.execute("UPDATE alerts SET created_at = ?", (time.time(),))
+    out = tmp_path / "preview.html"
+    args = ["--config", str(tmp_path), "--db", db.url, "digest", "preview", "--out", str(out)]
+    assert main(args) == 0
+    state = capture_state(db, info["ids"]["/a/1"])
+    assert state is not None and state.evidence is not None
+    assert f"https://watcher.example.org/archive/{state.evidence.id}" in out.read_text()

@@ -172,6 +172,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _archive_url(settings: Settings) -> str:
+    """Where the digest links archived copies, as ``watcher run``'s digests do ("": none)."""
+    from watcher.archive import ArchiveSettings
+
+    archive = settings.section(ArchiveSettings)
+    return archive.url if archive.enabled else ""
+
+
 def cmd_send(args: argparse.Namespace) -> int:
     from watcher.notify.email.notifier import DigestService, local_now
     from watcher.store.db import open_database
@@ -184,7 +192,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     db = open_database(settings.db_target)
     try:
         titles = _known_topics(settings) or {}
-        service = DigestService(db, smtp, titles=lambda lang: titles.get(lang, {}))
+        service = DigestService(
+            db, smtp, titles=lambda lang: titles.get(lang, {}), archive_url=_archive_url(settings)
+        )
         now = time.time()
         if args.email:
             email = _normalized(args.email)
@@ -205,6 +215,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from watcher.archive.view import archived_links
     from watcher.notify.email.render import render_digest
     from watcher.store.alerts import recent_alerts
     from watcher.store.db import open_database
@@ -225,6 +236,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         else:
             alerts = list(reversed(recent_alerts(db, limit=200, since=time.time() - 86400)))
         alerts = one_per_story(db, alerts)  # as the digest is sent: one entry per story
+        links = archived_links(db, {a.id: a.url for a in alerts}, _archive_url(settings))
     finally:
         db.close()
     tz = r.tz if r else smtp.digest_tz
@@ -237,6 +249,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         tz=tz,
         lang=lang,
         unsubscribe=f"mailto:{smtp.from_addr}?subject=unsubscribe",
+        archived=links,
     )
     if args.out:
         args.out.write_text(rendered.html, encoding="utf-8")
