@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, until
 from watcher.models import Alert, Item
-from watcher.notify.i18n import EN
+from watcher.notify.i18n import CATALOGUE, EN, KO, RU
 from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram import feedback as fb
 from watcher.notify.telegram import votes as kb
@@ -38,6 +38,8 @@ TOKEN = "123:TEST"
 ADMIN = 900
 USER = 42
 CHANNEL = -1001234
+CHANNEL_KO = -1005678  # configured to read Korean in Seoul time
+GROUP = -1009
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,12 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 async def bot(tg: FakeTelegram, db: Database, rules: Rules) -> AsyncIterator[TelegramBot]:
-    settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
+    settings = TelegramSettings(
+        token=TOKEN,
+        api_url=tg.base_url,
+        admins=(ADMIN,),
+        channels=(str(CHANNEL), f"{CHANNEL_KO}:ko:Asia/Seoul"),
+    )
     service = TelegramBot(db, settings, BotHooks(rules=lambda: rules), poll_timeout=1)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
@@ -130,12 +137,15 @@ async def _press(
     user: int | None = None,
     chat_type: str = "private",
     edits: int = 1,
+    language_code: str | None = None,
 ) -> None:
     """Press a button of the chat's last message; wait for the answer and ``edits`` keyboard
     edits (they follow the answer, in a task of their own)."""
     answers, edited = len(tg.answers()), len(tg.calls_of("editMessageReplyMarkup"))
     message_id = tg.messages(chat)[-1]["message_id"] if tg.messages(chat) else 1
-    tg.press_button(chat, message_id, data, user_id=user, chat_type=chat_type)
+    tg.press_button(
+        chat, message_id, data, user_id=user, chat_type=chat_type, language_code=language_code
+    )
     await until(lambda: len(tg.answers()) == answers + 1)
     await until(lambda: len(tg.calls_of("editMessageReplyMarkup")) == edited + edits)
     if not edits:
@@ -259,6 +269,73 @@ async def test_votes_in_a_channel_busy_with_alerts_are_not_dropped(
     assert _votes(db) == [("tg:501", "user", "relevant", None)]
 
 
+async def test_a_korean_user_votes_in_korean(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, notifier: TelegramNotifier, rules: Rules
+) -> None:
+    tg.send_user_message(USER, "/start", language_code="ko")
+    await until(lambda: len(tg.messages(USER)) == 1)
+    alert = await _sent_alert(db, notifier, "a1")
+    assert _buttons(tg, USER) == {
+        f"v:{alert.id}:r": KO["vote_relevant"],
+        f"v:{alert.id}:n": KO["vote_not_relevant"],
+        f"v:{alert.id}:w": KO["vote_wrong_topic"],
+    }
+    await _press(tg, USER, f"v:{alert.id}:r", language_code="ko")
+    assert tg.answers()[-1] == KO["thanks_relevant"] == "고맙습니다: 관련 있음."
+    assert _buttons(tg, USER)[f"v:{alert.id}:r"] == kb.CHOSEN + KO["vote_relevant"]
+
+    await _press(tg, USER, f"v:{alert.id}:w", language_code="ko")  # the topics, in Korean
+    titles = rules.titles_in("ko")
+    assert tg.answers()[-1] == KO["pick_topic"]
+    assert _buttons(tg, USER) == {
+        **{f"v:{alert.id}:w:{t}": kb.button_title(t, titles) for t in rules.topic_ids},
+        f"v:{alert.id}:b": KO["button_back"],
+    }
+    await _press(tg, USER, f"v:{alert.id}:w:forced_labor", language_code="ko")
+    assert tg.answers()[-1] == "고맙습니다: 해외 북한 노동자와 강제노동 주제로 기록했습니다."
+    assert (
+        _buttons(tg, USER)[f"v:{alert.id}:w"]
+        == f"{kb.CHOSEN}🔀 주제 틀림: {titles['forced_labor']}"
+    )
+    assert _votes(db) == [("tg:42", "user", "wrong_topic", "forced_labor")]
+
+
+async def test_a_shared_keyboard_reads_the_chats_language_the_answer_the_pressers(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, notifier: TelegramNotifier
+) -> None:
+    subscribers.subscribe(db, GROUP, "group", "Group", Clock().now)
+    subscribers.set_reading(db, GROUP, "group", Clock().now, lang="ru")
+    alert = await _sent_alert(db, notifier, "a1")
+    assert _buttons(tg, GROUP)[f"v:{alert.id}:r"] == RU["vote_relevant"]
+    # a Korean member presses: thanked in Korean, the group's keyboard stays Russian
+    await _press(tg, GROUP, f"v:{alert.id}:r", user=77, chat_type="group", language_code="ko")
+    assert tg.answers()[-1] == KO["thanks_relevant"]
+    assert _buttons(tg, GROUP) == {
+        f"v:{alert.id}:r": f"{RU['vote_relevant']} · 1",
+        f"v:{alert.id}:n": RU["vote_not_relevant"],
+        f"v:{alert.id}:w": RU["vote_wrong_topic"],
+    }
+    assert subscribers.get(db, GROUP).lang == "ru"  # type: ignore[union-attr]
+
+
+async def test_a_channel_configured_in_korean_and_seoul_time(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, rules: Rules
+) -> None:
+    settings = TelegramSettings(
+        token=TOKEN, api_url=tg.base_url, channels=(f"{CHANNEL_KO}:ko:Asia/Seoul",)
+    )
+    notifier = TelegramNotifier(db, settings, clock=Clock(), titles=rules.titles_in)
+    alert = await _sent_alert(db, notifier, "a1")
+    (message,) = tg.messages(CHANNEL_KO)
+    assert "주제: 북한 주민 강제북송" in message["text"] and "18:30 KST" in message["text"]
+    assert _buttons(tg, CHANNEL_KO)[f"v:{alert.id}:n"] == KO["vote_not_relevant"]
+    await _press(
+        tg, CHANNEL_KO, f"v:{alert.id}:n", user=501, chat_type="channel", language_code="en"
+    )
+    assert tg.answers()[-1] == EN["thanks_not_relevant"]
+    assert _buttons(tg, CHANNEL_KO)[f"v:{alert.id}:n"] == f"{KO['vote_not_relevant']} · 1"
+
+
 async def _near_misses(db: Database, n: int) -> list[int]:
     items = []
     with db.transaction() as tx:
@@ -310,6 +387,31 @@ async def test_review_lists_near_misses_a_few_at_a_time_and_records_answers(
     tg.press_button(ADMIN, tg.messages(ADMIN)[-1]["message_id"], f"r:{items[0]}:k")
     await until(lambda: len(all_votes(db)) == 2)
     assert _votes(db)[-1] == ("tg:900", "admin", "right_to_skip", None)
+
+
+async def test_a_russian_admin_reviews_in_russian(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, rules: Rules
+) -> None:
+    items = await _near_misses(db, fb.PAGE + 1)
+    tg.send_user_message(ADMIN, "/review", language_code="ru")
+    await until(lambda: len(tg.messages(ADMIN)) == fb.PAGE)
+    titles = rules.titles_in("ru")
+    newest, first = items[-1], tg.messages(ADMIN)[0]["text"]
+    assert first.startswith("<b>Почти совпадение</b>: ниже порога\n")
+    assert f"• {titles['repatriation']}: 3 из 4" in first
+    assert _buttons(tg, ADMIN, 0) == {
+        f"r:{newest}:s:repatriation": "Стоило оповестить: " + titles["repatriation"],
+        f"r:{newest}:s:forced_labor": RU["review_should_alert"].format(
+            topic=kb.button_title("forced_labor", titles)
+        ),
+        f"r:{newest}:k": "Верно пропущено",
+    }
+    assert RU["button_more"] in _buttons(tg, ADMIN).values()
+    assert not any(t in str(tg.messages(ADMIN)) for t in rules.topic_titles.values())
+    await _press(tg, ADMIN, f"r:{items[-2]}:s:forced_labor", language_code="ru")
+    assert tg.answers()[-1] == f"Сохранено: стоило оповестить ({titles['forced_labor']})."
+    await _press(tg, ADMIN, f"r:{items[-2]}:k", language_code="ru")
+    assert tg.answers()[-1] == RU["thanks_right_to_skip"]
 
 
 async def test_review_is_for_admins_only_also_its_buttons(
@@ -411,8 +513,27 @@ def test_every_button_fits_and_reads_back(target: int, topic: str) -> None:
 
 
 def test_votes_of_the_store_and_the_buttons_agree() -> None:
-    from watcher.store.labels import VERDICTS
+    from watcher.store.labels import BELOW_THRESHOLD, MODEL_HELD, MODEL_POSSIBLE, VERDICTS
 
     assert set(kb.VOTE_CODES.values()) | set(kb.REVIEW_CODES.values()) == set(VERDICTS)
     assert all(f"thanks_{v}" in EN for v in VERDICTS)
+    assert all(f"near_miss_{r}" in EN for r in (BELOW_THRESHOLD, MODEL_POSSIBLE, MODEL_HELD))
     assert Vote.__dataclass_fields__.keys() >= {"voter", "verdict", "topic"}
+
+
+@pytest.mark.parametrize("lang", sorted(CATALOGUE))
+def test_button_labels_fit_a_phone(lang: str) -> None:
+    """Two vote buttons share a row: each label short; a one-button row a little longer."""
+    said = CATALOGUE[lang]
+    assert all(len(said[f"vote_{k}"]) <= 16 for k in ("relevant", "not_relevant"))
+    for key in ("vote_wrong_topic", "review_right_to_skip", "button_back", "button_more"):
+        assert len(said[key]) <= 20, key
+    for key in ("vote_wrong_topic_is", "review_should_alert"):
+        assert len(said[key].format(topic="")) <= 22, key  # then the title, cut
+
+
+def test_a_long_title_is_cut_on_its_button() -> None:
+    title = "Северокорейские солдаты и военнопленные в войне России против Украины"
+    (row, _back) = kb.topic_keyboard(7, ["soldiers_pows"], {"soldiers_pows": title}).inline_keyboard
+    assert len(row[0].text) <= kb.MAX_TITLE and row[0].text.endswith("…")
+    assert row[0].callback_data == "v:7:w:soldiers_pows"
