@@ -397,7 +397,7 @@ async def test_a_russian_admin_reviews_in_russian(
     await until(lambda: len(tg.messages(ADMIN)) == fb.PAGE)
     titles = rules.titles_in("ru")
     newest, first = items[-1], tg.messages(ADMIN)[0]["text"]
-    assert first.startswith("<b>Почти совпадение</b>: ниже порога\n")
+    assert first.startswith("<b>Возможный пропуск</b>: ниже порога\n")
     assert f"• {titles['repatriation']}: 3 из 4" in first
     assert _buttons(tg, ADMIN, 0) == {
         f"r:{newest}:s:repatriation": "Стоило оповестить: " + titles["repatriation"],
