@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 900
 TITLE = "China forcibly repatriated North Korean defectors arrested in Shenyang"
 URL = "https://example.org/shenyang"
+EXPLAIN_USAGE_KO = "/explain URL, /explain 알림번호, /explain item 번호 또는 텍스트로 쓰세요."
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +106,9 @@ def _stored(db: Database) -> tuple[int, int]:
     return item_id, alert.id
 
 
-async def _explain(tg: FakeTelegram, arg: str) -> str:
+async def _explain(tg: FakeTelegram, arg: str, language_code: str | None = None) -> str:
     before = len(tg.messages(ADMIN))
-    tg.send_user_message(ADMIN, f"/explain {arg}")
+    tg.send_user_message(ADMIN, f"/explain {arg}", language_code=language_code)
     await until(lambda: len(tg.messages(ADMIN)) == before + 1)
     text: str = tg.messages(ADMIN)[-1]["text"]
     assert len(text) <= 4096
@@ -135,6 +136,25 @@ async def test_explain_tells_about_the_stored_item(
         "archive: no capture of this URL",
     ):
         assert said in reply, said
+
+
+async def test_explain_speaks_the_admins_language(
+    bot: TelegramBot, tg: FakeTelegram, db: Database
+) -> None:
+    item_id, alert_id = _stored(db)
+    assert await _explain(tg, "", "ko") == EXPLAIN_USAGE_KO
+    reply = await _explain(tg, f"item {item_id}", "ru")
+    assert reply.startswith(f"<b>Сохранённая запись {item_id}</b> · dailynk · впервые получена")
+    for said in (
+        f"Оповещение: {alert_id} (repatriation)",
+        "Баллы тогда: repatriation 9.5",
+        "Модель тогда: <i>possible match",
+        "Голоса: по теме 1, не по теме 0, другая тема 0 (от администраторов: 0)",
+        "<b>Правила сейчас</b>",
+        "<b>Модель сейчас</b>",
+    ):
+        assert said in reply, said
+    assert "Такого оповещения или записи нет" in await _explain(tg, "4242", "ru")
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ def test_parse_channel(spec: str, chat: str, topics: tuple[str, ...]) -> None:
     assert (target.address, target.topics) == (chat, topics)
 
 
-@pytest.mark.parametrize("spec", ["", "news", ":x", "@"])
+@pytest.mark.parametrize("spec", ["", "news", ":x", "@", "@a:x:y", "@a:ko:x", "@a:b:c:d:e"])
 def test_parse_channel_rejects(spec: str) -> None:
     with pytest.raises(ValueError, match="expected '@name'"):
         parse_channel(spec)

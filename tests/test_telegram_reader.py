@@ -12,9 +12,9 @@ import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.telegram_helpers import Clock, record_alert, until
-from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram import TelegramSettings, parse_channel
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
-from watcher.notify.telegram.notifier import TelegramNotifier
+from watcher.notify.telegram.notifier import TelegramNotifier, shared_lang
 from watcher.rules.score import Rules, load_rules
 from watcher.store import subscribers
 from watcher.store.db import Database, open_database
@@ -158,6 +158,24 @@ async def test_alerts_read_in_each_chats_language_zone_and_details(
     assert not sub(db, 51).details
 
 
+async def test_an_admin_sees_details_until_turning_them_off(
+    bot: TelegramBot, tg: FakeTelegram, db: Database, rules: Rules
+) -> None:
+    await say(tg, ADMIN, "/start")
+    settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
+    notifier = TelegramNotifier(db, settings, clock=Clock(), titles=rules.titles_in)
+    texts = []
+    for n, command in enumerate(("", "/details off", "/details on")):
+        if command:
+            await say(tg, ADMIN, command)
+        record_alert(db, notifier, f"d{n}", title=f"Report {n}")
+        async with notifier.session():
+            await notifier.deliver_due(now=Clock().now + 1)
+        texts.append(tg.messages(ADMIN)[-1]["text"])
+    assert ["score 7.5" in t for t in texts] == [True, False, True]
+    assert sub(db, ADMIN).details is True
+
+
 async def test_recent_is_one_compact_message(
     bot: TelegramBot, tg: FakeTelegram, db: Database
 ) -> None:
@@ -184,4 +202,14 @@ def test_reading_choices_are_stored_on_both_dialects(store_db: Database) -> None
     kept = sub(store_db, 7)
     assert (kept.active, kept.lang, kept.tz, kept.details) == (True, "ko", "Asia/Seoul", True)
     subscribers.set_reading(store_db, 7, "private", 4.0, details=False)
-    assert not sub(store_db, 7).details and sub(store_db, 7).lang == "ko"
+    assert sub(store_db, 7).details is False and sub(store_db, 7).lang == "ko"
+    assert subscribers.set_reading(store_db, 8, "private", 5.0).details is None  # not chosen
+
+
+def test_a_channels_keyboards_read_its_configured_language(store_db: Database) -> None:
+    channels = [parse_channel("@News:ko"), parse_channel("-100777:ru:Europe/Moscow")]
+    assert shared_lang(store_db, -100555, "news", channels) == "ko"  # by its @name, any case
+    assert shared_lang(store_db, -100777, None, channels) == "ru"  # by its id
+    assert shared_lang(store_db, -100999, "other", channels) == "en"
+    subscribers.set_reading(store_db, -100999, "group", 1.0, lang="ru")
+    assert shared_lang(store_db, -100999, "other", channels) == "ru"  # a group: as stored

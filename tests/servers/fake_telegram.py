@@ -244,11 +244,19 @@ class FakeTelegram:
         *,
         user_id: int | None = None,
         chat_type: str = "private",
+        language_code: str | None = None,
     ) -> str:
         """A user presses a button of a message the bot sent (in a channel or group: the
-        presser is ``user_id``); the query carries the message as the bot last left it."""
+        presser is ``user_id``; ``language_code``: their Telegram app's language); the query
+        carries the message as the bot last left it."""
         query_id = f"q{next(self._ids)}"
-        user = {"id": user_id or chat_id, "is_bot": False, "first_name": f"User{chat_id}"}
+        user: dict[str, Any] = {
+            "id": user_id or chat_id,
+            "is_bot": False,
+            "first_name": f"User{chat_id}",
+        }
+        if language_code is not None:
+            user["language_code"] = language_code
         with self._lock:
             sent = [
                 m for m in self._state.sent.get(str(chat_id), []) if m["message_id"] == message_id

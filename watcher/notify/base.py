@@ -169,7 +169,7 @@ class Configured:
         return (shown or self.address) + (":" + "+".join(self.topics) if self.topics else "")
 
 
-_TOPIC_IDS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\+[A-Za-z_][A-Za-z0-9_-]*)*$")
+TOPIC_IDS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\+[A-Za-z_][A-Za-z0-9_-]*)*$")
 
 
 def with_topics(spec: str) -> Configured:
@@ -177,7 +177,7 @@ def with_topics(spec: str) -> Configured:
     the last ``:`` when it reads as topic ids (a URL's port or path does not)."""
     text = spec.strip()
     head, sep, tail = text.rpartition(":")
-    if sep and head and _TOPIC_IDS.match(tail) and not head.endswith(("/", ":")):
+    if sep and head and TOPIC_IDS.match(tail) and not head.endswith(("/", ":")):
         return Configured(head.strip(), tuple(tail.split("+")))
     return Configured(text)
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from watcher.store.db import Database, Row, Tx
 
 _COLUMNS = "chat_id, kind, title, active, topics, muted_until, lang, lang_chosen, tz, details"
+# the details column: 0 never chosen (the bot's admins see details, others not), 1 on, 2 off
+_DETAILS_STORED = {True: 1, False: 2}
+_DETAILS_READ = {v: k for k, v in _DETAILS_STORED.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,7 @@ class Subscriber:
     lang: str = "en"
     lang_chosen: bool = False  # set with /lang: no longer follows the Telegram language
     tz: str = ""  # IANA time zone of the times in its alerts; "" = UTC
-    details: bool = False  # alerts show the score and the matched words
+    details: bool | None = None  # alerts show the score and the matched words; None: not chosen
 
     def wants(self, topics: Sequence[str], now: float) -> bool:
         """Whether an alert on ``topics`` goes to this chat at ``now``."""
@@ -48,7 +51,7 @@ def _from_row(row: Row) -> Subscriber:
         lang=str(row[6]),
         lang_chosen=bool(row[7]),
         tz=str(row[8]),
-        details=bool(row[9]),
+        details=_DETAILS_READ.get(int(row[9])),
     )
 
 
@@ -115,8 +118,13 @@ def set_reading(
 ) -> Subscriber:
     """Change what the chat reads in (the values given), keeping a row for it: a chat that
     has never sent /start gets an inactive one."""
-    changes = {"lang": lang, "lang_chosen": lang_chosen, "tz": tz, "details": details}
-    given = {k: int(v) if isinstance(v, bool) else v for k, v in changes.items() if v is not None}
+    changes = {
+        "lang": lang,
+        "lang_chosen": None if lang_chosen is None else int(lang_chosen),
+        "tz": tz,
+        "details": None if details is None else _DETAILS_STORED[details],
+    }
+    given = {k: v for k, v in changes.items() if v is not None}
     with db.transaction() as tx:
         tx.execute(
             "INSERT INTO telegram_chats (chat_id, kind, active, created_at, updated_at)"

@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from watcher.notify.base import Configured, NotifierSettings, with_topics
-from watcher.settings import CsvInts, CsvTuple, split_csv
+from watcher.models import LANGUAGES
+from watcher.notify.base import TOPIC_IDS, Configured, NotifierSettings
+from watcher.notify.i18n import DEFAULT
+from watcher.settings import CsvInts, CsvTuple, known_zone, split_csv
+
+CHANNEL_FORM = "'@name' or a chat id, then optionally ':topic1+topic2', ':en|ko|ru', ':Area/City'"
 
 
-def parse_channel(spec: str) -> Configured:
-    """One WATCHER_TELEGRAM_CHANNELS entry: ``@name``, a chat id, either with ``:t1+t2``."""
-    target = with_topics(spec)
-    chat = target.address
+@dataclass(frozen=True, slots=True)
+class Channel(Configured):
+    """A configured channel: its topics, and the language and time zone its alerts are in."""
+
+    lang: str = DEFAULT
+    tz: str = ""  # IANA zone of the times in its alerts; "" = UTC
+
+    def describe(self, shown: str | None = None) -> str:
+        extra = [self.lang] if self.lang != DEFAULT else []
+        return ":".join([Configured.describe(self, shown), *extra, *([self.tz] if self.tz else [])])
+
+
+def parse_channel(spec: str) -> Channel:
+    """One WATCHER_TELEGRAM_CHANNELS entry: ``@name`` or a chat id, then optionally
+    ``:topic1+topic2``, ``:ko`` (en, ko or ru) and ``:Area/City``, in that order, e.g.
+    ``@alerts:repatriation:ko:Asia/Seoul`` or ``@alerts:ru``; a language code is read as the
+    language, a part with ``/`` (or ``UTC``) as the time zone."""
+    chat, *rest = [part.strip() for part in spec.strip().split(":")]
     if not ((len(chat) > 1 and chat.startswith("@")) or chat.lstrip("-").isdigit()):
-        raise ValueError(f"telegram channel {spec!r}: expected '@name' or '@name:topic1+topic2'")
-    return target
+        raise ValueError(f"telegram channel {spec!r}: expected {CHANNEL_FORM}")
+    tz = lang = ""
+    if rest and ("/" in rest[-1] or rest[-1].upper() == "UTC"):
+        zone = known_zone(rest.pop())
+        if zone is None:
+            raise ValueError(
+                f"telegram channel {spec!r}: unknown time zone; use an Area/City name such as"
+                " Asia/Seoul or Europe/Moscow"
+            )
+        tz = "" if zone == "UTC" else zone
+    if rest and rest[-1].lower() in LANGUAGES:
+        lang = rest.pop().lower()
+    if len(rest) > 1 or (rest and rest[0] and not TOPIC_IDS.match(rest[0])):
+        raise ValueError(f"telegram channel {spec!r}: expected {CHANNEL_FORM}")
+    topics = tuple(rest[0].split("+")) if rest and rest[0] else ()
+    return Channel(chat, topics, lang or DEFAULT, tz)
 
 
 def check_api_url(value: str) -> str:
@@ -49,7 +82,8 @@ class TelegramSettings(NotifierSettings):
     )
     channels: CsvTuple = Field(
         (),
-        description='Comma-separated channels that get every alert: "@name" or "@name:t1+t2".',
+        description='Comma-separated channels that get every alert: "@name", "@name:t1+t2";'
+        ' a language and time zone may follow: "@name:ko:Asia/Seoul".',
     )
     webhook_url: str = Field(
         "", description="Receive updates by webhook at this public https URL, not long polling."

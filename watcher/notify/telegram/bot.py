@@ -55,11 +55,16 @@ from watcher.models import LANGUAGES
 from watcher.notify.base import Context
 from watcher.notify.i18n import DEFAULT, language_of, say
 from watcher.notify.pacing import Pacer
-from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram import TelegramSettings, parse_channel
 from watcher.notify.telegram.explain import FetchArticle, explain, fetch_article
 from watcher.notify.telegram.feedback import Feedback
 from watcher.notify.telegram.format import MAX_LENGTH, Reader, format_recent, local_time
-from watcher.notify.telegram.notifier import retry_after_s, telegram_pacer, unusable
+from watcher.notify.telegram.notifier import (
+    retry_after_s,
+    shared_lang,
+    telegram_pacer,
+    unusable,
+)
 from watcher.notify.telegram.status import status_text
 from watcher.notify.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from watcher.ops.leader import CHECK_S, RETRY_S, run_while_leader
@@ -166,7 +171,17 @@ class TelegramBot:
         self.poll_timeout = poll_timeout
         self.clock = clock
         self.admins = frozenset(settings.admins)
-        self.feedback = Feedback(db, self.admins, hooks.rules, self._reply, clock, self.pacer)
+        channels = tuple(parse_channel(c) for c in settings.channels)
+        self.feedback = Feedback(
+            db,
+            self.admins,
+            hooks.rules,
+            self._reply,
+            clock,
+            self.pacer,
+            lang=self._lang,
+            keyboard_lang=lambda chat: shared_lang(db, chat.id, chat.username, channels),
+        )
         self.application = self._build()
         self.ready = asyncio.Event()
         self._runs = 0
@@ -605,11 +620,13 @@ class TelegramBot:
         message = update.effective_message
         raw = (message.text or "") if message is not None else ""
         text = raw.split(maxsplit=1)[1] if len(raw.split(maxsplit=1)) > 1 else ""
+        lang = await self._lang(update)
         if not text.strip():
-            await self._reply(update, "Use /explain URL, /explain ALERT, /explain item ID or text.")
+            await self._reply(update, _e(say(lang, "explain_usage")))
             return
         scorer = self.hooks.scorer() if self.hooks.scorer is not None else self.hooks.rules()
-        await self._reply(update, await explain(self.db, scorer, text, self.hooks.fetch_article))
+        reply = await explain(self.db, scorer, text, self.hooks.fetch_article, lang)
+        await self._reply(update, reply)
 
     async def cmd_review(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         if not self._is_admin(update):

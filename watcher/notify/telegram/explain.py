@@ -5,7 +5,8 @@
 its stored text (and the article text cached for it), with what happened then (its scores,
 its alert, the model's note, people's votes) and what the rules and the model in force say
 now. A URL the store does not hold is fetched (behind the address guard); any other text is
-explained as it is.
+explained as it is. The headings are in the admin's language; the rules' own explanation, made
+for tuning ``keywords.yaml``, stays in its terms.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from html import escape
 
 from watcher.display import one_line
 from watcher.models import Item
+from watcher.notify.i18n import DEFAULT, say
 from watcher.parse.urls import canonical_url
 from watcher.relevance.decide import Relevance
 from watcher.relevance.explain import render_opinion
@@ -61,36 +63,38 @@ def _cached_text(db: Database, url: str) -> str:
     return article.text if article is not None and article.status == "ok" else ""
 
 
-def facts(db: Database, stored: StoredItem) -> list[str]:
+def facts(db: Database, stored: StoredItem, lang: str = DEFAULT) -> list[str]:
     """What happened to the item then, as HTML lines."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stored.first_seen_at))
-    lines = [f"<b>Stored item {stored.id}</b> · {_e(stored.source_id)} · first seen {when}"]
+    head = f"<b>{_e(say(lang, 'explain_stored', id=stored.id))}</b>"
+    lines = [f"{head} · {_e(stored.source_id)} · {_e(say(lang, 'explain_first_seen', when=when))}"]
     if stored.alert_id is not None:
         topics = ", ".join(stored.alert_topics)
-        lines.append(f"Alerted: alert {stored.alert_id} ({_e(topics)})")
+        lines.append(_e(say(lang, "explain_alerted", id=stored.alert_id, topics=topics)))
     else:
-        lines.append("Not alerted.")
+        lines.append(_e(say(lang, "explain_not_alerted")))
     scored = {t: s for t, s in stored.scores.items() if s}
     if scored:
-        lines.append("Scored then: " + _e(", ".join(f"{t} {s:g}" for t, s in scored.items())))
-    lines.extend(f"Model then: <i>{_e(one_line(n, 400))}</i>" for n in stored.model_notes[:2])
+        scores = ", ".join(f"{t} {s:g}" for t, s in scored.items())
+        lines.append(_e(say(lang, "explain_scored", scores=scores)))
+    then = _e(say(lang, "explain_model_then"))
+    lines.extend(f"{then} <i>{_e(one_line(n, 400))}</i>" for n in stored.model_notes[:2])
     tally = item_tallies(db, [stored.id]).get(stored.id)
     if tally is not None:
-        lines.append(
-            f"Votes: {tally.relevant} relevant, {tally.not_relevant} not relevant,"
-            f" {tally.wrong_topic} wrong topic ({tally.labels} from admins)"
-        )
+        counts = {k: getattr(tally, k) for k in ("relevant", "not_relevant", "wrong_topic")}
+        lines.append(_e(say(lang, "explain_votes", labels=tally.labels, **counts)))
     return lines
 
 
-def render(item: Item, scorer: Rules | Relevance, head: list[str]) -> str:
+def render(item: Item, scorer: Rules | Relevance, head: list[str], lang: str = DEFAULT) -> str:
     """``head``, then the explanation of ``item`` by the rules (and model) in force, in at
     most one Telegram message."""
     result = scorer.score(item)
     opinion = ""
     if isinstance(scorer, Relevance):
-        opinion = "<b>Model now</b>\n" + _e(render_opinion(scorer, item, result).strip())
-    top = "\n".join([*head, "", "<b>Rules now</b>"]) if head else ""
+        opinion = f"<b>{_e(say(lang, 'explain_model_now'))}</b>\n"
+        opinion += _e(render_opinion(scorer, item, result).strip())
+    top = "\n".join([*head, "", f"<b>{_e(say(lang, 'explain_rules_now'))}</b>"]) if head else ""
     room = MAX_LENGTH - len(top) - len(opinion) - 4
     rules = render_html(result, item, all_topics=True)
     if len(rules) > room:  # only the alerting topics, else the plain text cut
@@ -132,11 +136,15 @@ def archive_line(db: Database, url: str) -> str:
 
 
 async def explain(
-    db: Database, scorer: Rules | Relevance, arg: str, fetch: FetchArticle | None
+    db: Database,
+    scorer: Rules | Relevance,
+    arg: str,
+    fetch: FetchArticle | None,
+    lang: str = DEFAULT,
 ) -> str:
-    """The reply to ``/explain ARG`` (Telegram HTML)."""
+    """The reply to ``/explain ARG`` (Telegram HTML), its headings in ``lang``."""
     arg = arg.strip()
-    text, url = await _explained(db, scorer, arg, fetch)
+    text, url = await _explained(db, scorer, arg, fetch, lang)
     if url:
         line = await asyncio.to_thread(archive_line, db, url)
         text = (text + "\n\n" + line)[:MAX_LENGTH]
@@ -144,39 +152,44 @@ async def explain(
 
 
 async def _explained(
-    db: Database, scorer: Rules | Relevance, arg: str, fetch: FetchArticle | None
+    db: Database, scorer: Rules | Relevance, arg: str, fetch: FetchArticle | None, lang: str
 ) -> tuple[str, str]:
     """(the explanation, the URL whose archived copy to mention or "")."""
     stored = await asyncio.to_thread(find, db, arg)
     if stored is not None:
         content = await asyncio.to_thread(_cached_text, db, stored.url)
-        head = await asyncio.to_thread(facts, db, stored)
+        head = await asyncio.to_thread(facts, db, stored, lang)
         item = stored.as_item(content)
-        return await asyncio.to_thread(render, item, scorer, head), stored.url
+        return await asyncio.to_thread(render, item, scorer, head, lang), stored.url
     copy = await asyncio.to_thread(alert_copy, db, arg)
     if copy is not None:
         alert_id, item = copy
-        head = [f"<b>Alert {alert_id}</b> (its item is no longer stored: the alert's copy)"]
-        return await asyncio.to_thread(render, item, scorer, head), item.url
+        title = _e(say(lang, "explain_alert_copy", id=alert_id))
+        head = [f"<b>{title}</b> {_e(say(lang, 'explain_alert_copy_why'))}"]
+        return await asyncio.to_thread(render, item, scorer, head, lang), item.url
     if _URL.fullmatch(arg):
-        return await _fetched(scorer, arg, fetch), arg
+        return await _fetched(scorer, arg, fetch, lang), arg
     if _ALERT.fullmatch(arg) or _ITEM.fullmatch(arg):
-        return "No such alert or item is stored (items are kept for the retention period).", ""
+        return _e(say(lang, "explain_none")), ""
     title, _, rest = arg.partition("\n")
     item = Item(source_id="explain", guid="explain", url="", title=title, summary=rest)
-    return await asyncio.to_thread(render, item, scorer, []), ""
+    return await asyncio.to_thread(render, item, scorer, [], lang), ""
 
 
-async def _fetched(scorer: Rules | Relevance, url: str, fetch: FetchArticle | None) -> str:
+async def _fetched(
+    scorer: Rules | Relevance, url: str, fetch: FetchArticle | None, lang: str
+) -> str:
     """A URL the store does not hold: its article fetched now, explained."""
     if fetch is None:
-        return "This URL is not stored, and fetching is not available here."
+        return _e(say(lang, "explain_no_fetch"))
     text, why = await fetch(url)
     if not text:
-        return _e(f"This URL is not stored, and fetching it gave no text: {why}.")
+        return _e(say(lang, "explain_fetch_failed", why=why))
     item = Item(source_id="explain", guid="explain", url=url, title="", content=text)
-    head = [f"<b>Not stored</b>: fetched {_e(url)}"]
-    return await asyncio.to_thread(render, item, scorer, head)
+    head = [
+        f"<b>{_e(say(lang, 'explain_not_stored'))}</b>: {_e(say(lang, 'explain_fetched', url=url))}"
+    ]
+    return await asyncio.to_thread(render, item, scorer, head, lang)
 
 
 async def fetch_article(url: str) -> tuple[str, str]:

@@ -9,6 +9,10 @@ A vote is one per voter (the pressing user, also in groups and channels) and ite
 the voters in ``WATCHER_TELEGRAM_ADMINS`` give labels, the others signals (docs/labels.md).
 /review and its buttons are for admins only. Buttons whose data is not ours, or that name an
 alert, item or topic that is gone, get a polite answer and change nothing.
+
+Languages follow the rest of the bot: the presser reads the acknowledgement in the language the
+bot answers them in; a keyboard is in the chat's reading language, which in a group or channel
+(one keyboard for every member) is the chat's stored or configured one, not the presser's.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from html import escape
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from watcher.display import cut, one_line, safe_link
+from watcher.notify.i18n import CATALOGUE, DEFAULT, say
 from watcher.notify.pacing import Pacer
 from watcher.notify.telegram import votes as kb
 from watcher.rules.score import Rules
@@ -34,57 +39,51 @@ from watcher.store.db import Database
 log = logging.getLogger(__name__)
 
 Reply = Callable[..., Awaitable[None]]
+Lang = Callable[[Update], Awaitable[str]]  # the language the bot answers an update's sender in
+KeyboardLang = Callable[[Chat], str]  # a group's or channel's reading language
 
 PAGE = 3  # near misses per /review page
-NOT_UNDERSTOOD = "Sorry, this button is not understood."
-ALERT_GONE = "Sorry, this alert is no longer stored."
-ITEM_GONE = "Sorry, this item is no longer stored, so it cannot be labelled."
-TOPIC_GONE = "Sorry, that topic is not in the rules any more."
-REVIEW_ADMIN_ONLY = "Sorry, only the bot's administrators can review near misses."
-PICK_TOPIC = "Which topic is it about?"
-NOTHING_TO_REVIEW = "Nothing to review: every near miss has a label."
-THANKS = {
-    "relevant": "Thanks: relevant.",
-    "not_relevant": "Thanks: not relevant.",
-    "wrong_topic": "Thanks: it is about {topic}.",
-    "should_alert": "Saved: should have alerted ({topic}).",
-    "right_to_skip": "Saved: right to skip.",
-}
-REASONS = {
-    labels.BELOW_THRESHOLD: "below the threshold",
-    labels.MODEL_POSSIBLE: "sent as a possible match by the model",
-    labels.MODEL_HELD: "held back by the model",
-}
 
 
 def voter_of(user: User) -> str:
     return f"tg:{user.id}"
 
 
-def kept_keyboard(db: Database, alert_id: int, item_id: int, target: str) -> InlineKeyboardMarkup:
+def kept_keyboard(
+    db: Database,
+    alert_id: int,
+    item_id: int,
+    target: str,
+    lang: str = DEFAULT,
+    titles: Mapping[str, str] | None = None,
+) -> InlineKeyboardMarkup:
     """The keyboard to send again with an edit of an alert's message (the edit would remove
     it otherwise), showing what it showed: in a private chat (its id is the user's) that
-    user's vote, in a group or channel the counts."""
+    user's vote, in a group or channel the counts; in the chat's ``lang``."""
     votes = labels.votes_on(db, [item_id]).get(item_id, [])
     if target.lstrip("-").isdigit() and int(target) > 0:
         mine = next((v for v in votes if v.voter == f"tg:{target}"), None)
-        return kb.vote_keyboard(alert_id, mine.verdict if mine is not None else None)
-    return kb.vote_keyboard(alert_id, counts=labels.tally(votes))
+        topic = mine.topic if mine is not None and mine.topic else ""
+        title = (titles or {}).get(topic) or topic
+        return kb.vote_keyboard(alert_id, lang, mine.verdict if mine is not None else None, title)
+    return kb.vote_keyboard(alert_id, lang, counts=labels.tally(votes))
 
 
-def near_miss_html(nm: labels.NearMiss, titles: dict[str, str]) -> str:
+def near_miss_html(nm: labels.NearMiss, titles: Mapping[str, str], lang: str = DEFAULT) -> str:
     """One near miss for /review: its title as a link, why it is one, each topic's score."""
-    title = escape(one_line(nm.title, 300) or "(no title)", quote=False)
+    title = escape(one_line(nm.title, 300) or say(lang, "untitled"), quote=False)
     link = safe_link(nm.url)
     head = f'<a href="{escape(link)}">{title}</a>' if link else title
-    lines = [f"<b>Near miss</b>: {REASONS.get(nm.reason, nm.reason)}", head]
+    reason = f"near_miss_{nm.reason}"
+    why = say(lang, reason) if reason in CATALOGUE[DEFAULT] else nm.reason
+    lines = [f"<b>{escape(say(lang, 'near_miss'))}</b>: {escape(why, quote=False)}", head]
     for t in nm.topics:
         score = f"{nm.scores.get(t, 0.0):g}"
         if t in nm.thresholds:
-            score += f" of {nm.thresholds[t]:g}"
+            score = say(lang, "near_miss_of", score=score, threshold=f"{nm.thresholds[t]:g}")
         if t in nm.model_scores:
-            score += f", model {nm.model_scores[t]:.2f}"
-        lines.append(f"• {escape(titles.get(t) or t, quote=False)}: {score}")
+            score = say(lang, "near_miss_model", score=score, p=f"{nm.model_scores[t]:.2f}")
+        lines.append(f"• {escape(titles.get(t) or t, quote=False)}: {escape(score, quote=False)}")
     if nm.model_note:
         lines.append(f"<i>{escape(cut(one_line(nm.model_note, 600), 300), quote=False)}</i>")
     lines.append(f"{escape(nm.source_id, quote=False)} · /explain item {nm.item_id}")
@@ -102,8 +101,13 @@ class Feedback:
         reply: Reply,
         clock: Callable[[], float] = time.time,
         pacer: Pacer | None = None,
+        *,
+        lang: Lang,
+        keyboard_lang: KeyboardLang,
     ) -> None:
         self.db = db
+        self.lang = lang
+        self.keyboard_lang = keyboard_lang
         self.admins = frozenset(admins)
         self.rules = rules
         self.reply = reply
@@ -146,73 +150,88 @@ class Feedback:
         query = update.callback_query
         if query is None:
             return
+        lang = await self.lang(update)
         press = kb.parse(query.data)
         if press is None:
-            await _answer(query, NOT_UNDERSTOOD)
+            await _answer(query, say(lang, "button_unknown"))
         elif press.kind == "vote":
-            await self._vote(query, press)
+            await self._vote(update, query, press, lang)
         elif self.role(query.from_user) != "admin":
-            await _answer(query, REVIEW_ADMIN_ONLY)
+            await _answer(query, say(lang, "review_admin_only"))
         elif press.kind == "review":
-            await self._review(query, press)
+            await self._review(query, press, lang)
         else:
             await _answer(query, "")
-            await self._page(update, (press.created_at, press.target))
+            await self._page(update, (press.created_at, press.target), lang)
 
-    async def _vote(self, query: CallbackQuery, press: kb.Press) -> None:
+    async def _keyboard_lang(self, query: CallbackQuery, lang: str) -> str:
+        """The language of the keyboard under ``query``'s message: the presser's in a private
+        chat, else the chat's (everyone there sees the one keyboard)."""
+        message = query.message
+        if _private(query) or not isinstance(message, Message):
+            return lang
+        return await asyncio.to_thread(self.keyboard_lang, message.chat)
+
+    async def _vote(self, update: Update, query: CallbackQuery, press: kb.Press, lang: str) -> None:
         alert = (await asyncio.to_thread(get_alerts, self.db, [press.target])).get(press.target)
         if alert is None:
-            await _answer(query, ALERT_GONE)
+            await _answer(query, say(lang, "alert_gone"))
             return
         rules = self.rules()
+        shown = await self._keyboard_lang(query, lang)
         if press.action in ("topics", "back"):
             mine = await self._my_vote(alert.item_id, query.from_user)
             if press.action == "topics":
                 picked = mine.topic if mine is not None and _private(query) else None
-                markup = kb.topic_keyboard(alert.id, rules.topic_ids, rules.topic_titles, picked)
+                titles = rules.titles_in(shown)
+                markup = kb.topic_keyboard(alert.id, rules.topic_ids, titles, picked, shown)
             else:
-                markup = await self._vote_keyboard(query, alert.id, alert.item_id, mine)
-            await _answer(query, PICK_TOPIC if press.action == "topics" else "")
+                markup = await self._vote_keyboard(query, alert.id, alert.item_id, mine, shown)
+            await _answer(query, say(lang, "pick_topic") if press.action == "topics" else "")
             self._edit(query, markup)
             return
         topic = None
         if press.action == "wrong_topic":
             topic = kb.resolve_topic(press.token, rules.topic_ids)
             if topic is None:
-                await _answer(query, TOPIC_GONE)
+                await _answer(query, say(lang, "topic_gone"))
                 return
-        vote = await self._record(query, alert.item_id, press.action, topic, alert.id)
+        vote = await self._record(query, alert.item_id, press.action, topic, alert.id, lang)
         if vote is None:
             return
-        title = rules.topic_titles.get(topic or "", topic or "")
-        await _answer(query, THANKS[vote.verdict].format(topic=title))
-        self._edit(query, await self._vote_keyboard(query, alert.id, alert.item_id, vote))
+        title = rules.titles_in(lang).get(topic or "") or topic or ""
+        await _answer(query, say(lang, f"thanks_{vote.verdict}", topic=title))
+        self._edit(query, await self._vote_keyboard(query, alert.id, alert.item_id, vote, shown))
 
     async def _vote_keyboard(
-        self, query: CallbackQuery, alert_id: int, item_id: int, vote: labels.Vote | None
+        self,
+        query: CallbackQuery,
+        alert_id: int,
+        item_id: int,
+        vote: labels.Vote | None,
+        lang: str,
     ) -> InlineKeyboardMarkup:
         """The presser's vote marked in a private chat; in a group or channel, where every
         member sees the one keyboard, the item's vote counts."""
         if _private(query):
-            title = (
-                self.rules().topic_titles.get(vote.topic, vote.topic) if vote and vote.topic else ""
-            )
-            return kb.vote_keyboard(alert_id, vote.verdict if vote else None, title)
+            titles = self.rules().titles_in(lang)
+            title = (titles.get(vote.topic) or vote.topic) if vote and vote.topic else ""
+            return kb.vote_keyboard(alert_id, lang, vote.verdict if vote else None, title)
         tallies = await asyncio.to_thread(labels.item_tallies, self.db, [item_id])
-        return kb.vote_keyboard(alert_id, counts=tallies.get(item_id, labels.Tally()))
+        return kb.vote_keyboard(alert_id, lang, counts=tallies.get(item_id, labels.Tally()))
 
-    async def _review(self, query: CallbackQuery, press: kb.Press) -> None:
+    async def _review(self, query: CallbackQuery, press: kb.Press, lang: str) -> None:
         topic = None
-        titles = self.rules().topic_titles
         if press.action == "should_alert":
             topic = kb.resolve_topic(press.token, self.rules().topic_ids)
             if topic is None:
-                await _answer(query, TOPIC_GONE)
+                await _answer(query, say(lang, "topic_gone"))
                 return
-        vote = await self._record(query, press.target, press.action, topic, None)
+        vote = await self._record(query, press.target, press.action, topic, None, lang)
         if vote is None:
             return
-        await _answer(query, THANKS[vote.verdict].format(topic=titles.get(topic or "", topic)))
+        title = self.rules().titles_in(lang).get(topic or "") or topic or ""
+        await _answer(query, say(lang, f"thanks_{vote.verdict}", topic=title))
         message = query.message
         if isinstance(message, Message) and message.reply_markup is not None:
             self._edit(query, _mark_pressed(message.reply_markup, query.data or ""))
@@ -224,6 +243,7 @@ class Feedback:
         verdict: str,
         topic: str | None,
         alert_id: int | None,
+        lang: str,
     ) -> labels.Vote | None:
         """The vote stored, or None (the presser was told why)."""
         user = query.from_user
@@ -241,7 +261,7 @@ class Feedback:
                 now=self.clock(),
             )
         except ValueError:  # the item was pruned, or its alert kept no item
-            await _answer(query, ITEM_GONE)
+            await _answer(query, say(lang, "item_gone"))
             return None
 
     async def _my_vote(self, item_id: int, user: User) -> labels.Vote | None:
@@ -250,21 +270,21 @@ class Feedback:
 
     async def review(self, update: Update) -> None:
         """/review (the bot lets admins only in): the newest near misses nobody labelled."""
-        await self._page(update, None)
+        await self._page(update, None, await self.lang(update))
 
-    async def _page(self, update: Update, after: tuple[float, int] | None) -> None:
+    async def _page(self, update: Update, after: tuple[float, int] | None, lang: str) -> None:
         """The next ``PAGE`` near misses nobody labelled, one message each; the last carries
         "more" when there are others."""
         found = await asyncio.to_thread(labels.near_misses, self.db, limit=PAGE + 1, after=after)
         if not found:
-            await self.reply(update, NOTHING_TO_REVIEW)
+            await self.reply(update, escape(say(lang, "nothing_to_review"), quote=False))
             return
-        titles = self.rules().topic_titles
+        titles = self.rules().titles_in(lang)
         shown = found[:PAGE]
         for nm in shown:
             more = (nm.created_at, nm.item_id) if nm is shown[-1] and len(found) > PAGE else None
-            markup = kb.review_keyboard(nm.item_id, nm.topics, titles, more=more)
-            await self.reply(update, near_miss_html(nm, titles), reply_markup=markup)
+            markup = kb.review_keyboard(nm.item_id, nm.topics, titles, more=more, lang=lang)
+            await self.reply(update, near_miss_html(nm, titles, lang), reply_markup=markup)
 
 
 def _mark_pressed(markup: InlineKeyboardMarkup, data: str) -> InlineKeyboardMarkup:

@@ -39,7 +39,7 @@ from watcher.notify.base import (
 )
 from watcher.notify.i18n import DEFAULT
 from watcher.notify.pacing import Limits, Pacer
-from watcher.notify.telegram import TelegramSettings, parse_channel
+from watcher.notify.telegram import Channel, TelegramSettings, parse_channel
 from watcher.notify.telegram.format import Reader, format_alert, format_summary
 from watcher.store import outbox, subscribers
 from watcher.store.db import Database, Tx
@@ -93,18 +93,40 @@ def unusable(exc: TelegramError, settings: TelegramSettings) -> DeliveryError:
 Titles = Callable[[str], Mapping[str, str]]  # language -> topic id -> title
 
 
-def chat_reader(db: Database, target: str, admins: Sequence[int], titles: Titles | None) -> Reader:
-    """How ``target`` reads alerts: its stored language, time zone and /details choice (a
-    channel: English, UTC); the bot's admins always see the details."""
+def chat_reader(
+    db: Database,
+    target: str,
+    admins: Sequence[int],
+    titles: Titles | None,
+    channels: Sequence[Channel] = (),
+) -> Reader:
+    """How ``target`` reads alerts: a configured channel in its configured language and time
+    zone, a chat in its stored ones with its /details choice (the bot's admins see the
+    details until they turn them off)."""
+    channel = next((c for c in channels if c.address == target), None)
     chat = int(target) if target.lstrip("-").isdigit() else None
-    sub = subscribers.get(db, chat) if chat is not None else None
-    lang = sub.lang if sub is not None else DEFAULT
+    sub = subscribers.get(db, chat) if chat is not None and channel is None else None
+    lang = channel.lang if channel is not None else sub.lang if sub is not None else DEFAULT
+    chosen = sub.details if sub is not None else None
     return Reader(
         lang=lang,
-        tz=sub.tz if sub is not None else "",
-        details=(sub is not None and sub.details) or chat in admins,
+        tz=channel.tz if channel is not None else sub.tz if sub is not None else "",
+        details=chat in admins if chosen is None else chosen,
         titles=titles(lang) if titles is not None else {},
     )
+
+
+def shared_lang(
+    db: Database, chat_id: int, username: str | None, channels: Sequence[Channel]
+) -> str:
+    """The language of a group's or channel's keyboards (every member sees the same one):
+    the configured channel's, else the chat's stored one."""
+    names = {str(chat_id)} | ({f"@{username}".casefold()} if username else set())
+    channel = next((c for c in channels if c.address.casefold() in names), None)
+    if channel is not None:
+        return channel.lang
+    sub = subscribers.get(db, chat_id)
+    return sub.lang if sub is not None else DEFAULT
 
 
 def retry_after_s(exc: RetryAfter) -> float:
@@ -207,7 +229,7 @@ class TelegramNotifier(OutboxNotifier):
                 return Gone("no message to edit")
             edit_of = int(ref)
         reader = await asyncio.to_thread(
-            chat_reader, self.db, row.target, self.settings.admins, self.titles
+            chat_reader, self.db, row.target, self.settings.admins, self.titles, self.channels
         )
         if isinstance(alert, Summary):
             text = format_summary(alert, reader)
@@ -215,10 +237,16 @@ class TelegramNotifier(OutboxNotifier):
             text = format_alert(alert, reader)
         markup = None
         if isinstance(alert, Alert):
-            markup = vote_keyboard(alert.id)
+            markup = vote_keyboard(alert.id, reader.lang)
             if edit_of is not None:  # the edit sends the keyboard again: as it was
                 markup = await asyncio.to_thread(
-                    kept_keyboard, self.db, alert.id, alert.item_id, row.target
+                    kept_keyboard,
+                    self.db,
+                    alert.id,
+                    alert.item_id,
+                    row.target,
+                    reader.lang,
+                    reader.titles,
                 )
         try:
             return await self._call(self.bot, chat, text, edit_of, markup)

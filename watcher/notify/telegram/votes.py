@@ -11,6 +11,8 @@ forge an update), so ``parse`` accepts only these shapes and everything else is 
     r:m:CREATED:ITEM             more near misses, after this one
 
 TOPIC is the topic id, or ``#`` and a short digest of it when the id is too long to fit.
+The labels are the catalogue's (``watcher.notify.i18n``) in the language given, the topics'
+titles cut to ``MAX_TITLE``; the callback data does not depend on the language.
 """
 
 from __future__ import annotations
@@ -23,25 +25,20 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from watcher.display import cut
+from watcher.notify.i18n import DEFAULT, say
 from watcher.store.labels import Tally
 
 MAX_DATA = 64  # bytes of callback data Telegram keeps
 MAX_TOKEN = 40  # a topic id longer than this travels as its digest
+# a topic title on a button is cut to this: phones show about 35 characters of a full-width
+# button and elide the rest themselves, but a title the length of a sentence is no label
+MAX_TITLE = 48
 CHOSEN = "✓ "
 
 # verdicts of the store (watcher.store.labels.VERDICTS) by their one-letter code
 VOTE_CODES = {"r": "relevant", "n": "not_relevant", "w": "wrong_topic"}
 REVIEW_CODES = {"s": "should_alert", "k": "right_to_skip"}
-BUTTONS = {
-    "relevant": "👍 Relevant",
-    "not_relevant": "👎 Not relevant",
-    "wrong_topic": "🔀 Wrong topic",
-    "should_alert": "Should have alerted: {topic}",
-    "right_to_skip": "Right to skip",
-    "back": "« Back",
-    "more": "More ›",
-}
-
 _TOKEN = r"(#[0-9a-f]{8}|[a-z][a-z0-9_]{0,39})"
 _VOTE = re.compile(rf"v:(\d{{1,18}}):(r|n|b|w)(?::{_TOKEN})?")
 _REVIEW = re.compile(rf"r:(\d{{1,18}}):(k|s)(?::{_TOKEN})?")
@@ -110,8 +107,13 @@ def _marked(text: str, chosen: bool) -> str:
     return CHOSEN + text if chosen else text
 
 
+def button_title(topic: str, titles: Mapping[str, str]) -> str:
+    return cut(titles.get(topic) or topic, MAX_TITLE)
+
+
 def vote_keyboard(
     alert_id: int,
+    lang: str = DEFAULT,
     verdict: str | None = None,
     topic_title: str = "",
     counts: Tally | None = None,
@@ -121,7 +123,10 @@ def vote_keyboard(
     member sees, the ``counts`` of votes instead."""
 
     def text(key: str, n: int) -> str:
-        label = BUTTONS[key] + (f": {topic_title}" if key == "wrong_topic" and topic_title else "")
+        if key == "wrong_topic" and topic_title:
+            label = say(lang, "vote_wrong_topic_is", topic=cut(topic_title, MAX_TITLE))
+        else:
+            label = say(lang, f"vote_{key}")
         if counts is not None:
             return f"{label} · {n}" if n else label
         return _marked(label, verdict == key)
@@ -139,14 +144,18 @@ def vote_keyboard(
 
 
 def topic_keyboard(
-    alert_id: int, topic_ids: Sequence[str], titles: Mapping[str, str], chosen: str | None = None
+    alert_id: int,
+    topic_ids: Sequence[str],
+    titles: Mapping[str, str],
+    chosen: str | None = None,
+    lang: str = DEFAULT,
 ) -> InlineKeyboardMarkup:
-    """One button per topic (its title) to name the right topic, and a way back."""
+    """One button per topic (its title in ``lang``) to name the right topic, and a way back."""
     rows = [
-        [_button(_marked(titles.get(t) or t, t == chosen), f"v:{alert_id}:w:{topic_token(t)}")]
+        [_button(_marked(button_title(t, titles), t == chosen), f"v:{alert_id}:w:{topic_token(t)}")]
         for t in topic_ids
     ]
-    rows.append([_button(BUTTONS["back"], f"v:{alert_id}:b")])
+    rows.append([_button(say(lang, "button_back"), f"v:{alert_id}:b")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -158,6 +167,7 @@ def review_keyboard(
     verdict: str | None = None,
     chosen: str | None = None,
     more: tuple[float, int] | None = None,
+    lang: str = DEFAULT,
 ) -> InlineKeyboardMarkup:
     """ "should have alerted: TOPIC" per candidate topic, "right to skip", and "more" (after
     ``more``, the cursor of the last near miss shown) when there may be more."""
@@ -165,7 +175,7 @@ def review_keyboard(
         [
             _button(
                 _marked(
-                    BUTTONS["should_alert"].format(topic=titles.get(t) or t),
+                    say(lang, "review_should_alert", topic=button_title(t, titles)),
                     verdict == "should_alert" and t == chosen,
                 ),
                 f"r:{item_id}:s:{topic_token(t)}",
@@ -173,8 +183,8 @@ def review_keyboard(
         ]
         for t in topics
     ]
-    skip = _marked(BUTTONS["right_to_skip"], verdict == "right_to_skip")
+    skip = _marked(say(lang, "review_right_to_skip"), verdict == "right_to_skip")
     rows.append([_button(skip, f"r:{item_id}:k")])
     if more is not None:
-        rows.append([_button(BUTTONS["more"], f"r:m:{more[0]!r}:{more[1]}")])
+        rows.append([_button(say(lang, "button_more"), f"r:m:{more[0]!r}:{more[1]}")])
     return InlineKeyboardMarkup(rows)
