@@ -230,7 +230,7 @@ async def _raw(port: int, request: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", b"404"),
+        (b"GET /nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b"404"),
         (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", b"405"),
         (b"GARBAGE\r\n\r\n", b"400"),
         (b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n", b"400"),

@@ -178,8 +178,8 @@ def test_a_post_without_the_csrf_token_is_refused(browser: Any, site: WatcherRun
     # the session cookie goes along, the token does not: refused
     assert page.request.post(site.base + "/logout").status == 403
     page.eval_on_selector("form.who input[name=csrf]", "e => e.value = 'forged'")
-    page.eval_on_selector("form.who", "f => f.submit()")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the submit's answer replaces the page
+        page.eval_on_selector("form.who", "f => f.submit()")
     assert page.locator("body").inner_text().startswith("refused: the form's CSRF token")
     page.close()
     # and without a browser
