@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.test_parse_fixtures import fixture_headers
-from watcher.cli.rules import item_from_input
 from watcher.errors import FetchError
 from watcher.models import Item, Match, ScoreResult
 from watcher.parse import parse_feed
-from watcher.rules.corpus import read_corpus
+from watcher.rules.corpus import item_from_input, read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -388,17 +388,18 @@ def test_an_item_set_aside_twice_at_once_is_one_entry_and_paging_skips_none(
     """The model can hold one topic of an item back and offer another as possible in one
     poll: one entry, and pages of 3 (the Telegram /review page) go through every item."""
     items = [_item(store_db, f"twice-{n}", scores={"forced_labor": 1.0}) for n in range(4)]
+    alerts = {item: _alert(store_db, item, ("forced_labor",)) for item in items}
     with store_db.transaction() as tx:
         for item in items:
             for decision, topic in (("possible", "forced_labor"), ("held", "soldiers_pows")):
                 record_decision(
                     tx,
                     item_id=item,
-                    alert_id=None,
+                    alert_id=alerts[item] if decision == "possible" else None,
                     decision=decision,
                     topics=[topic],
                     model_scores={topic: 0.5},
-                    note=f"{decision}: {topic}",
+                    note="possible match: forced_labor; held back: soldiers_pows",
                     model_id="m1",
                     now=T0,
                 )
@@ -410,4 +411,6 @@ def test_an_item_set_aside_twice_at_once_is_one_entry_and_paging_skips_none(
     assert seen == sorted(items, reverse=True)
     entry = near_misses(store_db, limit=1)[0]
     assert set(entry.topics) == {"forced_labor", "soldiers_pows"}
-    assert entry.model_note == "held: soldiers_pows; possible: forced_labor"
+    # it was sent as a possible match: that is what it is to review, with its alert
+    assert (entry.reason, entry.alert_id) == (MODEL_POSSIBLE, alerts[entry.item_id])
+    assert entry.model_note == "possible match: forced_labor; held back: soldiers_pows"

@@ -10,9 +10,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from watcher.cli import main
-from watcher.cli.rules import item_from_input
 from watcher.errors import ConfigError
 from watcher.rules import Rules
+from watcher.rules.corpus import item_from_input
 
 DATA = Path(__file__).parent / "data" / "rules"
 ROOT = Path(__file__).resolve().parent.parent

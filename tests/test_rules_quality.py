@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.cli.rules import item_from_input
 from watcher.rules import load_rules
-from watcher.rules.corpus import metrics, read_corpus, score_all
+from watcher.rules.corpus import item_from_input, metrics, read_corpus, score_all
 
 DATA = Path(__file__).parent / "data" / "rules"
 RULES = load_rules(Path(__file__).resolve().parent.parent / "keywords.yaml")

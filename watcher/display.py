@@ -5,8 +5,8 @@ the store, ``display_text`` drops control characters (keeping line breaks and ta
 bidirectional embedding, override and isolate marks (U+202A-U+202E, U+2066-U+2069) that can make
 a message read backwards or hide a link's real target; ``cut`` caps it on a word boundary;
 ``safe_link`` keeps only http(s) links: ``javascript:``, ``data:`` and the rest never become a
-clickable href anywhere. Pure,
-no imports from the project: the data model (``watcher.models``) cleans with it.
+clickable href anywhere. Pure, no imports from the project: the data model
+(``watcher.models``) cleans with it.
 """
 
 from __future__ import annotations

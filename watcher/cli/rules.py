@@ -14,28 +14,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from watcher.errors import ConfigError, Problem
-from watcher.models import Item
 from watcher.relevance import Relevance, load_model
 from watcher.relevance.evaluate import Judged, changes, figures, judge_all, table
 from watcher.relevance.explain import render_opinion
 from watcher.relevance.files import describe, load_relevance, model_path
 from watcher.rules import Rules, load_rules
-from watcher.rules.corpus import LabelledItem, item_from_json, read_corpus
+from watcher.rules.corpus import LabelledItem, item_from_input, read_corpus
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 PROGRESS_FROM = 200  # items: show a progress bar (on a terminal) from this corpus size
-
-_HTML_HINT = re.compile(
-    r"<(?:!doctype|html|head|body|title|p|div|article|section|h[1-6]|br|span|a)\b", re.I
-)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -140,54 +134,6 @@ def read_input(name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(Problem(name, 0, 0, f"not UTF-8 text: {exc.reason}")) from exc
-
-
-def item_from_input(text: str, name: str = "<stdin>") -> Item:
-    """An article as an ``Item``: one JSON item, an HTML page, or plain text."""
-    stripped = text.strip()
-    if not stripped:
-        raise ConfigError(Problem(name, 0, 0, "nothing to explain: the input is empty"))
-    if stripped.startswith("{"):
-        try:
-            obj = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(Problem(name, exc.lineno, exc.colno, f"not JSON: {exc.msg}")) from exc
-        if not isinstance(obj, dict):
-            raise ConfigError(Problem(name, 1, 1, "a JSON item must be an object"))
-        try:
-            return item_from_json(obj, name)
-        except ValueError as exc:
-            raise ConfigError(Problem(name, 1, 1, str(exc))) from exc
-    if _HTML_HINT.search(stripped[:5000]):
-        return _item_from_html(stripped, name)
-    lines = stripped.splitlines()
-    return Item(
-        source_id="explain",
-        guid=name,
-        url="",
-        title=lines[0].strip(),
-        content="\n".join(lines[1:]).strip(),
-    )
-
-
-def _item_from_html(text: str, name: str) -> Item:
-    from selectolax.lexbor import LexborHTMLParser
-
-    from watcher.parse.markup import check_markup
-
-    check_markup(text, name)  # a FetchError: the CLI says why, no minutes-long parse
-    tree = LexborHTMLParser(text)
-    for node in tree.css("script, style, noscript, template"):
-        node.decompose()
-    title = ""
-    for selector in ("title", "h1"):
-        found = tree.css_first(selector)
-        if found is not None and found.text(strip=True):
-            title = " ".join(found.text().split())
-            break
-    root = tree.body or tree.root
-    body = root.text(separator="\n", strip=True) if root is not None else ""
-    return Item(source_id="explain", guid=name, url="", title=title, content=body)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

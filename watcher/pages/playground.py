@@ -27,7 +27,7 @@ from watcher.relevance.evaluate import Judged, changes, figures, judge_all
 from watcher.relevance.files import SHIPPED_CORPORA
 from watcher.relevance.model import RelevanceModel
 from watcher.rules import Rules
-from watcher.rules.corpus import LabelledItem, read_corpus
+from watcher.rules.corpus import LabelledItem, item_from_input, read_corpus
 from watcher.store.db import Database
 from watcher.web.fulltext import FullText, FullTextSettings, article_fetcher
 from watcher.web.guard import AddressPolicy, check_scheme
@@ -229,8 +229,6 @@ def compare(
 
 def explain_text(relevance: Relevance, text: str, name: str = "pasted text") -> ItemView:
     """A pasted article (plain text with the title first, HTML, or a JSON item) explained."""
-    from watcher.cli.rules import item_from_input
-
     if len(text) > MAX_TEXT_CHARS:
         raise ConfigError(
             Problem(name, 0, 0, f"{len(text):,} characters: at most {MAX_TEXT_CHARS:,}")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,59 @@ def item_from_json(obj: dict[str, Any], default_id: str = "") -> Item:
     )
 
 
+_HTML_HINT = re.compile(
+    r"<(?:!doctype|html|head|body|title|p|div|article|section|h[1-6]|br|span|a)\b", re.I
+)
+
+
+def item_from_input(text: str, name: str = "<stdin>") -> Item:
+    """An article as an ``Item``: one JSON item, an HTML page, or plain text."""
+    stripped = text.strip()
+    if not stripped:
+        raise ConfigError(Problem(name, 0, 0, "nothing to explain: the input is empty"))
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(Problem(name, exc.lineno, exc.colno, f"not JSON: {exc.msg}")) from exc
+        if not isinstance(obj, dict):
+            raise ConfigError(Problem(name, 1, 1, "a JSON item must be an object"))
+        try:
+            return item_from_json(obj, name)
+        except ValueError as exc:
+            raise ConfigError(Problem(name, 1, 1, str(exc))) from exc
+    if _HTML_HINT.search(stripped[:5000]):
+        return _item_from_html(stripped, name)
+    lines = stripped.splitlines()
+    return Item(
+        source_id="explain",
+        guid=name,
+        url="",
+        title=lines[0].strip(),
+        content="\n".join(lines[1:]).strip(),
+    )
+
+
+def _item_from_html(text: str, name: str) -> Item:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from watcher.parse.markup import check_markup
+
+    check_markup(text, name)  # a FetchError: the CLI says why, no minutes-long parse
+    tree = LexborHTMLParser(text)
+    for node in tree.css("script, style, noscript, template"):
+        node.decompose()
+    title = ""
+    for selector in ("title", "h1"):
+        found = tree.css_first(selector)
+        if found is not None and found.text(strip=True):
+            title = " ".join(found.text().split())
+            break
+    root = tree.body or tree.root
+    body = root.text(separator="\n", strip=True) if root is not None else ""
+    return Item(source_id="explain", guid=name, url="", title=title, content=body)
+
+
 def read_corpus(path: Path | str, topics: Iterable[str] | None = None) -> list[LabelledItem]:
     """Read a JSONL corpus; every bad line is a ``Problem`` (all are raised together)."""
     name = str(path)
@@ -83,7 +137,6 @@ def read_corpus(path: Path | str, topics: Iterable[str] | None = None) -> list[L
         if isinstance(read, str):
             problems.append(Problem(name, n, 1, read))
             continue
-        seen.add(read.id)
         items.append(read)
     if problems:
         raise ConfigError(problems)
@@ -117,6 +170,7 @@ def _labelled(obj: object, n: int, known: set[str] | None, seen: set[str]) -> La
     item_id = str(obj.get("id") or f"line-{n}")
     if item_id in seen:
         return f"duplicate id {item_id!r}"
+    seen.add(item_id)  # a later line with this id is a duplicate even when this one is bad
     try:
         item = item_from_json(obj, item_id)
     except ValueError as exc:

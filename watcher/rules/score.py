@@ -315,7 +315,7 @@ class Rules:
             pending.append((span, near.label, added, "proximity", ""))
         vetoed_by: Match | None = None
         if self._exclusions_possible(topic, found, present):
-            score -= self._subtract(topic, found, present, pending)
+            score = self._subtract(topic, found, present, pending, score)
             vetoed_by = self._veto(topic, found, present)
         missing, too_far = self._required(topic, found, present, anchors, pending)
         score = round(max(score, 0.0), 6)
@@ -359,15 +359,15 @@ class Rules:
         found: _ItemHits,
         present: dict[str, list[Hit]],
         pending: list[_Pending],
+        score: float,
     ) -> float:
-        """What the topic's ``subtract`` terms found take off its score (noted in ``pending``)."""
-        taken = 0.0
+        """``score`` less what the topic's ``subtract`` terms found (noted in ``pending``)."""
         for term in topic.subtract:
             hits = self._term_hits(term, found, present)
             if hits:
-                taken += term.weight
+                score -= term.weight
                 pending.append((hits[0], term.label, -term.weight, "exclusion", ""))
-        return taken
+        return score
 
     def _veto(
         self, topic: CompiledTopic, found: _ItemHits, present: dict[str, list[Hit]]

@@ -229,8 +229,8 @@ class _Checker:
         if not topic.terms and not topic.near:
             self.at(base, f"topic {topic.id!r} is empty: give it 'terms' or 'near'")
         self.topic_patterns(base, topic)
-        best = sum(topic.terms.values()) + sum(n.weight for n in topic.near)
-        best *= max_field_weight(topic.fields or self.spec.fields)
+        weight = max_field_weight(topic.fields or self.spec.fields)
+        best = sum(topic.terms.values()) * weight + sum(n.weight for n in topic.near) * weight
         if (topic.terms or topic.near) and best < topic.threshold:
             self.at(
                 [*base, "threshold"],

@@ -241,10 +241,11 @@ def near_misses(
     include_labelled: bool = False,
     after: tuple[float, int] | None = None,
 ) -> list[NearMiss]:
-    """The newest near misses first, one per item and time (an item the rules and the model
-    both set aside at once is one entry); without ``include_labelled``, only items no admin
-    has voted on yet (what is left to review). ``after`` (a near miss's ``created_at`` and
-    ``item_id``) pages on from that one even when those before it were labelled meanwhile."""
+    """The newest near misses first, one per item and time (an item the model held back for
+    one topic and offered as possible for another in one poll is one entry); without
+    ``include_labelled``, only items no admin has voted on yet (what is left to review).
+    ``after`` (a near miss's ``created_at`` and ``item_id``) pages on from that one even when
+    those before it were labelled meanwhile."""
     where: list[str] = []
     params: list[object] = []
     if not include_labelled:
@@ -254,7 +255,7 @@ def near_misses(
     if after is not None:
         where.append("(n.created_at < ? OR (n.created_at = ? AND n.item_id < ?))")
         params += [after[0], after[0], after[1]]
-    rows_per_entry = 3  # a below-threshold row and the model's two kinds, at most
+    rows_per_entry = 3  # rows of one item at one time, at most (a row per kind)
     with db.transaction() as tx:
         rows = tx.fetchall(
             "SELECT n.item_id, i.title, i.url, i.source_id, n.topics, n.scores, n.reason,"
@@ -278,16 +279,18 @@ def near_misses(
 
 
 def _joined(first: NearMiss, other: NearMiss) -> NearMiss:
-    """One entry for two near misses of an item at one time: the first's reason, both's
-    topics, scores and notes."""
+    """One entry for two near misses of an item at one time (the model held one topic back
+    and offered another as a possible match): "possible" when either is, since that one was
+    sent; both's topics, scores and notes."""
+    kept, rest = (other, first) if other.reason == MODEL_POSSIBLE else (first, other)
     return replace(
-        first,
-        topics=tuple(dict.fromkeys(first.topics + other.topics)),
-        scores={**other.scores, **first.scores},
-        thresholds={**other.thresholds, **first.thresholds},
-        model_scores={**other.model_scores, **first.model_scores},
-        model_note="; ".join(n for n in (first.model_note, other.model_note) if n),
-        alert_id=first.alert_id if first.alert_id is not None else other.alert_id,
+        kept,
+        topics=tuple(dict.fromkeys(kept.topics + rest.topics)),
+        scores={**rest.scores, **kept.scores},
+        thresholds={**rest.thresholds, **kept.thresholds},
+        model_scores={**rest.model_scores, **kept.model_scores},
+        model_note="; ".join(dict.fromkeys(n for n in (kept.model_note, rest.model_note) if n)),
+        alert_id=kept.alert_id if kept.alert_id is not None else rest.alert_id,
     )
 
 
