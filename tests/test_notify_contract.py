@@ -172,3 +172,47 @@ async def test_the_cap_sends_one_summary_per_target(store_db: Database) -> None:
     rows = outbox.claim(store_db, "console", "t", Clock().now, limit=50)
     summaries = [r for r in rows if r.action.startswith("more:")]
     assert len(summaries) == 1 and len(summaries[0].action[5:].split(",")) == 4
+
+
+@pytest.mark.parametrize(
+    ("spacing", "dues"),
+    [
+        (0.0, [1.0, 1.0, 1.0, 1.0]),  # no pacing (the console): all due at once
+        (3.0, [1.0, 4.0, 7.0, 10.0]),  # a channel at 20 a minute: a row every 3 s
+    ],
+)
+def test_a_polls_rows_are_due_at_the_targets_pace(
+    store_db: Database, spacing: float, dues: list[float]
+) -> None:
+    """Of one poll (three alerts and, past a cap of 3, one more), each target's rows are due
+    one after another at its pace; an alert of a later poll is due when it is made, so it goes
+    out before the rest of the flood instead of behind all of it."""
+    from watcher.notify.fanout import fan_out
+    from watcher.store.alerts import get_alerts
+
+    class Paced:
+        kind = "paced"
+
+        def targets(self, tx: object, alert: object) -> tuple[str, ...]:
+            return ("@chan",)
+
+        def spacing(self, target: str) -> float:
+            return spacing
+
+    class Quiet:
+        kind = "none"
+
+        def targets(self, tx: object, alert: object) -> tuple[str, ...]:
+            return ()
+
+    ids = [record_alert(store_db, Quiet(), f"p{n}").id for n in range(5)]  # type: ignore[arg-type]
+    alerts = get_alerts(store_db, ids)
+    paced = Paced()
+    with store_db.transaction() as tx:
+        fan_out(tx, [alerts[i] for i in ids[:4]], [paced], 1.0, cap=3)  # type: ignore[list-item]
+        fan_out(tx, [alerts[ids[4]]], [paced], 2.0, cap=3)  # type: ignore[list-item]
+        rows = tx.fetchall(
+            "SELECT alert_id, next_attempt_at FROM outbox WHERE channel = 'paced' ORDER BY id"
+        )
+    assert [due for _, due in rows[:4]] == dues
+    assert (rows[4][0], rows[4][1]) == (ids[4], 2.0)  # ahead of the flood's rows due later

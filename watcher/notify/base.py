@@ -106,6 +106,7 @@ class Targets(Protocol):
     @property
     def kind(self) -> str: ...
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]: ...
+    def spacing(self, target: str) -> float: ...
 
 
 R = TypeVar("R", bound=Claimed)
@@ -266,6 +267,10 @@ class Notifier(ABC, Generic[R, P]):
     def targets(self, tx: Tx, alert: Alert) -> Sequence[str]:
         """Targets that get an outbox row for ``alert`` (called in its transaction)."""
         return ()
+
+    def spacing(self, target: str) -> float:
+        """Seconds between two messages to ``target`` when it is kept busy (its pacing)."""
+        return self.pacer.spacing(target)
 
     # -- the queue (the outbox by default, see OutboxNotifier) ---------------------------
     @abstractmethod

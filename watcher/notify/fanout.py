@@ -5,6 +5,10 @@ score) as messages of their own, and the rest in ONE summary message ("and N mor
 SOURCE: ...", an outbox row whose action lists the alerts). Every alert stays in the store
 and in the email digest either way. A target with just one alert over the cap gets that
 alert itself: a summary of one says less in the same one message.
+
+A poll's rows for one target are due one after another at that target's pace (its
+``spacing``), not all at once: an alert of a later poll, from another source, is due before
+the rest of a flood and goes out within a message or two, not behind all of it.
 """
 
 from __future__ import annotations
@@ -32,19 +36,16 @@ def fan_out(
         sent: dict[str, int] = {}
         over: dict[str, list[Alert]] = {}
         for alert in ranked:
-            wanted = []
             for target in notifier.targets(tx, alert):
-                if sent.get(target, 0) < cap:
-                    sent[target] = sent.get(target, 0) + 1
-                    wanted.append(target)
+                k = sent.get(target, 0)
+                if k < cap:
+                    sent[target] = k + 1
+                    due = now + k * notifier.spacing(target) if k else now
+                    added += outbox.enqueue(tx, alert.id, notifier.kind, [target], now, due=due)
                 else:
                     over.setdefault(target, []).append(alert)
-            if wanted:
-                added += outbox.enqueue(tx, alert.id, notifier.kind, wanted, now)
         for target, rest in over.items():
-            if len(rest) == 1:
-                added += outbox.enqueue(tx, rest[0].id, notifier.kind, [target], now)
-            else:
-                action = summary_action([a.id for a in rest])
-                added += outbox.enqueue(tx, rest[0].id, notifier.kind, [target], now, action)
+            due = now + cap * notifier.spacing(target)
+            action = "send" if len(rest) == 1 else summary_action([a.id for a in rest])
+            added += outbox.enqueue(tx, rest[0].id, notifier.kind, [target], now, action, due)
     return added

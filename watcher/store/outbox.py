@@ -36,8 +36,10 @@ def enqueue(
     targets: Sequence[str],
     now: float,
     action: str = "send",
+    due: float | None = None,
 ) -> int:
-    """Add one row per target (ignoring ones that exist); return how many were new."""
+    """Add one row per target (ignoring ones that exist), due at ``due`` (default ``now``);
+    return how many were new."""
     added = 0
     for target in targets:
         added += max(
@@ -46,7 +48,7 @@ def enqueue(
                 "INSERT INTO outbox (alert_id, channel, target, action, status, attempts,"
                 " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (alert_id, channel, str(target), action, PENDING, now, now),
+                (alert_id, channel, str(target), action, PENDING, now if due is None else due, now),
             ),
         )
     return added
