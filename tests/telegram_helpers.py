@@ -1,13 +1,16 @@
-"""Shared helpers of the Telegram tests: record alerts the way the pipeline does."""
+"""Shared helpers of the Telegram tests: record alerts the way the pipeline does, run a bot."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from watcher.models import Alert, Match
 from watcher.notify.base import Notifier
+from watcher.notify.telegram import TelegramSettings
+from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.store.alerts import insert_alert
 from watcher.store.db import Database
 from watcher.store.outbox import enqueue
@@ -74,3 +77,19 @@ async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition not reached")
+
+
+@asynccontextmanager
+async def running_bot(
+    db: Database, settings: TelegramSettings, hooks: BotHooks
+) -> AsyncIterator[TelegramBot]:
+    """The bot receiving updates (long polling, 1 s) until the block ends."""
+    service = TelegramBot(db, settings, hooks, poll_timeout=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    await asyncio.wait_for(service.ready.wait(), 10)
+    try:
+        yield service
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

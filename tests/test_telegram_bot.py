@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
-from tests.telegram_helpers import Clock, record_alert
+from tests.telegram_helpers import Clock, record_alert, running_bot
 from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot, mute_seconds
 from watcher.notify.telegram.notifier import TelegramNotifier
@@ -38,13 +38,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 async def bot(tg: FakeTelegram, db: Database, rules: Rules) -> AsyncIterator[TelegramBot]:
     settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
-    service = TelegramBot(db, settings, BotHooks(rules=lambda: rules), poll_timeout=1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    await asyncio.wait_for(service.ready.wait(), 10)
-    yield service
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with running_bot(db, settings, BotHooks(rules=lambda: rules)) as service:
+        yield service
 
 
 async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:

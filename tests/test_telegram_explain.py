@@ -3,7 +3,6 @@ and the model now); a URL not stored is fetched behind the address guard."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
 from tests.servers.feedserver import FeedServer
-from tests.telegram_helpers import Clock, until
+from tests.telegram_helpers import Clock, running_bot, until
 from watcher.models import Item
 from watcher.notify.telegram import TelegramSettings
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
@@ -49,13 +48,8 @@ async def bot(tg: FakeTelegram, db: Database, rules: Rules) -> AsyncIterator[Tel
     settings = TelegramSettings(token="123:TEST", api_url=tg.base_url, admins=(ADMIN,))
     relevance = load_relevance(rules, SHIPPED_MODEL)
     hooks = BotHooks(rules=lambda: rules, scorer=lambda: relevance, fetch_article=fetch_article)
-    service = TelegramBot(db, settings, hooks, poll_timeout=1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    await asyncio.wait_for(service.ready.wait(), 10)
-    yield service
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with running_bot(db, settings, hooks) as service:
+        yield service
 
 
 def _stored(db: Database) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.fake_telegram import FakeTelegram
-from tests.telegram_helpers import Clock, record_alert, until
+from tests.telegram_helpers import Clock, record_alert, running_bot, until
 from watcher.notify.telegram import TelegramSettings, parse_channel
 from watcher.notify.telegram.bot import BotHooks, TelegramBot
 from watcher.notify.telegram.notifier import TelegramNotifier, shared_lang
@@ -39,13 +39,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 async def bot(tg: FakeTelegram, db: Database, rules: Rules) -> AsyncIterator[TelegramBot]:
     settings = TelegramSettings(token=TOKEN, api_url=tg.base_url, admins=(ADMIN,))
-    service = TelegramBot(db, settings, BotHooks(rules=lambda: rules), poll_timeout=1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    await asyncio.wait_for(service.ready.wait(), 10)
-    yield service
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with running_bot(db, settings, BotHooks(rules=lambda: rules)) as service:
+        yield service
 
 
 async def say(tg: FakeTelegram, chat: int, text: str, **kw: object) -> str:

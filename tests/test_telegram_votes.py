@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.servers.fake_telegram import FakeTelegram
-from tests.telegram_helpers import Clock, until
+from tests.telegram_helpers import Clock, running_bot, until
 from watcher.models import Alert, Item
 from watcher.notify.i18n import CATALOGUE, EN, KO, RU
 from watcher.notify.telegram import TelegramSettings
@@ -62,13 +62,8 @@ async def bot(tg: FakeTelegram, db: Database, rules: Rules) -> AsyncIterator[Tel
         admins=(ADMIN,),
         channels=(str(CHANNEL), f"{CHANNEL_KO}:ko:Asia/Seoul"),
     )
-    service = TelegramBot(db, settings, BotHooks(rules=lambda: rules), poll_timeout=1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    await asyncio.wait_for(service.ready.wait(), 10)
-    yield service
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with running_bot(db, settings, BotHooks(rules=lambda: rules)) as service:
+        yield service
 
 
 @pytest.fixture

@@ -66,6 +66,11 @@ class ArchiveSettings(Section):
     )
     concurrency: int = Field(4, ge=1, le=64, description="Captures and checks at once.")
 
+    @property
+    def links(self) -> str:
+        """Where digests link archived copies: ``url`` while the archive is on, else ""."""
+        return self.url if self.enabled else ""
+
 
 def archive_dir(settings: Settings) -> Path:
     """The WARC folder: WATCHER_ARCHIVE_DIR, else CONFIG/state/archive."""

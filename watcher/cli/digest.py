@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from watcher.archive import ArchiveSettings
 from watcher.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, settings_from_args
 from watcher.models import LANGUAGES
 from watcher.notify.email import SmtpSettings
@@ -172,14 +173,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _archive_url(settings: Settings) -> str:
-    """Where the digest links archived copies, as ``watcher run``'s digests do ("": none)."""
-    from watcher.archive import ArchiveSettings
-
-    archive = settings.section(ArchiveSettings)
-    return archive.url if archive.enabled else ""
-
-
 def cmd_send(args: argparse.Namespace) -> int:
     from watcher.notify.email.notifier import DigestService, local_now
     from watcher.store.db import open_database
@@ -193,7 +186,10 @@ def cmd_send(args: argparse.Namespace) -> int:
     try:
         titles = _known_topics(settings) or {}
         service = DigestService(
-            db, smtp, titles=lambda lang: titles.get(lang, {}), archive_url=_archive_url(settings)
+            db,
+            smtp,
+            titles=lambda lang: titles.get(lang, {}),
+            archive_url=settings.section(ArchiveSettings).links,
         )
         now = time.time()
         if args.email:
@@ -236,7 +232,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
         else:
             alerts = list(reversed(recent_alerts(db, limit=200, since=time.time() - 86400)))
         alerts = one_per_story(db, alerts)  # as the digest is sent: one entry per story
-        links = archived_links(db, {a.id: a.url for a in alerts}, _archive_url(settings))
+        links = archived_links(
+            db, {a.id: a.url for a in alerts}, settings.section(ArchiveSettings).links
+        )
     finally:
         db.close()
     tz = r.tz if r else smtp.digest_tz

@@ -47,7 +47,8 @@ async def _edited(form: FormData) -> bytes | str:
 
 
 def _recent_n(form: FormData) -> int:
-    n = whole_number(form.get("recent"), DEFAULT_RECENT) or 0
+    raw = form.get("recent")
+    n = whole_number(raw.strip() if isinstance(raw, str) else raw, DEFAULT_RECENT) or 0
     return min(n, MAX_RECENT)
 
 

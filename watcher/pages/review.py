@@ -107,9 +107,10 @@ def parse_after(value: str) -> tuple[float, int] | None:
         at = float(when)
     except ValueError:
         return None
-    if not (item.isascii() and item.isdigit()) or len(item) > 15 or at != at or abs(at) > 1e12:
+    item_id = whole_number(item)
+    if item_id is None or at != at or abs(at) > 1e12:
         return None
-    return at, int(item)
+    return at, item_id
 
 
 def parse_label(label: str, topic: str) -> tuple[str, str | None]:

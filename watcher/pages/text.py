@@ -22,6 +22,6 @@ def whole_number(value: object, default: int | None = None) -> int | None:
     """``value`` as a non-negative whole number of at most ``MAX_DIGITS`` ASCII digits (``²``
     passes ``str.isdigit`` and ``int()`` refuses it; 30 digits overflow the store's integers),
     else ``default``."""
-    text = value.strip() if isinstance(value, str) else ""
+    text = value if isinstance(value, str) else ""
     ok = text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS
     return int(text) if ok else default

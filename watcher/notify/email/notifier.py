@@ -108,13 +108,12 @@ class DigestService(Notifier[store.Digest, EmailMessage]):
         rules = ctx.rules
         titles = None if rules is None else (lambda lang: rules().titles_in(lang))
         runtime = ctx.runtime
-        archive = runtime.settings.section(ArchiveSettings)
         return cls(
             runtime.db,
             settings,
             titles=titles,
             metrics=runtime.metrics,
-            archive_url=archive.url if archive.enabled else "",
+            archive_url=runtime.settings.section(ArchiveSettings).links,
         )
 
     def describe(self) -> str:
