@@ -10,11 +10,13 @@ import pytest
 from watcher.stories import Report, StoryIndex
 from watcher.stories.anchors import (
     anchors,
+    countries,
     counts_compatible,
     figures,
     kinds,
     names,
     names_match,
+    roles,
     skeleton,
     stages,
 )
@@ -133,6 +135,56 @@ def test_kinds(title: str, expected: set[str]) -> None:
     assert kinds(title) == expected
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("생포된 우크라이나 파병 북한군 2명의 진술", {"ukraine", "north korea"}),
+        ('젤렌스키 "北포로, 우크라 포로와 교환 가능"', {"ukraine", "north korea"}),
+        # the sea off Russia's coast is no news about Japan
+        ("Россия передала КНДР пятерых спасенных в Японском море рыбаков",
+         {"russia", "north korea"}),
+        ("North Korean fishermen rescued in the Sea of Japan", {"north korea"}),
+        ("Japan protests North Korean missile launch", {"japan", "north korea"}),
+    ],
+)  # fmt: skip
+def test_countries(title: str, expected: set[str]) -> None:
+    assert countries(title) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        # who says it is not what it is about
+        ("North Korean soldier killed himself to avoid capture, Seoul says", {"north korea"}),
+        ("Seoul: about 300 North Korean soldiers killed in Kursk", {"north korea", "russia"}),
+        ('국정원 "北병사, 생포 위기에 수류탄 자폭 시도"', {"north korea"}),
+        ("Шойгу: КНДР направит в Курскую область 6 тысяч строителей",
+         {"north korea", "russia"}),
+        ("Seoul protests North Korean launch", {"south korea", "north korea"}),
+    ],
+)  # fmt: skip
+def test_headline_countries(title: str, expected: set[str]) -> None:
+    assert anchors(title, "", "en").title_countries == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia's top prosecutor visits North Korea", {"prosecutor general"}),
+        ("러시아 검찰총장, 평양 도착", {"prosecutor general"}),
+        ("Генпрокурор РФ Краснов прибыл с визитом в Пхеньян", {"prosecutor general"}),
+        ("Министр внутренних дел России прибыл в Пхеньян", {"interior minister"}),
+        ("유엔 고문방지위원회, 中대표단에 탈북민 북송 추궁", {"committee against torture"}),
+        # a deputy holds another office; prosecutors are not the prosecutor general
+        ("Делегация во главе с заместителем генпрокурора России", set()),
+        ("Deputy Prosecutor General visits Pyongyang", set()),
+        ("Российские прокуроры перенимают опыт северокорейских", set()),
+    ],
+)  # fmt: skip
+def test_roles(text: str, expected: set[str]) -> None:
+    assert roles(text) == expected
+
+
 def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-untyped-def]
     return anchors(title, summary, lang)
 
@@ -165,6 +217,15 @@ def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-unty
             " prosecutor."), _a("Генпрокурор Краснов прибыл в КНДР", lang="ru"), "countries"),
         # days apart
         (_a("x", "Signed on 2 February."), _a("y", "Signed on 26 February."), "dates"),
+        # a headline that names no kind of event is read by its lead's first sentence
+        (_a("Chinese police hunt escaped North Korean inmates after Jilin prison break",
+            "They broke out of a detention centre in Tumen."),
+         _a("China sends 12 North Korean women back through Tumen crossing",
+            "Twelve women arrested in Jilin were repatriated through the Tumen crossing."),
+         "kind"),
+        # a treaty's ratification is not a handover, whatever it enables
+        (_a("Russia ratifies extradition treaty with North Korea"),
+         _a("모스크바서 체포된 北노동자, 대사관에 인계돼 북송", lang="ko"), "kind"),
     ],
 )  # fmt: skip
 def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
@@ -180,6 +241,12 @@ def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
         (_a("Forced mass repatriation of North Korean escapees", "Chinese authorities"
             " forcibly repatriated more than 500 on 9 October."),
          _a("중국, 수감 탈북자 600여 명 강제북송", lang="ko")),
+        # a Korean headline on the two POWs names Ukraine like the English one
+        (_a("생포된 우크라이나 파병 북한군 2명", lang="ko"),
+         _a("Ukraine says it captured two North Korean soldiers")),
+        # the Sea of Japan is not Japan
+        (_a("러시아, 동해서 구조한 北어민 5명 북한에 송환", lang="ko"),
+         _a("Россия передала КНДР пятерых спасенных в Японском море рыбаков", lang="ru")),
         # places in summaries only are no contradiction (where they were sent, from where)
         (_a("North Korean POW wants to go to South Korea", "He was captured in Kursk."),
          _a("Captured North Korean soldier asks to be moved", "He wants to go to Seoul.")),
@@ -203,6 +270,27 @@ def test_support_tells_this_development_from_its_kind() -> None:
         weights,
     )
     assert signed.instance == 0 and signed.kind > 0  # the same kind of event, nothing more
+
+
+def test_an_office_is_evidence_like_its_holders_name_and_only_once() -> None:
+    weights = EvidenceWeights()
+    office = support(
+        _a("Russia's top prosecutor visits North Korea"),
+        _a("러시아 검찰총장, 평양 도착", lang="ko"),
+        weights,
+    )
+    assert office.instance >= weights.role
+    both = support(
+        _a("Russian Prosecutor General Krasnov arrives in Pyongyang", "Krasnov arrived."),
+        _a("Генпрокурор РФ Краснов прибыл в Пхеньян", lang="ru"),
+        weights,
+    )
+    name_only = support(
+        _a("Russian official Krasnov arrives in Pyongyang", "Krasnov arrived."),
+        _a("Глава ведомства Краснов прибыл в Пхеньян", lang="ru"),
+        weights,
+    )
+    assert both.instance == name_only.instance  # the office is the same person as the name
 
 
 @pytest.mark.parametrize(

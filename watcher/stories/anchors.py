@@ -424,6 +424,31 @@ KINDS: dict[str, tuple[str, ...]] = {
                    "처형", "징역", "선고"),
     "sanctions": ("sanction*", "санкц*", "제재"),
 }  # fmt: skip
+# Offices whose holder a report names by title rather than by name ("Russia's top
+# prosecutor", "러시아 검찰총장", "генпрокурор РФ"): one person, so evidence like a name.
+ROLES: dict[str, tuple[str, ...]] = {
+    "prosecutor general": ("prosecutor general", "top prosecutor", "general prosecutor",
+                           "chief prosecutor", "генпрокурор*", "генеральн* прокурор*",
+                           "검찰총장", "중앙검찰소장"),
+    "interior minister": ("interior minister", "minister of internal affairs",
+                          "minister of the interior", "глава мвд", "министр внутренних дел*",
+                          "내무장관", "내무부 장관", "내무상"),
+    "public security minister": ("public security minister", "minister of public security",
+                                 "министр общественной безопасности", "공안부장"),
+    "foreign minister": ("foreign minister", "minister of foreign affairs", "глава мид",
+                         "министр иностранных дел", "외무상", "외교장관", "외무장관",
+                         "외교부 장관"),
+    "defence minister": ("defense minister", "defence minister", "minister of defense",
+                         "министр обороны", "국방장관", "국방상", "국방부 장관"),
+    "investigative committee": ("investigative committee", "следственн* комитет*",
+                                "수사위원회"),
+    "committee against torture": ("committee against torture", "torture committee",
+                                  "комитет* против пыток", "고문방지위원회"),
+    "special rapporteur": ("special rapporteur", "rapporteur", "спецдокладчик*",
+                           "специальн* докладчик*", "특별보고관"),
+    "panel of experts": ("panel of experts", "expert panel", "группа экспертов",
+                         "группы экспертов", "전문가 패널", "전문가패널"),
+}  # fmt: skip
 # Countries a headline is about: a report about Vietnam's prosecutors and one about North
 # Korea's are different developments even when the same Russian official is in both.
 COUNTRIES: dict[str, tuple[str, ...]] = {
@@ -437,7 +462,7 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
     "china": ("china", "chinese", "beijing", "китай*", "китая", "кнр", "пекин*", "중국",
               "中", "북중", "방중"),
     "ukraine": ("ukrain*", "kyiv", "kiev", "sbu", "украин*", "киев*", "всу", "сбу",
-                "우크라*"),
+                "우크라"),
     "japan": ("japan*", "tokyo", "япони*", "японск*", "токио", "일본", "日"),
     "vietnam": ("vietnam*", "viet nam", "вьетнам*", "베트남"),
     "mongolia": ("mongolia*", "монгол*", "몽골"),
@@ -477,15 +502,30 @@ _STAGE_PATTERNS = {
 _SUBJECT_PATTERNS = {subject: _regex(pats) for subject, pats in SUBJECTS.items()}
 _KIND_PATTERNS = {kind: _regex(ps) for kind, ps in KINDS.items()}
 _COUNTRY_PATTERNS = {c: _regex(ps, _country_source) for c, ps in COUNTRIES.items()}
+_ROLE_PATTERNS = {role: _regex(ps) for role, ps in ROLES.items()}
 
 
 def _implied(found: frozenset[str]) -> frozenset[str]:
     return frozenset(COUNTRY_OF[p] for p in found if p in COUNTRY_OF)
 
 
+# Words that name a country without speaking of it: the Sea of Japan is off Russia's coast;
+# "..., Seoul says" names who said it (the other report may quote someone else).
+_NOT_COUNTRIES = _regex(("sea of japan", "japan sea", "японск* мор*", "east sea"))
+_SAYS = re.compile(r"(?: \w+){1,3} (?:says|said|claims|reports|warns)$")
+# the source of a headline's claim: "Seoul: ...", "Шойгу: ...", 국정원 "..."
+_SOURCE = re.compile(r"^[^:\"“«]{2,30}(?::\s|\s?(?=[\"“«]))")
+
+
 def countries(text: str) -> frozenset[str]:
-    norm = _words(text)
+    norm = _NOT_COUNTRIES.sub(" ", _words(text))
     return frozenset(c for c, p in _COUNTRY_PATTERNS.items() if p.search(norm))
+
+
+def _claim(title: str) -> str:
+    """A headline less the source of its claim ("..., Seoul says"; "Seoul: ..."): a country
+    or place named only as who says it is not what the development is about."""
+    return _SAYS.sub(" ", _words(_SOURCE.sub(" ", title)))
 
 
 def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
@@ -494,11 +534,30 @@ def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
 
     The headline decides (a ratification report also mentions the earlier signing in its
     body); a headline without any falls back on the first sentence of the summary."""
-    first = re.split(r"(?<=[.!?…])\s", summary, maxsplit=1)[0]
-    head = _words(title)
-    found = _stages(head) or _stages(_words(first))
-    subjects = _subjects(head) or _subjects(_words(first))
+    head, first = _words(title), _words(_first_sentence(summary))
+    found = _stages(head) or _stages(first)
+    subjects = _subjects(head) or _subjects(first)
     return found, subjects
+
+
+_DEPUTY = _regex(("deputy", "vice", "замест*", "зам", "врио"))
+
+
+def roles(text: str) -> frozenset[str]:
+    """The offices (``ROLES``) a text names; a deputy's office is not the office."""
+    norm = _words(text)
+    found = set()
+    for role, pattern in _ROLE_PATTERNS.items():
+        for m in pattern.finditer(norm):
+            before = norm[max(0, m.start() - 30) : m.start()].split()[-2:]
+            if not any(_DEPUTY.fullmatch(w) for w in before):
+                found.add(role)
+                break
+    return frozenset(found)
+
+
+def _first_sentence(summary: str) -> str:
+    return re.split(r"(?<=[.!?…])\s", summary, maxsplit=1)[0]
 
 
 def kinds(title: str) -> frozenset[str]:
@@ -529,6 +588,16 @@ def _stages(norm: str) -> dict[str, str]:
     return out
 
 
+def _head_kinds(title: str, summary: str) -> frozenset[str]:
+    """The kinds of event the headline names, else the lead's first sentence (like stages);
+    a process it speaks of is a kind of event too (escaped / handed back)."""
+    for text in (title, _first_sentence(summary)):
+        found = kinds(text) | frozenset(_stages(_words(text)))
+        if found:
+            return found
+    return frozenset()
+
+
 # -- all together ----------------------------------------------------------------------------
 
 
@@ -547,6 +616,7 @@ class Anchors:
     countries: frozenset[str]
     title_countries: frozenset[str]
     kinds: frozenset[str]  # of the headline
+    roles: frozenset[str] = frozenset()
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -555,6 +625,7 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
     found, subjects = stages(title, summary)
     body_places = places(f"{title}. {summary}")
     head_places = places(title)
+    claim = _claim(title)
     return Anchors(
         names=names(title, summary, language),
         hangul=language == "ko" or _is_hangul_text(title + summary),
@@ -567,9 +638,9 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         stages=tuple(sorted(found.items())),
         subjects=subjects,
         countries=countries(f"{title}. {summary}") | _implied(body_places),
-        title_countries=countries(title) | _implied(head_places),
-        # a process the headline speaks of is a kind of event too (escaped / handed back)
-        kinds=kinds(title) | frozenset(_stages(_words(title))),
+        title_countries=countries(claim) | _implied(places(claim)),
+        kinds=_head_kinds(title, summary),
+        roles=roles(title),  # who the development is about, not whom they met
     )
 
 
@@ -584,6 +655,10 @@ def place_key(place: str) -> str:
     return "\x00p" + place
 
 
+def role_key(role: str) -> str:
+    return "\x00r" + role
+
+
 def count_key(count: int) -> str:
     """Figures of 20 or more in buckets a third wide (see ``counts_compatible``)."""
     bucket = count if count < 20 else 1000 + int(math.log(count) / math.log(1.34))
@@ -595,6 +670,7 @@ def posting_keys(found: Anchors) -> frozenset[str]:
     keys.update(count_key(c) for c in found.counts if c >= 3)
     keys.update(f"\x00d{d}" for d in found.days)
     keys.update(place_key(p) for p in found.places)
+    keys.update(role_key(r) for r in found.roles)
     return frozenset(keys)
 
 

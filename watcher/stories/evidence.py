@@ -18,6 +18,7 @@ from watcher.stories.anchors import (
     name_key,
     names_match,
     place_key,
+    role_key,
 )
 
 
@@ -32,6 +33,7 @@ class EvidenceWeights:
     round_count: float = 0.7  # ... a round one (1,000) or two estimates (500 / 600여)
     count: float = 0.5  # 3 to 19
     small_count: float = 0.3  # 1 or 2: "two soldiers" is in every report on the two POWs
+    role: float = 0.7  # an office both name (its holder: one person), at most two
     day: float = 0.35  # the same day of the month (one in 31 pairs of reports shares one)
     place: float = 0.35  # each shared place, at most two (many developments happen at Kursk)
     stage: float = 0.3  # the same stage of a process (both "signed")
@@ -90,7 +92,13 @@ def support(
     stories share it too."""
     figure = _counts(a, b, weights, rarity)
     small = figure <= weights.small_count  # "two soldiers": said of many developments
-    instance = _names(a, b, weights, rarity) + (0.0 if small else figure)
+    names = _names(a, b, weights, rarity)
+    instance = names + (0.0 if small else figure)
+    # an office is its holder: with a shared name it would count them twice (Korean words
+    # are not known to be names)
+    if not names or (a.hangul and b.hangul):
+        offices = sorted((rarity(role_key(r)) for r in a.roles & b.roles), reverse=True)
+        instance += weights.role * sum(v / (n + 1) for n, v in enumerate(offices[:2]))
     if a.days & b.days:
         instance += weights.day
     places = sorted((rarity(place_key(p)) for p in a.places & b.places), reverse=True)
@@ -156,6 +164,8 @@ _TOGETHER = (frozenset(("meeting", "agreement")),)
 
 
 def _kinds_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    if ("agreement" in a) != ("agreement" in b) and not (a | b) & {"meeting"}:
+        return False  # a treaty's ratification is not a handover, whatever it enables
     return bool(a & b) or any(a & pair and b & pair for pair in _TOGETHER)
 
 

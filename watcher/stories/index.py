@@ -51,6 +51,9 @@ class StoryConfig:
     lexical_gate: float = 0.05  # same language: IDF-weighted Jaccard of word stems
     same_accept: float = 1.9  # ... + cosine + evidence (with the encoder)
     words_accept: float = 1.0  # ... + evidence (without it)
+    # ... or a paraphrase: cosine this high (distinct developments of one kind reach 0.78)
+    # needs only evidence_min of any kind, a shared stage or subject included
+    paraphrase: float = 0.80
     embedding_gate: float = 0.40  # across languages: cosine
     cross_accept: float = 1.3  # ... + evidence
     # ... or, with less evidence (margin_evidence), a story distinctly closer in meaning than
@@ -300,7 +303,8 @@ class StoryIndex:
         found = support(entry.anchors, other.anchors, cfg.weights, self._rarity)
         evidence = found.total
         instance_min = cfg.instance_min_same if same else cfg.instance_min
-        if evidence < cfg.evidence_min or found.instance < instance_min:
+        paraphrase = same and cosine is not None and cosine >= cfg.paraphrase
+        if evidence < cfg.evidence_min or (found.instance < instance_min and not paraphrase):
             return None
         if same:
             lexical = self._weighted_jaccard(entry.stems, other.stems)
@@ -308,7 +312,7 @@ class StoryIndex:
                 sim, reason, accept = lexical, "words", cfg.words_accept
             else:
                 sim, reason, accept = lexical + cosine, "words+embedding", cfg.same_accept
-            ok = lexical >= cfg.lexical_gate and sim + evidence >= accept
+            ok = lexical >= cfg.lexical_gate and (sim + evidence >= accept or paraphrase)
         elif cosine is not None:
             sim, reason = cosine, "embedding"
             ok = cosine >= cfg.embedding_gate and cosine + evidence >= cfg.cross_accept
