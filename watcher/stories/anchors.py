@@ -143,6 +143,8 @@ def names(title: str, summary: str, language: str) -> frozenset[Name]:
         for m in _WORD.finditer(f"{title} {summary[:MAX_TEXT]}"):
             word = m.group()
             if _HANGUL_BASE <= ord(word[0]) <= _HANGUL_LAST and len(word) >= 2:
+                if office_word(word):  # an office is no name (``offices`` reads it)
+                    continue
                 key = skeleton(word)
                 if len(key) >= MIN_NAME and _not_generic(key):
                     out.add(frozenset((key,)))
@@ -425,11 +427,12 @@ KINDS: dict[str, tuple[str, ...]] = {
     "sanctions": ("sanction*", "санкц*", "제재"),
 }  # fmt: skip
 # Offices whose holder a report names by title rather than by name ("Russia's top
-# prosecutor", "러시아 검찰총장", "генпрокурор РФ"): one person, so evidence like a name.
+# prosecutor", "러시아 검찰총장", "генпрокурор РФ"): with the country named next to it, one
+# person, so evidence like a name.
 ROLES: dict[str, tuple[str, ...]] = {
     "prosecutor general": ("prosecutor general", "top prosecutor", "general prosecutor",
                            "chief prosecutor", "генпрокурор*", "генеральн* прокурор*",
-                           "검찰총장", "중앙검찰소장"),
+                           "검찰총장"),
     "interior minister": ("interior minister", "minister of internal affairs",
                           "minister of the interior", "глава мвд", "министр внутренних дел*",
                           "내무장관", "내무부 장관", "내무상"),
@@ -444,7 +447,7 @@ ROLES: dict[str, tuple[str, ...]] = {
                                 "수사위원회"),
     "committee against torture": ("committee against torture", "torture committee",
                                   "комитет* против пыток", "고문방지위원회"),
-    "special rapporteur": ("special rapporteur", "rapporteur", "спецдокладчик*",
+    "special rapporteur": ("special rapporteur", "спецдокладчик*",
                            "специальн* докладчик*", "특별보고관"),
     "panel of experts": ("panel of experts", "expert panel", "группа экспертов",
                          "группы экспертов", "전문가 패널", "전문가패널"),
@@ -503,6 +506,12 @@ _SUBJECT_PATTERNS = {subject: _regex(pats) for subject, pats in SUBJECTS.items()
 _KIND_PATTERNS = {kind: _regex(ps) for kind, ps in KINDS.items()}
 _COUNTRY_PATTERNS = {c: _regex(ps, _country_source) for c, ps in COUNTRIES.items()}
 _ROLE_PATTERNS = {role: _regex(ps) for role, ps in ROLES.items()}
+_KOREAN_OFFICES = tuple(
+    re.compile(re.escape(p))
+    for ps in ROLES.values()
+    for p in ps
+    if _is_hangul_text(p) and " " not in p
+)
 
 
 def _implied(found: frozenset[str]) -> frozenset[str]:
@@ -512,9 +521,15 @@ def _implied(found: frozenset[str]) -> frozenset[str]:
 # Words that name a country without speaking of it: the Sea of Japan is off Russia's coast;
 # "..., Seoul says" names who said it (the other report may quote someone else).
 _NOT_COUNTRIES = _regex(("sea of japan", "japan sea", "японск* мор*", "east sea"))
-_SAYS = re.compile(r"(?: \w+){1,3} (?:says|said|claims|reports|warns)$")
-# the source of a headline's claim: "Seoul: ...", "Шойгу: ...", 국정원 "..."
-_SOURCE = re.compile(r"^[^:\"“«]{2,30}(?::\s|\s?(?=[\"“«]))")
+# "..., Seoul says": the one or two words before the verb, after the headline's last comma
+_SAYS = re.compile(
+    r",\s*(?:[\w'’-]+\s+){0,1}[\w'’-]+\s+(?:says|said|claims|reports|warns)\s*$", re.I
+)
+# "Seoul: ...", "Шойгу: ...", 국정원 "...": one or two words before a colon, or before a
+# quotation that runs to the end of the headline
+_SOURCE = re.compile(
+    r"^[^\s,:\"“«]+(?:\s[^\s,:\"“«]+)?(?::\s|\s?(?=[\"“«][^\"”»]+[\"”»]\s*(?:\([^)]*\))?\s*$))"
+)
 
 
 def countries(text: str) -> frozenset[str]:
@@ -525,7 +540,7 @@ def countries(text: str) -> frozenset[str]:
 def _claim(title: str) -> str:
     """A headline less the source of its claim ("..., Seoul says"; "Seoul: ..."): a country
     or place named only as who says it is not what the development is about."""
-    return _SAYS.sub(" ", _words(_SOURCE.sub(" ", title)))
+    return _words(_SAYS.sub(" ", _SOURCE.sub(" ", title)))
 
 
 def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
@@ -540,20 +555,46 @@ def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
     return found, subjects
 
 
-_DEPUTY = _regex(("deputy", "vice", "замест*", "зам", "врио"))
+Office = tuple[str, str]  # (ROLES key, the country named next to it or "")
+# not the holder: a deputy, a former or an acting one (Korean says "acting" after the office)
+_NOT_HOLDER = _regex(("deputy", "vice", "former", "ex", "acting", "замест*", "зам", "врио",
+                      "бывш*", "экс", "исполняющ*", "전", "前"))  # fmt: skip
+_ACTING_AFTER = re.compile(r"^(?:직무)?대행")
+# bodies there is one of (Russia's Investigative Committee, the UN's): no country to tell
+_ONE_OF_A_KIND = frozenset(
+    ("investigative committee", "committee against torture", "special rapporteur",
+     "panel of experts")
+)  # fmt: skip
 
 
-def roles(text: str) -> frozenset[str]:
-    """The offices (``ROLES``) a text names; a deputy's office is not the office."""
-    norm = _words(text)
-    found = set()
+def offices(title: str) -> frozenset[Office]:
+    """The offices (``ROLES``) a headline names, each with the country named next to it
+    ("Russia's top prosecutor", "генпрокурор РФ", "북한 외무상"): Russia's foreign minister
+    is not North Korea's. Not a deputy's, a former holder's or an acting one's."""
+    norm = _words(title)
+    found: set[Office] = set()
     for role, pattern in _ROLE_PATTERNS.items():
         for m in pattern.finditer(norm):
-            before = norm[max(0, m.start() - 30) : m.start()].split()[-2:]
-            if not any(_DEPUTY.fullmatch(w) for w in before):
-                found.add(role)
-                break
+            before, after = norm[: m.start()].split()[-5:], norm[m.end() :].split()[:2]
+            if any(_NOT_HOLDER.fullmatch(w) for w in before) or _ACTING_AFTER.match(
+                norm[m.end() :].lstrip()
+            ):
+                continue
+            if role in _ONE_OF_A_KIND:
+                found.add((role, ""))
+                continue
+            # "Russia's top prosecutor", "러시아 검찰총장"; "генпрокурор РФ", "... of Russia"
+            after = after if after[:1] == ["of"] else after[:1]
+            if _is_hangul_text(m.group()):
+                after = []  # Korean names the country first; what follows is the sentence
+            near = countries(" ".join(before[-2:])) or countries(" ".join(after))
+            found.add((role, next(iter(near)) if len(near) == 1 else ""))
     return frozenset(found)
+
+
+def office_word(word: str) -> bool:
+    """A Korean word that is an office (검찰총장), not a name."""
+    return any(p.search(word) for p in _KOREAN_OFFICES)
 
 
 def _first_sentence(summary: str) -> str:
@@ -588,16 +629,6 @@ def _stages(norm: str) -> dict[str, str]:
     return out
 
 
-def _head_kinds(title: str, summary: str) -> frozenset[str]:
-    """The kinds of event the headline names, else the lead's first sentence (like stages);
-    a process it speaks of is a kind of event too (escaped / handed back)."""
-    for text in (title, _first_sentence(summary)):
-        found = kinds(text) | frozenset(_stages(_words(text)))
-        if found:
-            return found
-    return frozenset()
-
-
 # -- all together ----------------------------------------------------------------------------
 
 
@@ -616,7 +647,7 @@ class Anchors:
     countries: frozenset[str]
     title_countries: frozenset[str]
     kinds: frozenset[str]  # of the headline
-    roles: frozenset[str] = frozenset()
+    roles: frozenset[Office] = frozenset()
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -639,8 +670,10 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         subjects=subjects,
         countries=countries(f"{title}. {summary}") | _implied(body_places),
         title_countries=countries(claim) | _implied(places(claim)),
-        kinds=_head_kinds(title, summary),
-        roles=roles(title),  # who the development is about, not whom they met
+        # a process the headline (else the lead) speaks of is a kind of event too (escaped /
+        # handed back)
+        kinds=kinds(title) | frozenset(found),
+        roles=offices(title),  # who the development is about, not whom they met
     )
 
 
@@ -670,7 +703,7 @@ def posting_keys(found: Anchors) -> frozenset[str]:
     keys.update(count_key(c) for c in found.counts if c >= 3)
     keys.update(f"\x00d{d}" for d in found.days)
     keys.update(place_key(p) for p in found.places)
-    keys.update(role_key(r) for r in found.roles)
+    keys.update(role_key(r) for r, _ in found.roles)
     return frozenset(keys)
 
 

@@ -92,13 +92,7 @@ def support(
     stories share it too."""
     figure = _counts(a, b, weights, rarity)
     small = figure <= weights.small_count  # "two soldiers": said of many developments
-    names = _names(a, b, weights, rarity)
-    instance = names + (0.0 if small else figure)
-    # an office is its holder: with a shared name it would count them twice (Korean words
-    # are not known to be names)
-    if not names or (a.hangul and b.hangul):
-        offices = sorted((rarity(role_key(r)) for r in a.roles & b.roles), reverse=True)
-        instance += weights.role * sum(v / (n + 1) for n, v in enumerate(offices[:2]))
+    instance = _people(a, b, weights, rarity) + (0.0 if small else figure)
     if a.days & b.days:
         instance += weights.day
     places = sorted((rarity(place_key(p)) for p in a.places & b.places), reverse=True)
@@ -107,6 +101,34 @@ def support(
     if a.subjects & b.subjects:
         kind += weights.subject
     return Support(instance, kind)
+
+
+def _people(
+    a: Anchors, b: Anchors, weights: EvidenceWeights, rarity: Callable[[str], float]
+) -> float:
+    """Names and offices both give. An office is its holder: with a shared name it would
+    count them twice, but it tells that a Korean word matching a name is that name (Korean
+    words are not known to be names: ``EvidenceWeights.korean_name``). It counts on its own
+    only when one side names nobody: two reports naming two people are about two people."""
+    names = _names(a, b, weights, rarity)
+    if names and a.hangul != b.hangul and _offices(a, b, exact=False):
+        return names / weights.korean_name
+    both_named = not (a.hangul or b.hangul) and bool(a.names) and bool(b.names)
+    if (names and not (a.hangul and b.hangul)) or both_named:
+        return names
+    shared = sorted((rarity(role_key(r)) for r in _offices(a, b, exact=True)), reverse=True)
+    return names + weights.role * sum(v / (n + 1) for n, v in enumerate(shared[:2]))
+
+
+def _offices(a: Anchors, b: Anchors, exact: bool) -> set[str]:
+    """Offices both name, of one country (``exact``: both name it, or neither does; else
+    one may not say which)."""
+    return {
+        role
+        for role, country in a.roles
+        for other, where in b.roles
+        if role == other and (country == where or (not exact and not (country and where)))
+    }
 
 
 def _names(
