@@ -119,6 +119,9 @@ KURSK = (
         # as close, but nothing of this development is shared: two more are two others
         (StoryConfig().paraphrase, "Ukraine says it captured two North Korean soldiers",
          "Two more North Korean troops taken prisoner by Ukrainian forces", "new"),
+        (StoryConfig().paraphrase, "Ukraine says it captured two North Korean soldiers in"
+         " Kursk", "Two more North Korean troops taken prisoner by Ukrainian forces in Kursk",
+         "new"),
     ],
 )  # fmt: skip
 def test_a_paraphrase_in_one_language_needs_little_evidence_of_this_development(

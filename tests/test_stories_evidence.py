@@ -167,6 +167,10 @@ def test_countries(title: str, expected: set[str]) -> None:
         ('러시아, 北에 "파병 감사"', {"russia", "north korea"}),
         ('Japan protests "reckless" North Korean missile launch', {"japan", "north korea"}),
         ("Вьетнам и Россия подписали «меморандум»", {"vietnam", "russia"}),
+        ('러시아 北에 "파병 감사"', {"russia", "north korea"}),
+        ('Japan slams "reckless launch"', {"japan"}),
+        # a country before a colon is a topic, not a source
+        ("Ukraine war: North Korean troops sent to Kursk", {"ukraine", "north korea", "russia"}),
     ],
 )  # fmt: skip
 def test_headline_countries(title: str, expected: set[str]) -> None:
@@ -185,6 +189,16 @@ def test_headline_countries(title: str, expected: set[str]) -> None:
         ("North Korean defence minister No Kwang Chol visits Russia",
          {("defence minister", "north korea")}),
         ("북한 외무상 최선희, 러시아 방문", {("foreign minister", "north korea")}),
+        # the country next to the office, whatever the word order; not a capital, not the
+        # country visited, not a compound (방북: visiting North Korea)
+        ("В Пхеньян прибыл министр обороны России", {("defence minister", "russia")}),
+        ("Россию посетила глава МИД КНДР Цой Сон Хи", {("foreign minister", "north korea")}),
+        ("Moscow hosts North Korea's foreign minister", {("foreign minister", "north korea")}),
+        ("Prosecutor General of Russia visits Pyongyang", {("prosecutor general", "russia")}),
+        ("Russia welcomes foreign minister Choe Son Hui", {("foreign minister", "")}),
+        ("In Pyongyang, foreign minister Lavrov meets Kim", {("foreign minister", "")}),
+        ("방북 국방장관", {("defence minister", "")}),
+        ("외무상 최선희 방러", {("foreign minister", "north korea")}),  # a North Korean title
         ("UN torture committee questions China", {("committee against torture", "")}),
         ("유엔 고문방지위원회, 中대표단에 탈북민 북송 추궁", {("committee against torture", "")}),
         # not the holder: a deputy, a former or an acting one; prosecutors are not the
@@ -318,6 +332,11 @@ def test_an_office_is_evidence_like_its_holders_name_and_only_once() -> None:
          _a("북한 외무상 최선희, 러시아 방문", lang="ko")),
         (_a("러시아 국방장관 벨로우소프 방북", lang="ko"),
          _a("North Korean defence minister No Kwang Chol visits Russia")),
+        (_a("Россию посетила глава МИД КНДР Цой Сон Хи", lang="ru"),
+         _a("Russian foreign minister Lavrov arrives in North Korea")),
+        # neither says whose: not the same office
+        (_a("Foreign minister Lavrov heads to North Korea"),
+         _a("외무상 최선희 방러", lang="ko")),
         # two reports naming two people are about two people, whatever office both name
         (_a("Russia's Prosecutor General Ustinov visits Pyongyang", "Ustinov arrived."),
          _a("Russia's Prosecutor General Krasnov visits Pyongyang", "Krasnov arrived.")),
@@ -328,13 +347,25 @@ def test_an_office_of_another_country_or_person_is_no_evidence(a: object, b: obj
     assert support(a, b, weights).instance <= weights.place  # type: ignore[arg-type]
 
 
-def test_korean_reports_count_a_shared_office_once() -> None:
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("러시아 검찰총장 방북", "러시아 검찰총장 도착"),
+        ("러시아 국방부 장관 방북", "러시아 국방부 장관 도착"),
+    ],
+)
+def test_korean_reports_count_a_shared_office_once(a: str, b: str) -> None:
     """Every Korean word is a candidate name, but an office is not one."""
     weights = EvidenceWeights()
-    found = support(
-        _a("러시아 검찰총장 방북", lang="ko"), _a("러시아 검찰총장 도착", lang="ko"), weights
-    )
-    assert found.instance == weights.role
+    assert support(_a(a, lang="ko"), _a(b, lang="ko"), weights).instance == weights.role
+
+
+def test_the_lead_gives_the_kind_only_when_the_headline_names_none() -> None:
+    meets = _a("Russian minister meets North Korean counterpart", "They discussed the return"
+               " of defectors.")  # fmt: skip
+    assert meets.kinds == {"meeting"}
+    sent = _a("China sends 12 North Korean women back", "They were repatriated on Friday.")
+    assert sent.kinds == {"custody"}
 
 
 def test_an_office_both_headlines_name_tells_a_korean_word_is_its_holders_name() -> None:

@@ -140,11 +140,11 @@ def names(title: str, summary: str, language: str) -> frozenset[Name]:
     """
     out: set[Name] = set()
     if language == "ko" or _is_hangul_text(title + summary):
-        for m in _WORD.finditer(f"{title} {summary[:MAX_TEXT]}"):
+        # an office is no name (``offices`` reads it): 검찰총장, 국방부 장관
+        text = _KOREAN_OFFICES.sub(" ", f"{title} {summary[:MAX_TEXT]}")
+        for m in _WORD.finditer(text):
             word = m.group()
             if _HANGUL_BASE <= ord(word[0]) <= _HANGUL_LAST and len(word) >= 2:
-                if office_word(word):  # an office is no name (``offices`` reads it)
-                    continue
                 key = skeleton(word)
                 if len(key) >= MIN_NAME and _not_generic(key):
                     out.add(frozenset((key,)))
@@ -506,12 +506,39 @@ _SUBJECT_PATTERNS = {subject: _regex(pats) for subject, pats in SUBJECTS.items()
 _KIND_PATTERNS = {kind: _regex(ps) for kind, ps in KINDS.items()}
 _COUNTRY_PATTERNS = {c: _regex(ps, _country_source) for c, ps in COUNTRIES.items()}
 _ROLE_PATTERNS = {role: _regex(ps) for role, ps in ROLES.items()}
-_KOREAN_OFFICES = tuple(
-    re.compile(re.escape(p))
-    for ps in ROLES.values()
-    for p in ps
-    if _is_hangul_text(p) and " " not in p
+_KOREAN_OFFICES = re.compile(
+    "|".join(re.escape(p) for ps in ROLES.values() for p in ps if _is_hangul_text(p))
 )
+# whose office: the adjective, possessive or genitive next to it ("Russian", "North Korea's",
+# "России", "КНДР", "러시아"), never a capital or a compound (방북: visiting North Korea)
+_NATIONAL: dict[str, tuple[str, ...]] = {
+    "russia": ("russia", "russian", "russia s", "российск*", "россия", "россии", "рф",
+               "러시아", "러", "俄"),
+    "north korea": ("north korea", "north korean", "north korea s", "n korea", "n korean",
+                    "n korea s", "dprk", "dprk s", "северокорейск*", "кндр", "북한", "북", "北"),
+    "south korea": ("south korea", "south korean", "south korea s", "южнокорейск*",
+                    "республики корея", "한국", "남한", "韓"),
+    "china": ("china", "chinese", "china s", "китайск*", "китай", "кнр", "китая", "중국",
+              "中"),
+    "ukraine": ("ukraine", "ukrainian", "ukraine s", "украинск*", "украина", "украины",
+                "우크라이나"),
+    "vietnam": ("vietnam", "vietnamese", "vietnam s", "вьетнамск*", "вьетнам", "вьетнама",
+                "베트남"),
+    "japan": ("japan", "japanese", "japan s", "японск*", "япония", "японии", "일본"),
+    "united states": ("american", "us", "u s", "usa", "американск*", "сша", "미국"),
+    "mongolia": ("mongolia", "mongolian", "монгольск*", "монголия", "монголии", "몽골"),
+}  # fmt: skip
+_NATIONAL_PATTERNS = {
+    c: re.compile("|".join(re.escape(p).replace(r"\*", r"\w*") for p in ps))
+    for c, ps in _NATIONAL.items()
+}
+# North Korea's own titles: its ministers are 상, South Korea's 장관
+_NORTH_KOREAN_TITLES = ("외무상", "국방상", "내무상")
+
+
+def _national(phrase: str) -> str:
+    """The country whose adjective, possessive or genitive ``phrase`` is, or ""."""
+    return next((c for c, p in _NATIONAL_PATTERNS.items() if p.fullmatch(phrase)), "")
 
 
 def _implied(found: frozenset[str]) -> frozenset[str]:
@@ -525,10 +552,11 @@ _NOT_COUNTRIES = _regex(("sea of japan", "japan sea", "японск* мор*", "
 _SAYS = re.compile(
     r",\s*(?:[\w'’-]+\s+){0,1}[\w'’-]+\s+(?:says|said|claims|reports|warns)\s*$", re.I
 )
-# "Seoul: ...", "Шойгу: ...", 국정원 "...": one or two words before a colon, or before a
-# quotation that runs to the end of the headline
+# "Seoul: ...", "Шойгу: ...", 국정원 "...": one or two words before a colon, or one word
+# before a quotation that runs to the end of the headline
 _SOURCE = re.compile(
-    r"^[^\s,:\"“«]+(?:\s[^\s,:\"“«]+)?(?::\s|\s?(?=[\"“«][^\"”»]+[\"”»]\s*(?:\([^)]*\))?\s*$))"
+    r"^(?:[^\s,:\"“«]+(?:\s[^\s,:\"“«]+)?:\s"
+    r"|[^\s,:\"“«]+\s?(?=[\"“«][^\"”»]+[\"”»]\s*(?:\([^)]*\))?\s*$))"
 )
 
 
@@ -537,10 +565,23 @@ def countries(text: str) -> frozenset[str]:
     return frozenset(c for c, p in _COUNTRY_PATTERNS.items() if p.search(norm))
 
 
+def _names_a_country(text: str) -> bool:
+    """Whether ``text`` names a country by its name or adjective (not by its capital or an
+    institution: "Seoul", 국정원 are sources)."""
+    words = _words(text).split()
+    spans = ((i, j) for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1)))
+    return any(_national(" ".join(words[i:j])) for i, j in spans)
+
+
 def _claim(title: str) -> str:
     """A headline less the source of its claim ("..., Seoul says"; "Seoul: ..."): a country
-    or place named only as who says it is not what the development is about."""
-    return _words(_SAYS.sub(" ", _SOURCE.sub(" ", title)))
+    or place named only as who says it is not what the development is about. A country
+    before a colon is a topic, not a source ("North Korea: ...", "Ukraine war: ...")."""
+    source = _SOURCE.match(title)
+    if source and _names_a_country(source.group()):
+        source = None
+    head = title[source.end() :] if source else title
+    return _words(_SAYS.sub(" ", head))
 
 
 def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
@@ -555,46 +596,49 @@ def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
     return found, subjects
 
 
+_MORE = _regex(("more", "another", "additional", "ещё", "еще", "дополнительн*", "추가", "또"))
 Office = tuple[str, str]  # (ROLES key, the country named next to it or "")
 # not the holder: a deputy, a former or an acting one (Korean says "acting" after the office)
 _NOT_HOLDER = _regex(("deputy", "vice", "former", "ex", "acting", "замест*", "зам", "врио",
                       "бывш*", "экс", "исполняющ*", "전", "前"))  # fmt: skip
 _ACTING_AFTER = re.compile(r"^(?:직무)?대행")
 # bodies there is one of (Russia's Investigative Committee, the UN's): no country to tell
-_ONE_OF_A_KIND = frozenset(
+ONE_OF_A_KIND = frozenset(
     ("investigative committee", "committee against torture", "special rapporteur",
      "panel of experts")
 )  # fmt: skip
 
 
 def offices(title: str) -> frozenset[Office]:
-    """The offices (``ROLES``) a headline names, each with the country named next to it
-    ("Russia's top prosecutor", "генпрокурор РФ", "북한 외무상"): Russia's foreign minister
-    is not North Korea's. Not a deputy's, a former holder's or an acting one's."""
+    """The offices (``ROLES``) a headline names, each with the country whose office it is
+    ("Russia's top prosecutor", "генпрокурор РФ", "북한 외무상"; "" when unsaid): Russia's
+    foreign minister is not North Korea's. Not a deputy's, a former holder's or an acting
+    one's."""
     norm = _words(title)
     found: set[Office] = set()
     for role, pattern in _ROLE_PATTERNS.items():
         for m in pattern.finditer(norm):
-            before, after = norm[: m.start()].split()[-5:], norm[m.end() :].split()[:2]
-            if any(_NOT_HOLDER.fullmatch(w) for w in before) or _ACTING_AFTER.match(
-                norm[m.end() :].lstrip()
-            ):
+            before, rest = norm[: m.start()].split()[-5:], norm[m.end() :]
+            if any(_NOT_HOLDER.fullmatch(w) for w in before) or _ACTING_AFTER.match(rest.lstrip()):
                 continue
-            if role in _ONE_OF_A_KIND:
+            if role in ONE_OF_A_KIND:
                 found.add((role, ""))
-                continue
-            # "Russia's top prosecutor", "러시아 검찰총장"; "генпрокурор РФ", "... of Russia"
-            after = after if after[:1] == ["of"] else after[:1]
-            if _is_hangul_text(m.group()):
-                after = []  # Korean names the country first; what follows is the sentence
-            near = countries(" ".join(before[-2:])) or countries(" ".join(after))
-            found.add((role, next(iter(near)) if len(near) == 1 else ""))
+            else:
+                found.add((role, _whose(m.group(), before, rest.split()[:2])))
     return frozenset(found)
 
 
-def office_word(word: str) -> bool:
-    """A Korean word that is an office (검찰총장), not a name."""
-    return any(p.search(word) for p in _KOREAN_OFFICES)
+def _whose(office: str, before: list[str], after: list[str]) -> str:
+    """The country named right before an office ("north korea s", "russian", "러시아") or,
+    but in Korean, right after it ("россии", "of russia")."""
+    if office in _NORTH_KOREAN_TITLES:
+        return "north korea"
+    for n in (3, 2, 1):
+        if len(before) >= n and (country := _national(" ".join(before[-n:]))):
+            return country
+    if _is_hangul_text(office) or not after:
+        return ""
+    return _national(after[1] if after[0] == "of" and len(after) > 1 else after[0])
 
 
 def _first_sentence(summary: str) -> str:
@@ -648,6 +692,7 @@ class Anchors:
     title_countries: frozenset[str]
     kinds: frozenset[str]  # of the headline
     roles: frozenset[Office] = frozenset()
+    more: bool = False  # the headline tells of more of something ("two more soldiers")
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -672,8 +717,9 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         title_countries=countries(claim) | _implied(places(claim)),
         # a process the headline (else the lead) speaks of is a kind of event too (escaped /
         # handed back)
-        kinds=kinds(title) | frozenset(found),
+        kinds=(kinds(title) | frozenset(_stages(_words(title)))) or frozenset(found),
         roles=offices(title),  # who the development is about, not whom they met
+        more=_MORE.search(_words(title)) is not None,
     )
 
 

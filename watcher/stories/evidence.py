@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from watcher.stories.anchors import (
+    ONE_OF_A_KIND,
     Anchors,
     count_key,
     counts_compatible,
@@ -109,7 +110,8 @@ def _people(
     """Names and offices both give. An office is its holder: with a shared name it would
     count them twice, but it tells that a Korean word matching a name is that name (Korean
     words are not known to be names: ``EvidenceWeights.korean_name``). It counts on its own
-    only when one side names nobody: two reports naming two people are about two people."""
+    only when one report names nobody: two reports naming two people (none in both) are
+    about two people, who may hold one office at two times."""
     names = _names(a, b, weights, rarity)
     if names and a.hangul != b.hangul and _offices(a, b, exact=False):
         return names / weights.korean_name
@@ -121,14 +123,18 @@ def _people(
 
 
 def _offices(a: Anchors, b: Anchors, exact: bool) -> set[str]:
-    """Offices both name, of one country (``exact``: both name it, or neither does; else
-    one may not say which)."""
-    return {
-        role
-        for role, country in a.roles
-        for other, where in b.roles
-        if role == other and (country == where or (not exact and not (country and where)))
-    }
+    """Offices both name, of one country. ``exact``: both say which (bodies there is one of
+    say none); else one of them may leave it unsaid."""
+    found = set()
+    for role, country in a.roles:
+        for other, where in b.roles:
+            if role != other:
+                continue
+            if (exact and country == where and (country or role in ONE_OF_A_KIND)) or (
+                not exact and (country == where or not country or not where)
+            ):
+                found.add(role)
+    return found
 
 
 def _names(

@@ -310,6 +310,7 @@ class StoryIndex:
             and cosine is not None
             and cosine >= cfg.paraphrase
             and found.instance >= cfg.paraphrase_instance
+            and entry.anchors.more == other.anchors.more  # "two more" are two others
         )
         if evidence < cfg.evidence_min or (found.instance < instance_min and not paraphrase):
             return None
