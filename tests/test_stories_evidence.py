@@ -199,6 +199,12 @@ def test_headline_countries(title: str, expected: set[str]) -> None:
         ("In Pyongyang, foreign minister Lavrov meets Kim", {("foreign minister", "")}),
         ("방북 국방장관", {("defence minister", "")}),
         ("외무상 최선희 방러", {("foreign minister", "north korea")}),  # a North Korean title
+        ("가미카와 일본 외무상 방한", {("foreign minister", "japan")}),  # ... unless it says
+        ("러시아 외무상 라브로프", {("foreign minister", "russia")}),
+        ("러시아의 국방장관 방북", {("defence minister", "russia")}),
+        ("In North Korea, foreign minister Lavrov meets Kim", {("foreign minister", "")}),
+        ("В КНДР глава МИД России Лавров провел переговоры", {("foreign minister", "russia")}),
+        ("Визит министра иностранных дел Северной Кореи", {("foreign minister", "north korea")}),
         ("UN torture committee questions China", {("committee against torture", "")}),
         ("유엔 고문방지위원회, 中대표단에 탈북민 북송 추궁", {("committee against torture", "")}),
         # not the holder: a deputy, a former or an acting one; prosecutors are not the
@@ -335,8 +341,10 @@ def test_an_office_is_evidence_like_its_holders_name_and_only_once() -> None:
         (_a("Россию посетила глава МИД КНДР Цой Сон Хи", lang="ru"),
          _a("Russian foreign minister Lavrov arrives in North Korea")),
         # neither says whose: not the same office
-        (_a("Foreign minister Lavrov heads to North Korea"),
-         _a("외무상 최선희 방러", lang="ko")),
+        (_a("Russia welcomes foreign minister Choe Son Hui"), _a("외교장관 방러", lang="ko")),
+        # Japan's foreign minister, in the Korean press's word for it, is not North Korea's
+        (_a("일본 외무상, 北 미사일 발사 규탄", lang="ko"),
+         _a("North Korean foreign minister Choe Son Hui slams Japan")),
         # two reports naming two people are about two people, whatever office both name
         (_a("Russia's Prosecutor General Ustinov visits Pyongyang", "Ustinov arrived."),
          _a("Russia's Prosecutor General Krasnov visits Pyongyang", "Krasnov arrived.")),

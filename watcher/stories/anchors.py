@@ -434,15 +434,15 @@ ROLES: dict[str, tuple[str, ...]] = {
                            "chief prosecutor", "генпрокурор*", "генеральн* прокурор*",
                            "검찰총장"),
     "interior minister": ("interior minister", "minister of internal affairs",
-                          "minister of the interior", "глава мвд", "министр внутренних дел*",
+                          "minister of the interior", "глав* мвд", "министр* внутренних дел*",
                           "내무장관", "내무부 장관", "내무상"),
     "public security minister": ("public security minister", "minister of public security",
-                                 "министр общественной безопасности", "공안부장"),
-    "foreign minister": ("foreign minister", "minister of foreign affairs", "глава мид",
-                         "министр иностранных дел", "외무상", "외교장관", "외무장관",
+                                 "министр* общественной безопасности", "공안부장"),
+    "foreign minister": ("foreign minister", "minister of foreign affairs", "глав* мид",
+                         "министр* иностранных дел", "외무상", "외교장관", "외무장관",
                          "외교부 장관"),
     "defence minister": ("defense minister", "defence minister", "minister of defense",
-                         "министр обороны", "국방장관", "국방상", "국방부 장관"),
+                         "министр* обороны", "국방장관", "국방상", "국방부 장관"),
     "investigative committee": ("investigative committee", "следственн* комитет*",
                                 "수사위원회"),
     "committee against torture": ("committee against torture", "torture committee",
@@ -515,17 +515,19 @@ _NATIONAL: dict[str, tuple[str, ...]] = {
     "russia": ("russia", "russian", "russia s", "российск*", "россия", "россии", "рф",
                "러시아", "러", "俄"),
     "north korea": ("north korea", "north korean", "north korea s", "n korea", "n korean",
-                    "n korea s", "dprk", "dprk s", "северокорейск*", "кндр", "북한", "북", "北"),
+                    "n korea s", "dprk", "dprk s", "северокорейск*", "кндр", "северной кореи",
+                    "북한", "북", "北"),
     "south korea": ("south korea", "south korean", "south korea s", "южнокорейск*",
-                    "республики корея", "한국", "남한", "韓"),
+                    "республики корея", "южной кореи", "한국", "남한", "韓"),
     "china": ("china", "chinese", "china s", "китайск*", "китай", "кнр", "китая", "중국",
               "中"),
     "ukraine": ("ukraine", "ukrainian", "ukraine s", "украинск*", "украина", "украины",
                 "우크라이나"),
     "vietnam": ("vietnam", "vietnamese", "vietnam s", "вьетнамск*", "вьетнам", "вьетнама",
                 "베트남"),
-    "japan": ("japan", "japanese", "japan s", "японск*", "япония", "японии", "일본"),
-    "united states": ("american", "us", "u s", "usa", "американск*", "сша", "미국"),
+    "japan": ("japan", "japanese", "japan s", "японск*", "япония", "японии", "일본", "日"),
+    "united states": ("united states", "united states s", "american", "us", "u s", "usa",
+                      "американск*", "сша", "미국", "美"),
     "mongolia": ("mongolia", "mongolian", "монгольск*", "монголия", "монголии", "몽골"),
 }  # fmt: skip
 _NATIONAL_PATTERNS = {
@@ -596,7 +598,11 @@ def stages(title: str, summary: str) -> tuple[dict[str, str], frozenset[str]]:
     return found, subjects
 
 
-_MORE = _regex(("more", "another", "additional", "ещё", "еще", "дополнительн*", "추가", "또"))
+# "two more soldiers", "ещё", "추가 파병"; not "more than 500" (an estimate), not 또한
+_MORE = re.compile(
+    r"(?<!\w)(?:more(?! than)|another|additional|ещё|еще|дополнительн\w*)(?!\w)"
+    r"|추가|(?<![\uac00-\ud7a3])또(?![\uac00-\ud7a3])"
+)
 Office = tuple[str, str]  # (ROLES key, the country named next to it or "")
 # not the holder: a deputy, a former or an acting one (Korean says "acting" after the office)
 _NOT_HOLDER = _regex(("deputy", "vice", "former", "ex", "acting", "замест*", "зам", "врио",
@@ -613,32 +619,62 @@ def offices(title: str) -> frozenset[Office]:
     """The offices (``ROLES``) a headline names, each with the country whose office it is
     ("Russia's top prosecutor", "генпрокурор РФ", "북한 외무상"; "" when unsaid): Russia's
     foreign minister is not North Korea's. Not a deputy's, a former holder's or an acting
-    one's."""
-    norm = _words(title)
+    one's. Read clause by clause: "In Pyongyang, foreign minister Lavrov" says no country."""
     found: set[Office] = set()
-    for role, pattern in _ROLE_PATTERNS.items():
-        for m in pattern.finditer(norm):
-            before, rest = norm[: m.start()].split()[-5:], norm[m.end() :]
-            if any(_NOT_HOLDER.fullmatch(w) for w in before) or _ACTING_AFTER.match(rest.lstrip()):
-                continue
-            if role in ONE_OF_A_KIND:
-                found.add((role, ""))
-            else:
-                found.add((role, _whose(m.group(), before, rest.split()[:2])))
+    for clause in _CLAUSE.split(title):
+        norm = _words(clause)
+        for role, pattern in _ROLE_PATTERNS.items():
+            for m in pattern.finditer(norm):
+                before, rest = norm[: m.start()].split()[-5:], norm[m.end() :]
+                if any(_NOT_HOLDER.fullmatch(w) for w in before) or _ACTING_AFTER.match(
+                    rest.lstrip()
+                ):
+                    continue
+                whose = "" if role in ONE_OF_A_KIND else _whose(m.group(), before, rest.split())
+                found.add((role, whose))
     return frozenset(found)
 
 
+_CLAUSE = re.compile(r"[,:;—–…]|\s-\s")
+_PREPOSITIONS = frozenset(
+    [
+        "in",
+        "to",
+        "from",
+        "at",
+        "into",
+        "for",
+        "of",
+        "в",
+        "во",
+        "из",
+        "на",
+        "к",
+        "с",
+        "у",
+        "에서",
+        "에",
+    ]
+)
+
+
 def _whose(office: str, before: list[str], after: list[str]) -> str:
-    """The country named right before an office ("north korea s", "russian", "러시아") or,
-    but in Korean, right after it ("россии", "of russia")."""
-    if office in _NORTH_KOREAN_TITLES:
-        return "north korea"
+    """The country whose office it is: a genitive right after it ("министр обороны России",
+    "of Russia"; not in Korean), else an adjective or possessive right before it ("North
+    Korea's", "Russian", "러시아", "러시아의"), not after a preposition ("в КНДР глава МИД":
+    where, not whose); North Korea for its own titles (외무상) that say no other."""
+    if not _is_hangul_text(office) and after:
+        words = after[1:3] if after[0] == "of" else after[:2]
+        for n in (2, 1):
+            if country := _national(" ".join(words[:n])):
+                return country
+    before = [w.removesuffix("의") if _is_hangul_text(w) else w for w in before]
     for n in (3, 2, 1):
-        if len(before) >= n and (country := _national(" ".join(before[-n:]))):
+        if len(before) < n or (len(before) > n and before[-n - 1] in _PREPOSITIONS):
+            continue
+        if country := _national(" ".join(before[-n:])):
             return country
-    if _is_hangul_text(office) or not after:
-        return ""
-    return _national(after[1] if after[0] == "of" and len(after) > 1 else after[0])
+    return "north korea" if office in _NORTH_KOREAN_TITLES else ""
 
 
 def _first_sentence(summary: str) -> str:
