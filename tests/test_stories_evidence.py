@@ -198,8 +198,24 @@ def test_headline_countries(title: str, expected: set[str]) -> None:
         ("Russia welcomes foreign minister Choe Son Hui", {("foreign minister", "")}),
         ("In Pyongyang, foreign minister Lavrov meets Kim", {("foreign minister", "")}),
         ("방북 국방장관", {("defence minister", "")}),
-        ("외무상 최선희 방러", {("foreign minister", "north korea")}),  # a North Korean title
-        ("가미카와 일본 외무상 방한", {("foreign minister", "japan")}),  # ... unless it says
+        ("북한 국방상 방러", {("defence minister", "north korea")}),
+        ("국방상 노광철 방러", {("defence minister", "north korea")}),  # a North Korean title
+        # ... but the Korean press calls Japan's foreign minister 외무상 too
+        ("외무상 최선희 방러", {("foreign minister", "")}),
+        ('이와야 외무상 "北 미사일 용납 못해"', {("foreign minister", "")}),
+        ("가미카와 일본 외무상 방한", {("foreign minister", "japan")}),
+        ("日 외무상, 北 미사일 규탄", {("foreign minister", "japan")}),
+        ("美 국방장관 방한", {("defence minister", "united states")}),
+        # an English noun after the office is not its owner; "of the" is
+        ("North Korean foreign minister Russia-bound", {("foreign minister", "north korea")}),
+        ("Prosecutor General of the Russian Federation arrives",
+         {("prosecutor general", "russia")}),
+        # a country's name after a preposition says where; an adjective still says whose
+        ("В КНДР министр обороны Белоусов провел переговоры", {("defence minister", "")}),
+        ("Kim hosts dinner for Russian defence minister", {("defence minister", "russia")}),
+        # two ministers, and a police directorate, are no one office
+        ("Главы МИД России и КНДР провели переговоры", set()),
+        ("Главк МВД по Москве задержал двоих", set()),
         ("러시아 외무상 라브로프", {("foreign minister", "russia")}),
         ("러시아의 국방장관 방북", {("defence minister", "russia")}),
         ("In North Korea, foreign minister Lavrov meets Kim", {("foreign minister", "")}),
@@ -341,7 +357,9 @@ def test_an_office_is_evidence_like_its_holders_name_and_only_once() -> None:
         (_a("Россию посетила глава МИД КНДР Цой Сон Хи", lang="ru"),
          _a("Russian foreign minister Lavrov arrives in North Korea")),
         # neither says whose: not the same office
-        (_a("Russia welcomes foreign minister Choe Son Hui"), _a("외교장관 방러", lang="ko")),
+        (_a("Foreign minister Lavrov heads to North Korea"), _a("외무상 최선희 방러", lang="ko")),
+        (_a("일본의 이와야 외무상 방한", lang="ko"),
+         _a("North Korean foreign minister Choe Son Hui slams Japan")),
         # Japan's foreign minister, in the Korean press's word for it, is not North Korea's
         (_a("일본 외무상, 北 미사일 발사 규탄", lang="ko"),
          _a("North Korean foreign minister Choe Son Hui slams Japan")),
@@ -366,6 +384,15 @@ def test_korean_reports_count_a_shared_office_once(a: str, b: str) -> None:
     """Every Korean word is a candidate name, but an office is not one."""
     weights = EvidenceWeights()
     assert support(_a(a, lang="ko"), _a(b, lang="ko"), weights).instance == weights.role
+
+
+@pytest.mark.parametrize(
+    ("title", "more"),
+    [("Two more North Korean soldiers captured", True), ("北, 러시아에 추가 파병", True),
+     ("More than 500 defectors arrive", False), ("北 또한 발표", False)],
+)  # fmt: skip
+def test_a_headline_that_tells_of_more(title: str, more: bool) -> None:
+    assert _a(title).more is more
 
 
 def test_the_lead_gives_the_kind_only_when_the_headline_names_none() -> None:

@@ -535,7 +535,15 @@ _NATIONAL_PATTERNS = {
     for c, ps in _NATIONAL.items()
 }
 # North Korea's own titles: its ministers are 상, South Korea's 장관
-_NORTH_KOREAN_TITLES = ("외무상", "국방상", "내무상")
+_NORTH_KOREAN_TITLES = ("국방상", "내무상")  # not 외무상: Japan's foreign minister too
+# names of countries (not adjectives or possessives): after a preposition they say where
+_COUNTRY_NAMES = frozenset(
+    ("russia", "north korea", "n korea", "dprk", "china", "south korea", "ukraine", "vietnam",
+     "japan", "mongolia", "united states", "usa", "us", "россия", "россии", "рф", "кндр",
+     "китай", "китая", "кнр", "украина", "украины", "вьетнам", "вьетнама", "япония",
+     "японии", "монголия", "монголии", "сша", "северной кореи", "южной кореи",
+     "республики корея")
+)  # fmt: skip
 
 
 def _national(phrase: str) -> str:
@@ -626,8 +634,10 @@ def offices(title: str) -> frozenset[Office]:
         for role, pattern in _ROLE_PATTERNS.items():
             for m in pattern.finditer(norm):
                 before, rest = norm[: m.start()].split()[-5:], norm[m.end() :]
-                if any(_NOT_HOLDER.fullmatch(w) for w in before) or _ACTING_AFTER.match(
-                    rest.lstrip()
+                if (
+                    any(_NOT_HOLDER.fullmatch(w) for w in before)
+                    or _ACTING_AFTER.match(rest.lstrip())
+                    or _NOT_ONE.match(m.group())
                 ):
                     continue
                 whose = "" if role in ONE_OF_A_KIND else _whose(m.group(), before, rest.split())
@@ -636,6 +646,9 @@ def offices(title: str) -> frozenset[Office]:
 
 
 _CLAUSE = re.compile(r"[,:;—–…]|\s-\s")
+# "министры", "главы МИД России и КНДР" (two of them; "главы" is a plural as often as not),
+# "главк МВД" (a police directorate)
+_NOT_ONE = re.compile(r"(?:министры|министров|министрам|главы|глав(?!\w)|главк\w*)(?!\w)")
 _PREPOSITIONS = frozenset(
     [
         "in",
@@ -659,22 +672,44 @@ _PREPOSITIONS = frozenset(
 
 
 def _whose(office: str, before: list[str], after: list[str]) -> str:
-    """The country whose office it is: a genitive right after it ("министр обороны России",
-    "of Russia"; not in Korean), else an adjective or possessive right before it ("North
-    Korea's", "Russian", "러시아", "러시아의"), not after a preposition ("в КНДР глава МИД":
-    where, not whose); North Korea for its own titles (외무상) that say no other."""
-    if not _is_hangul_text(office) and after:
-        words = after[1:3] if after[0] == "of" else after[:2]
-        for n in (2, 1):
-            if country := _national(" ".join(words[:n])):
-                return country
-    before = [w.removesuffix("의") if _is_hangul_text(w) else w for w in before]
+    """The country whose office it is: in Russian a genitive right after it ("министр обороны
+    России"), in English after "of"; else an adjective or possessive right before it ("North
+    Korea's", "Russian", "러시아", "러시아의"), not a country's name after a preposition ("в
+    КНДР министр": where, not whose). Two readings that disagree say nothing. A North Korean
+    title (국방상) that names no other country is North Korea's."""
+    found = {_after(office, after), _before(before)} - {""}
+    if len(found) == 1:
+        return found.pop()
+    return "" if found or office not in _NORTH_KOREAN_TITLES else "north korea"
+
+
+def _after(office: str, after: list[str]) -> str:
+    if _is_hangul_text(office) or not after:
+        return ""
+    if after[0] == "of":
+        words = after[2:4] if after[1:2] == ["the"] else after[1:3]
+    elif _is_cyrillic(office):
+        words = after[:2]
+    else:
+        return ""  # an English noun after the office is not its owner ("minister Russia-bound")
+    return _national(" ".join(words)) or _national(" ".join(words[:1]))
+
+
+def _before(before: list[str]) -> str:
+    words = [w.removesuffix("의") if _is_hangul_text(w) else w for w in before]
     for n in (3, 2, 1):
-        if len(before) < n or (len(before) > n and before[-n - 1] in _PREPOSITIONS):
+        if len(words) < n:
             continue
-        if country := _national(" ".join(before[-n:])):
+        phrase = " ".join(words[-n:])
+        if (country := _national(phrase)) and not (
+            phrase in _COUNTRY_NAMES and len(words) > n and words[-n - 1] in _PREPOSITIONS
+        ):
             return country
-    return "north korea" if office in _NORTH_KOREAN_TITLES else ""
+    return ""
+
+
+def _is_cyrillic(text: str) -> bool:
+    return any("\u0400" <= ch <= "\u04ff" for ch in text)
 
 
 def _first_sentence(summary: str) -> str:
