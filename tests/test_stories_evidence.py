@@ -213,8 +213,18 @@ def test_headline_countries(title: str, expected: set[str]) -> None:
         # a country's name after a preposition says where; an adjective still says whose
         ("В КНДР министр обороны Белоусов провел переговоры", {("defence minister", "")}),
         ("Kim hosts dinner for Russian defence minister", {("defence minister", "russia")}),
-        # two ministers, and a police directorate, are no one office
+        # two readings that disagree say none; two countries' ministers are no one office
+        ("Российский министр обороны КНДР", {("defence minister", "")}),
+        ("북·러 국방장관 회담", {("defence minister", "")}),
+        ("North Korea-Russia foreign minister talks", {("foreign minister", "")}),
+        ("In the DPRK foreign minister Lavrov held talks", {("foreign minister", "")}),
+        ("로씨야 국방상 평양 도착", {("defence minister", "russia")}),  # the North's spelling
+        # two ministers, and a police directorate, are no one office; "главы" is one when one
+        # country follows (the singular's genitive)
         ("Главы МИД России и КНДР провели переговоры", set()),
+        ("Переговоры между главами МИД России и КНДР", set()),
+        ("Встреча с министрами обороны России и КНДР", set()),
+        ("Визит главы МИД России в Пхеньян", {("foreign minister", "russia")}),
         ("Главк МВД по Москве задержал двоих", set()),
         ("러시아 외무상 라브로프", {("foreign minister", "russia")}),
         ("러시아의 국방장관 방북", {("defence minister", "russia")}),

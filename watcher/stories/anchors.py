@@ -461,7 +461,7 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
     "south korea": ("south korea*", "seoul", "южн* коре*", "сеул*", "한국", "韓", "남한",
                     "서울", "국정원", "통일부"),
     "russia": ("russia*", "moscow", "kremlin", "duma", "росси*", "рф", "москв*", "кремл*",
-               "госдум*", "러시아", "러", "俄", "방러"),
+               "госдум*", "러시아", "러", "로씨야", "俄", "방러"),
     "china": ("china", "chinese", "beijing", "китай*", "китая", "кнр", "пекин*", "중국",
               "中", "북중", "방중"),
     "ukraine": ("ukrain*", "kyiv", "kiev", "sbu", "украин*", "киев*", "всу", "сбу",
@@ -513,7 +513,7 @@ _KOREAN_OFFICES = re.compile(
 # "России", "КНДР", "러시아"), never a capital or a compound (방북: visiting North Korea)
 _NATIONAL: dict[str, tuple[str, ...]] = {
     "russia": ("russia", "russian", "russia s", "российск*", "россия", "россии", "рф",
-               "러시아", "러", "俄"),
+               "러시아", "러", "로씨야", "俄"),
     "north korea": ("north korea", "north korean", "north korea s", "n korea", "n korean",
                     "n korea s", "dprk", "dprk s", "северокорейск*", "кндр", "северной кореи",
                     "북한", "북", "北"),
@@ -638,6 +638,7 @@ def offices(title: str) -> frozenset[Office]:
                     any(_NOT_HOLDER.fullmatch(w) for w in before)
                     or _ACTING_AFTER.match(rest.lstrip())
                     or _NOT_ONE.match(m.group())
+                    or (m.group().startswith("главы ") and " и " in f" {rest} ")
                 ):
                     continue
                 whose = "" if role in ONE_OF_A_KIND else _whose(m.group(), before, rest.split())
@@ -646,9 +647,9 @@ def offices(title: str) -> frozenset[Office]:
 
 
 _CLAUSE = re.compile(r"[,:;—–…]|\s-\s")
-# "министры", "главы МИД России и КНДР" (two of them; "главы" is a plural as often as not),
-# "главк МВД" (a police directorate)
-_NOT_ONE = re.compile(r"(?:министры|министров|министрам|главы|глав(?!\w)|главк\w*)(?!\w)")
+# two of them ("министры", "главами МИД России и КНДР"; "главы" only when two countries
+# follow: it is the singular's genitive too), "главк МВД" (a police directorate)
+_NOT_ONE = re.compile(r"(?:министр(?:ы|ов|ам|ами|ах)|глав(?:ам|ами|ах)?|главк\w*)(?!\w)")
 _PREPOSITIONS = frozenset(
     [
         "in",
@@ -698,13 +699,14 @@ def _after(office: str, after: list[str]) -> str:
 def _before(before: list[str]) -> str:
     words = [w.removesuffix("의") if _is_hangul_text(w) else w for w in before]
     for n in (3, 2, 1):
-        if len(words) < n:
+        if len(words) < n or not (country := _national(" ".join(words[-n:]))):
             continue
-        phrase = " ".join(words[-n:])
-        if (country := _national(phrase)) and not (
-            phrase in _COUNTRY_NAMES and len(words) > n and words[-n - 1] in _PREPOSITIONS
-        ):
-            return country
+        ahead = [w for w in words[:-n] if w != "the"]
+        if " ".join(words[-n:]) in _COUNTRY_NAMES and ahead[-1:] and ahead[-1] in _PREPOSITIONS:
+            return ""  # where, not whose: "in (the) DPRK"
+        if any(_national(" ".join(ahead[-k:])) for k in (1, 2, 3) if len(ahead) >= k):
+            return ""  # two countries' ("북·러 국방장관", "North Korea-Russia minister talks")
+        return country
     return ""
 
 
