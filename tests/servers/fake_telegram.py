@@ -217,13 +217,7 @@ class FakeTelegram:
     ) -> dict[str, Any]:
         """The body of a message update (without ``update_id``), e.g. to POST to a webhook;
         ``language_code``: the Telegram app's language of the user (none: not sent)."""
-        user: dict[str, Any] = {
-            "id": user_id or chat_id,
-            "is_bot": False,
-            "first_name": f"User{chat_id}",
-        }
-        if language_code is not None:
-            user["language_code"] = language_code
+        user = _user(chat_id, user_id, language_code)
         message: dict[str, Any] = {
             "message_id": next(self._ids),
             "date": int(time.time()),
@@ -250,13 +244,7 @@ class FakeTelegram:
         presser is ``user_id``; ``language_code``: their Telegram app's language); the query
         carries the message as the bot last left it."""
         query_id = f"q{next(self._ids)}"
-        user: dict[str, Any] = {
-            "id": user_id or chat_id,
-            "is_bot": False,
-            "first_name": f"User{chat_id}",
-        }
-        if language_code is not None:
-            user["language_code"] = language_code
+        user = _user(chat_id, user_id, language_code)
         with self._lock:
             sent = [
                 m for m in self._state.sent.get(str(chat_id), []) if m["message_id"] == message_id
@@ -556,3 +544,16 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
             out[name] = value.rstrip(b"\r\n").decode("utf-8", "replace")
         return out
     return {k: v for k, v in urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True)}
+
+
+def _user(chat_id: int, user_id: int | None, language_code: str | None) -> dict[str, Any]:
+    """The ``from`` of an update: the chat's user unless ``user_id`` says who (a group's
+    member); ``language_code``: their Telegram app's language (none: not sent)."""
+    user: dict[str, Any] = {
+        "id": user_id or chat_id,
+        "is_bot": False,
+        "first_name": f"User{chat_id}",
+    }
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user

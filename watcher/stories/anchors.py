@@ -509,41 +509,34 @@ _ROLE_PATTERNS = {role: _regex(ps) for role, ps in ROLES.items()}
 _KOREAN_OFFICES = re.compile(
     "|".join(re.escape(p) for ps in ROLES.values() for p in ps if _is_hangul_text(p))
 )
-# whose office: the adjective, possessive or genitive next to it ("Russian", "North Korea's",
-# "России", "КНДР", "러시아"), never a capital or a compound (방북: visiting North Korea)
-_NATIONAL: dict[str, tuple[str, ...]] = {
-    "russia": ("russia", "russian", "russia s", "российск*", "россия", "россии", "рф",
-               "러시아", "러", "로씨야", "俄"),
-    "north korea": ("north korea", "north korean", "north korea s", "n korea", "n korean",
-                    "n korea s", "dprk", "dprk s", "северокорейск*", "кндр", "северной кореи",
-                    "북한", "북", "北"),
-    "south korea": ("south korea", "south korean", "south korea s", "южнокорейск*",
-                    "республики корея", "южной кореи", "한국", "남한", "韓"),
-    "china": ("china", "chinese", "china s", "китайск*", "китай", "кнр", "китая", "중국",
-              "中"),
-    "ukraine": ("ukraine", "ukrainian", "ukraine s", "украинск*", "украина", "украины",
-                "우크라이나"),
-    "vietnam": ("vietnam", "vietnamese", "vietnam s", "вьетнамск*", "вьетнам", "вьетнама",
-                "베트남"),
-    "japan": ("japan", "japanese", "japan s", "японск*", "япония", "японии", "일본", "日"),
-    "united states": ("united states", "united states s", "american", "us", "u s", "usa",
-                      "американск*", "сша", "미국", "美"),
-    "mongolia": ("mongolia", "mongolian", "монгольск*", "монголия", "монголии", "몽골"),
+# whose office: the country's name or genitive, or its adjective or possessive, next to it
+# ("Russian", "North Korea's", "России", "КНДР", "러시아"), never a capital or a compound
+# (방북: visiting North Korea). Names first: after a preposition a name says where, not whose.
+_NATIONAL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "russia": (("russia", "россия", "россии", "рф"),
+               ("russian", "russia s", "российск*", "러시아", "러", "로씨야", "俄")),
+    "north korea": (("north korea", "n korea", "dprk", "кндр", "северной кореи"),
+                    ("north korean", "north korea s", "n korean", "n korea s", "dprk s",
+                     "северокорейск*", "북한", "북", "北")),
+    "south korea": (("south korea", "южной кореи", "республики корея"),
+                    ("south korean", "south korea s", "южнокорейск*", "한국", "남한", "韓")),
+    "china": (("china", "китай", "китая", "кнр"), ("chinese", "china s", "китайск*", "중국", "中")),
+    "ukraine": (("ukraine", "украина", "украины"),
+                ("ukrainian", "ukraine s", "украинск*", "우크라이나")),
+    "vietnam": (("vietnam", "вьетнам", "вьетнама"),
+                ("vietnamese", "vietnam s", "вьетнамск*", "베트남")),
+    "japan": (("japan", "япония", "японии"), ("japanese", "japan s", "японск*", "일본", "日")),
+    "united states": (("united states", "usa", "us", "сша"),
+                      ("united states s", "american", "u s", "американск*", "미국", "美")),
+    "mongolia": (("mongolia", "монголия", "монголии"), ("mongolian", "монгольск*", "몽골")),
 }  # fmt: skip
 _NATIONAL_PATTERNS = {
-    c: re.compile("|".join(re.escape(p).replace(r"\*", r"\w*") for p in ps))
-    for c, ps in _NATIONAL.items()
+    c: re.compile("|".join(re.escape(p).replace(r"\*", r"\w*") for p in (*names, *others)))
+    for c, (names, others) in _NATIONAL.items()
 }
+_COUNTRY_NAMES = frozenset(name for names, _ in _NATIONAL.values() for name in names)
 # North Korea's own titles: its ministers are 상, South Korea's 장관
 _NORTH_KOREAN_TITLES = ("국방상", "내무상")  # not 외무상: Japan's foreign minister too
-# names of countries (not adjectives or possessives): after a preposition they say where
-_COUNTRY_NAMES = frozenset(
-    ("russia", "north korea", "n korea", "dprk", "china", "south korea", "ukraine", "vietnam",
-     "japan", "mongolia", "united states", "usa", "us", "россия", "россии", "рф", "кндр",
-     "китай", "китая", "кнр", "украина", "украины", "вьетнам", "вьетнама", "япония",
-     "японии", "монголия", "монголии", "сша", "северной кореи", "южной кореи",
-     "республики корея")
-)  # fmt: skip
 
 
 def _national(phrase: str) -> str:
@@ -623,6 +616,16 @@ ONE_OF_A_KIND = frozenset(
 )  # fmt: skip
 
 
+_CLAUSE = re.compile(r"[,:;—–…]|\s-\s")
+# two of them ("министры", "главами МИД России и КНДР"; "главы" only when two countries
+# follow: it is the singular's genitive too), "главк МВД" (a police directorate)
+_NOT_ONE = re.compile(r"(?:министр(?:ы|ов|ам|ами|ах)|глав(?:ам|ами|ах)?|главк\w*)(?!\w)")
+_PREPOSITIONS = frozenset(
+    ("in", "to", "from", "at", "into", "for", "of", "в", "во", "из", "на", "к", "с", "у",
+     "에서", "에")
+)  # fmt: skip
+
+
 def offices(title: str) -> frozenset[Office]:
     """The offices (``ROLES``) a headline names, each with the country whose office it is
     ("Russia's top prosecutor", "генпрокурор РФ", "북한 외무상"; "" when unsaid): Russia's
@@ -644,32 +647,6 @@ def offices(title: str) -> frozenset[Office]:
                 whose = "" if role in ONE_OF_A_KIND else _whose(m.group(), before, rest.split())
                 found.add((role, whose))
     return frozenset(found)
-
-
-_CLAUSE = re.compile(r"[,:;—–…]|\s-\s")
-# two of them ("министры", "главами МИД России и КНДР"; "главы" only when two countries
-# follow: it is the singular's genitive too), "главк МВД" (a police directorate)
-_NOT_ONE = re.compile(r"(?:министр(?:ы|ов|ам|ами|ах)|глав(?:ам|ами|ах)?|главк\w*)(?!\w)")
-_PREPOSITIONS = frozenset(
-    [
-        "in",
-        "to",
-        "from",
-        "at",
-        "into",
-        "for",
-        "of",
-        "в",
-        "во",
-        "из",
-        "на",
-        "к",
-        "с",
-        "у",
-        "에서",
-        "에",
-    ]
-)
 
 
 def _whose(office: str, before: list[str], after: list[str]) -> str:

@@ -103,7 +103,7 @@ def chat_reader(
     """How ``target`` reads alerts: a configured channel in its configured language and time
     zone, a chat in its stored ones with its /details choice (the bot's admins see the
     details until they turn them off)."""
-    channel = next((c for c in channels if c.address == target), None)
+    channel = configured_channel(channels, {target})
     chat = int(target) if target.lstrip("-").isdigit() else None
     sub = subscribers.get(db, chat) if chat is not None and channel is None else None
     lang = channel.lang if channel is not None else sub.lang if sub is not None else DEFAULT
@@ -116,13 +116,19 @@ def chat_reader(
     )
 
 
+def configured_channel(channels: Sequence[Channel], names: set[str]) -> Channel | None:
+    """The configured channel one of ``names`` (a chat id, "@name") is, if any; Telegram's
+    usernames are case-insensitive."""
+    folded = {n.casefold() for n in names}
+    return next((c for c in channels if c.address.casefold() in folded), None)
+
+
 def shared_lang(
     db: Database, chat_id: int, username: str | None, channels: Sequence[Channel]
 ) -> str:
     """The language of a group's or channel's keyboards (every member sees the same one):
     the configured channel's, else the chat's stored one."""
-    names = {str(chat_id)} | ({f"@{username}".casefold()} if username else set())
-    channel = next((c for c in channels if c.address.casefold() in names), None)
+    channel = configured_channel(channels, {str(chat_id), *([f"@{username}"] if username else [])})
     if channel is not None:
         return channel.lang
     sub = subscribers.get(db, chat_id)
