@@ -416,9 +416,9 @@ KINDS: dict[str, tuple[str, ...]] = {
                    "строител*", "재건", "착공", "건설"),
     "launch": ("launch*", "missile*", "satellite*", "запуск*", "запусти*", "ракет*", "спутник*",
                "발사", "미사일", "위성"),
-    "meeting": ("meets", "met", "meeting", "talks", "visit*", "arriv*", "встрет*", "встреч*",
-                "переговор*", "визит*", "прибыл*", "посети*", "방문", "회담", "면담", "회동",
-                "방북", "방러", "도착"),
+    "meeting": ("meet", "meets", "met", "meeting", "talks", "visit*", "arriv*", "встрет*",
+                "встреч*", "переговор*", "визит*", "прибыл*", "посети*", "방문", "회담", "면담",
+                "회동", "방북", "방러", "도착"),
     "escape": ("defects", "defected", "escapes", "escaped from", "fled", "flee", "flees",
                "runaway", "prison break", "сбежа*", "бежал*", "побег*", "탈출", "탈옥", "귀순",
                "망명", "도주"),  # the act, not "defectors"
@@ -709,7 +709,38 @@ def _subjects(norm: str) -> frozenset[str]:
     return frozenset(s for s, p in _SUBJECT_PATTERNS.items() if p.search(norm))
 
 
+# A participle before a noun says who, not what happened: "생포된 북한군 2명의 진술",
+# "задержанные перебежчики", "Captured North Korean soldier asks...": their capture is
+# behind them; the development is what they say or what is done with them now.
+_ATTRIBUTIVE = (
+    re.compile(
+        r"()[\uac00-\ud7a3]*(?:생포|붙잡|체포|구금|검거|송환|북송|추방|인계)(?:된|한|힌|은|당한)"
+        r"(?= [^\W\d])"
+    ),
+    re.compile(
+        r"()(?<!\w)(?:задержа|арестова|депортирова|выда|высла|переда|экстрадирова)нн"
+        r"(?:ый|ая|ое|ые|ого|ой|ому|ым|ыми|ых|ую)(?!\w)"
+    ),
+    # English only after what cannot be its subject, and before whom it describes
+    # ("30 repatriated from Dandong" is a headline's "30 were repatriated")
+    re.compile(
+        r"(^|\b(?:the|a|an|of|for|with|about|on|and|says|say|said|s|two|both|\d+) )"
+        r"(?:captured|detained|arrested|deported|repatriated)"
+        r"(?= (?:north|n|korean|koreans|soldiers?|troops|pows?|fighters|workers?|defectors?"
+        r"|refugees|women|men|people|nationals)\b)"
+    ),
+)
+
+
+def _predicates(norm: str) -> str:
+    """``norm`` less its attributive participles (``_ATTRIBUTIVE``)."""
+    for pattern in _ATTRIBUTIVE:
+        norm = pattern.sub(r"\1", norm)
+    return norm
+
+
 def _stages(norm: str) -> dict[str, str]:
+    norm = _predicates(norm)
     out: dict[str, str] = {}
     for process, steps in _STAGE_PATTERNS.items():
         latest = ""
