@@ -825,8 +825,24 @@ def count_key(count: int) -> str:
     return f"\x00c{bucket}"
 
 
+def treaties(found: Anchors) -> frozenset[str]:
+    """The agreements a report is about, each as its subject, its stage and its parties:
+    two countries sign one readmission agreement, once. The parties are the countries its
+    headline names, two or more; else, when the headline names one ("Putin signs law
+    ratifying extradition treaty with North Korea"), the two the report names."""
+    stage = dict(found.stages).get("agreement")
+    parties = found.title_countries
+    if len(parties) < 2 and len(found.countries) == 2 and parties <= found.countries:
+        parties = found.countries
+    if stage is None or len(parties) < 2:
+        return frozenset()
+    names = "+".join(sorted(parties))
+    return frozenset(f"\x00t{subject}/{stage}/{names}" for subject in found.subjects)
+
+
 def posting_keys(found: Anchors) -> frozenset[str]:
     keys = {name_key(k) for k in name_keys(found.names)}
+    keys.update(treaties(found))
     keys.update(count_key(c) for c in found.counts if c >= 3)
     keys.update(f"\x00d{d}" for d in found.days)
     keys.update(place_key(p) for p in found.places)

@@ -20,6 +20,7 @@ from watcher.stories.anchors import (
     names_match,
     place_key,
     role_key,
+    treaties,
 )
 
 
@@ -39,7 +40,7 @@ class EvidenceWeights:
     place: float = 0.35  # each shared place, at most two (many developments happen at Kursk)
     stage: float = 0.3  # the same stage of a process (both "signed")
     subject: float = 0.5  # the same subject (both about an extradition treaty)
-    treaty: float = 0.5  # ... at the same stage, between the same countries: that treaty
+    treaty: float = 0.7  # ... at the same stage, between the same countries: that treaty
     korean_word: float = 0.35  # Korean to Korean: a word few recent stories use, at most two
     day_tolerance: int = 1  # days of the month this far apart are the same date
 
@@ -102,21 +103,9 @@ def support(
     kind = weights.stage * len(set(a.stages) & set(b.stages)) + (figure if small else 0.0)
     if a.subjects & b.subjects:
         kind += weights.subject
-        if _same_treaty(a, b):
-            instance += weights.treaty
+    if treaties(a) & treaties(b):
+        instance += weights.treaty
     return Support(instance, kind)
-
-
-def _same_treaty(a: Anchors, b: Anchors) -> bool:
-    """Both headlines name the same two countries or more, and the same stage of an
-    agreement on one subject: two countries sign one readmission agreement, once."""
-    stage = dict(a.stages).get("agreement")
-    return (
-        stage is not None
-        and stage == dict(b.stages).get("agreement")
-        and len(a.title_countries) >= 2
-        and a.title_countries == b.title_countries
-    )
 
 
 def _people(

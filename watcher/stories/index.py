@@ -31,7 +31,7 @@ from datasketch import MinHash, MinHashLSH
 from watcher.models import Report
 from watcher.stories.anchors import Anchors, anchors, posting_keys, query_keys
 from watcher.stories.encoder import Encoder
-from watcher.stories.evidence import EvidenceWeights, conflict, support
+from watcher.stories.evidence import EvidenceWeights, Support, conflict, support
 from watcher.stories.text import script_language, shingles, stems
 
 Vector = np.ndarray[tuple[int], np.dtype[np.float32]]
@@ -58,6 +58,9 @@ class StoryConfig:
     paraphrase_instance: float = 0.15
     embedding_gate: float = 0.40  # across languages: cosine
     cross_accept: float = 1.3  # ... + evidence
+    # ... or a cosine this high and a trace of this development (one place: Hyesan, Alabuga)
+    cross_close: float = 0.65
+    cross_instance: float = 0.35
     # ... or, with less evidence (margin_evidence), a story distinctly closer in meaning than
     # any other in the window: cosine >= margin_gate, and margin above the runner-up
     margin_gate: float = 0.50
@@ -290,53 +293,79 @@ class StoryIndex:
         cfg = self.config
         if conflict(entry.anchors, other.anchors, cfg.weights.day_tolerance):
             return None
-        a, b = entry.report, other.report
         same = entry.language == other.language
         cosine = (
             float(entry.vector @ other.vector)
             if entry.vector is not None and other.vector is not None
             else None
         )
-        key, sid = b.key, other.story_id
         if same:
             jac = entry.minhash.jaccard(other.minhash)
             if jac >= cfg.jaccard_accept:
-                return Decision(sid, True, "near-duplicate", 2.0 + jac, key)
+                return Decision(other.story_id, True, "near-duplicate", 2.0 + jac, other.report.key)
         found = support(entry.anchors, other.anchors, cfg.weights, self._rarity)
-        evidence = found.total
-        instance_min = cfg.instance_min_same if same else cfg.instance_min
+        judged: tuple[str, float] | None
+        if same:
+            lexical = self._weighted_jaccard(entry.stems, other.stems)
+            judged = self._by_words(entry, other, found, lexical, cosine)
+        elif cosine is not None:
+            judged = self._by_meaning(found, cosine)
+        else:
+            judged = self._by_entities(entry.report, other.report, found)
+        if judged is None:
+            return None
+        reason, sim = judged
+        return Decision(other.story_id, True, reason, sim + found.total, other.report.key)
+
+    def _by_words(
+        self, entry: _Entry, other: _Entry, found: Support, lexical: float, cosine: float | None
+    ) -> tuple[str, float] | None:
+        """In one language: shared word stems (and the cosine) on top of the evidence, or a
+        paraphrase (see ``StoryConfig.paraphrase``)."""
+        cfg = self.config
         paraphrase = (
-            same
-            and cosine is not None
+            cosine is not None
             and cosine >= cfg.paraphrase
             and found.instance >= cfg.paraphrase_instance
             and entry.anchors.more == other.anchors.more  # "two more" are two others
         )
-        if evidence < cfg.evidence_min or (found.instance < instance_min and not paraphrase):
+        instance = found.instance >= cfg.instance_min_same
+        if found.total < cfg.evidence_min or lexical < cfg.lexical_gate:
             return None
-        if same:
-            lexical = self._weighted_jaccard(entry.stems, other.stems)
-            if cosine is None:
-                sim, reason, accept = lexical, "words", cfg.words_accept
-            else:
-                sim, reason, accept = lexical + cosine, "words+embedding", cfg.same_accept
-                if paraphrase and (found.instance < instance_min or sim + evidence < accept):
-                    reason, accept = "paraphrase", 0.0
-            ok = lexical >= cfg.lexical_gate and sim + evidence >= accept
-        elif cosine is not None:
-            sim, reason = cosine, "embedding"
-            ok = cosine >= cfg.embedding_gate and cosine + evidence >= cfg.cross_accept
-        else:
-            shared = len(a.entities & b.entities)
-            ok = (
-                evidence >= cfg.evidence_no_encoder
-                and shared >= cfg.min_shared_entities
-                and bool(a.topics & b.topics)
-            )
-            sim, reason = 0.0, "entities"
-        if not ok:
-            return None
-        return Decision(sid, True, reason, sim + evidence, key)
+        if cosine is None:
+            accepted = instance and lexical + found.total >= cfg.words_accept
+            return ("words", lexical) if accepted else None
+        sim = lexical + cosine
+        if instance and sim + found.total >= cfg.same_accept:
+            return "words+embedding", sim
+        return ("paraphrase", sim) if paraphrase else None
+
+    def _by_meaning(self, found: Support, cosine: float) -> tuple[str, float] | None:
+        """Across languages: the sentence encoder's cosine on top of the evidence, or a
+        cosine over ``cross_close`` with a trace of this development."""
+        cfg = self.config
+        if (
+            found.total >= cfg.evidence_min
+            and found.instance >= cfg.instance_min
+            and cosine >= cfg.embedding_gate
+            and cosine + found.total >= cfg.cross_accept
+        ):
+            return "embedding", cosine
+        if cosine >= cfg.cross_close and found.instance >= cfg.cross_instance:
+            return "embedding-close", cosine
+        return None
+
+    def _by_entities(self, a: Report, b: Report, found: Support) -> tuple[str, float] | None:
+        """Across languages without the encoder: more evidence, a topic and an entity the
+        rules matched in both."""
+        cfg = self.config
+        ok = (
+            found.instance >= cfg.instance_min
+            and found.total >= max(cfg.evidence_min, cfg.evidence_no_encoder)
+            and len(a.entities & b.entities) >= cfg.min_shared_entities
+            and bool(a.topics & b.topics)
+        )
+        return ("entities", 0.0) if ok else None
 
     def _story_agrees(self, entry: _Entry, story_id: int) -> bool:
         tolerance = self.config.weights.day_tolerance
