@@ -297,6 +297,9 @@ def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-unty
          _a("China sends 12 North Korean women back through Tumen crossing",
             "Twelve women arrested in Jilin were repatriated through the Tumen crossing."),
          "kind"),
+        # defectors reaching Seoul are not defectors held in China
+        (_a("Three North Korean defectors arrive in Seoul"),
+         _a("Китай задержал трех перебежчиков из КНДР", lang="ru"), "kind"),
         # a treaty's ratification is not a handover, whatever it enables
         (_a("Russia ratifies extradition treaty with North Korea"),
          _a("모스크바서 체포된 北노동자, 대사관에 인계돼 북송", lang="ko"), "kind"),
@@ -315,6 +318,9 @@ def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
         (_a("Forced mass repatriation of North Korean escapees", "Chinese authorities"
             " forcibly repatriated more than 500 on 9 October."),
          _a("중국, 수감 탈북자 600여 명 강제북송", lang="ko")),
+        # those who fled reach Seoul: an escape and an arrival are one development
+        (_a("Unification ministry: 3 North Korean defectors arrive in Seoul via Russia"),
+         _a('통일부 "러시아서 탈출한 北노동자 3명 입국"', lang="ko")),
         # a Korean headline on the two POWs names Ukraine like the English one
         (_a("생포된 우크라이나 파병 북한군 2명", lang="ko"),
          _a("Ukraine says it captured two North Korean soldiers")),

@@ -419,6 +419,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "meeting": ("meet", "meets", "met", "meeting", "talks", "visit*", "arriv*", "встрет*",
                 "встреч*", "переговор*", "визит*", "прибыл*", "посети*", "방문", "회담", "면담",
                 "회동", "방북", "방러", "도착"),
+    # defectors reaching Seoul, officials reaching Pyongyang: with an escape, or a meeting
+    "arrival": ("arriv*", "reach*", "прибыл*", "прибыва*", "добрал*", "도착", "입국", "한국행"),
     "escape": ("defects", "defected", "escapes", "escaped from", "fled", "flee", "flees",
                "runaway", "prison break", "сбежа*", "бежал*", "побег*", "탈출", "탈옥", "귀순",
                "망명", "도주"),  # the act, not "defectors"

@@ -192,7 +192,11 @@ def _other_countries(a: Anchors, b: Anchors) -> bool:
 
 
 # kinds that one development has together: an agreement is signed at a meeting
-_TOGETHER = (frozenset(("meeting", "agreement")),)
+_TOGETHER = (
+    frozenset(("meeting", "agreement")),
+    frozenset(("arrival", "meeting")),  # a visit
+    frozenset(("arrival", "escape")),  # defectors who fled reach Seoul
+)
 
 
 def _kinds_agree(a: frozenset[str], b: frozenset[str]) -> bool:
