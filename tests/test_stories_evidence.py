@@ -269,6 +269,9 @@ def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-unty
         # where
         (_a("Police detain escaped worker in Vladivostok"),
          _a("Police detain escaped worker in Khabarovsk"), "places"),
+        # two cities of one region are two places
+        (_a("Police detain escaped North Korean worker in Nakhodka"),
+         _a("North Korean worker detained in Vladivostok"), "places"),
         # how many
         (_a("China repatriates about 60 defectors"), _a("China sends 12 women back"),
          "figures"),
@@ -318,6 +321,12 @@ def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
         (_a("Forced mass repatriation of North Korean escapees", "Chinese authorities"
             " forcibly repatriated more than 500 on 9 October."),
          _a("중국, 수감 탈북자 600여 명 강제북송", lang="ko")),
+        # a city and the region it lies in can be one place
+        (_a("North Korean worker detained in Vladivostok"),
+         _a("В Приморье задержан сбежавший рабочий из КНДР", lang="ru")),
+        (_a("China repatriates North Korean defectors held in Dandong"),
+         _a("랴오닝성 수감 탈북민 강제북송", lang="ko")),
+        (_a("North Korean defectors arrested in Hunchun"), _a("옌볜서 탈북민 체포", lang="ko")),
         # those who fled reach Seoul: an escape and an arrival are one development
         (_a("Unification ministry: 3 North Korean defectors arrive in Seoul via Russia"),
          _a('통일부 "러시아서 탈출한 北노동자 3명 입국"', lang="ko")),

@@ -471,6 +471,8 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
     "japan": ("japan*", "tokyo", "япони*", "японск*", "токио", "일본", "日"),
     "vietnam": ("vietnam*", "viet nam", "вьетнам*", "베트남"),
     "mongolia": ("mongolia*", "монгол*", "몽골"),
+    "laos": ("laos", "lao", "laotian*", "лаос*", "라오스"),
+    "thailand": ("thailand*", "thai", "таиланд*", "тайск*", "태국"),
     "united states": ("united states", "u s", "usa", "washington", "сша", "америк*",
                       "вашингтон*", "미국", "美"),
 }  # fmt: skip

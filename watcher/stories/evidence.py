@@ -22,6 +22,7 @@ from watcher.stories.anchors import (
     role_key,
     treaties,
 )
+from watcher.stories.places import same_places
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class EvidenceWeights:
 def conflict(a: Anchors, b: Anchors, day_tolerance: int = 1) -> str:
     """Why ``a`` and ``b`` cannot be one development ("" when nothing contradicts)."""
     headline = (a.title_places and b.places) or (b.title_places and a.places)
-    if headline and not a.places & b.places:
+    if headline and not same_places(a.places, b.places):
         return "places"  # a headline says where, and the other report names only other places
     if a.subjects and b.subjects and not a.subjects & b.subjects:
         return "subject"

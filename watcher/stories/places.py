@@ -10,49 +10,131 @@ from __future__ import annotations
 from watcher.stories.text import words
 
 PLACES: dict[str, tuple[str, ...]] = {
+    # North Korea
     "pyongyang": ("pyongyang", "пхеньян", "평양"),
+    "wonsan": ("wonsan", "вонсан", "원산"),
+    "hyesan": ("hyesan", "хесан", "혜산"),
+    "sinuiju": ("sinuiju", "синыйджу", "신의주"),
+    "rason": ("rason", "rajin", "расон", "раджин", "나선", "라선"),
+    "hoeryong": ("hoeryong", "хверён", "хверен", "회령"),
+    "onsong": ("onsong", "онсон", "온성"),
+    "chongjin": ("chongjin", "чхонджин", "청진"),
+    "hamhung": ("hamhung", "хамхын", "함흥"),
+    "nampo": ("nampo", "нампхо", "남포"),
+    "musan": ("musan", "мусан"),  # not 무산: "fell through"
+    "ryanggang": ("ryanggang", "янгандо", "양강도", "량강도"),
+    "north hamgyong": ("north hamgyong", "северн хамгён", "함경북도", "함북"),
+    # Russia
     "moscow": ("moscow", "москв", "모스크바"),
+    "st petersburg": ("petersburg", "петербург", "페테르부르크"),
     "vladivostok": ("vladivostok", "владивосток", "블라디보스토크"),
     "khabarovsk": ("khabarovsk", "хабаровск", "하바롭스크"),
     "nakhodka": ("nakhodka", "находк", "나홋카"),
-    "primorye": ("primorye", "приморь", "приморск", "연해주"),
+    "ussuriysk": ("ussuriysk", "ussuriisk", "уссурийск", "우수리스크"),
+    "khasan": ("khasan", "хасанск", "хасан", "핫산"),  # not 하산: "going downhill"
+    "primorye": ("primorye", "primorsky", "приморь", "приморск", "연해주"),
     "amur": ("amur", "амурск", "приамурь", "아무르"),
+    "blagoveshchensk": ("blagoveshchensk", "благовещенск", "블라고베셴스크"),
     "kursk": ("kursk", "курск", "курщин", "쿠르스크"),
-    "tatarstan": ("tatarstan", "alabuga", "татарстан", "алабуг", "타타르스탄", "알라부가"),
-    "kyiv": ("kyiv", "kiev", "киев", "키이우"),
-    "seoul": ("seoul", "сеул", "서울"),
-    "wonsan": ("wonsan", "вонсан", "원산"),
-    "hyesan": ("hyesan", "хесан", "혜산"),
+    "belgorod": ("belgorod", "белгород", "벨고로드"),
+    "tatarstan": ("tatarstan", "татарстан", "타타르스탄"),
+    "alabuga": ("alabuga", "yelabuga", "elabuga", "алабуг", "елабуг", "알라부가", "옐라부가"),
+    "kazan": ("kazan", "казан", "카잔"),
+    "sakhalin": ("sakhalin", "сахалин", "사할린"),
+    "irkutsk": ("irkutsk", "иркутск", "이르쿠츠크"),
+    "novosibirsk": ("novosibirsk", "новосибирск", "노보시비르스크"),
+    "tomsk": ("tomsk", "томск", "톰스크"),
+    "krasnoyarsk": ("krasnoyarsk", "красноярск", "크라스노야르스크"),
+    "yakutia": ("yakutsk", "yakutia", "якутск", "якути", "야쿠츠크", "야쿠티야"),
+    "magadan": ("magadan", "магадан", "마가단"),
+    "kamchatka": ("kamchatka", "камчатк", "캄차카"),
+    "kaliningrad": ("kaliningrad", "калининград", "칼리닌그라드"),
+    "donetsk": ("donetsk", "донецк", "도네츠크"),
+    "luhansk": ("luhansk", "lugansk", "луганск", "루한스크", "루간스크"),
+    # China
+    "beijing": ("beijing", "пекин", "베이징"),
+    "shanghai": ("shanghai", "шанха", "상하이"),
+    "liaoning": ("liaoning", "ляонин", "랴오닝"),
     "shenyang": ("shenyang", "шэньян", "선양"),
     "dandong": ("dandong", "даньдун", "단둥"),
+    "dalian": ("dalian", "далянь", "다롄"),
+    "donggang": ("donggang", "둥강"),
+    "jilin": ("jilin", "цзилин", "지린"),
+    "yanbian": ("yanbian", "яньбян", "옌볜", "연변"),
     "tumen": ("tumen", "тумэн", "투먼"),
     "yanji": ("yanji", "яньцзи", "옌지"),
     "helong": ("helong", "хэлун", "허룽"),
+    "hunchun": ("hunchun", "хуньчунь", "훈춘"),
+    "longjing": ("longjing", "лунцзин", "룽징"),
     "changbai": ("changbai", "чанба", "창바이"),
-    "jilin": ("jilin", "цзилин", "지린"),
+    "changchun": ("changchun", "чанчунь", "창춘"),
+    "harbin": ("harbin", "харбин", "하얼빈"),
+    "shandong": ("shandong", "шаньдун", "산둥"),
+    "qingdao": ("qingdao", "циндао", "칭다오"),
+    "weihai": ("weihai", "вэйхай", "웨이하이"),
+    "yunnan": ("yunnan", "юньнань", "윈난"),
     "kunming": ("kunming", "куньмин", "쿤밍"),
-    "geneva": ("geneva", "женев", "제네바"),
+    # rivers on the border
     "tumen_river": ("tumen river", "туманн", "туманган", "두만강"),
     "yalu": ("yalu", "ялу", "압록강"),
-    "beijing": ("beijing", "пекин", "베이징"),
-    "sinuiju": ("sinuiju", "синыйджу", "신의주"),
-    "rason": ("rason", "rajin", "расон", "раджин", "나선", "라선"),
-    "sakhalin": ("sakhalin", "сахалин", "사할린"),
-    "irkutsk": ("irkutsk", "иркутск", "이르쿠츠크"),
+    # elsewhere
+    "kyiv": ("kyiv", "kiev", "киев", "키이우"),
+    "seoul": ("seoul", "сеул", "서울"),
+    "geneva": ("geneva", "женев", "제네바"),
+    "new york": ("new york", "нью йорк", "뉴욕"),
+    "vientiane": ("vientiane", "вьентьян", "비엔티안"),
+    "bangkok": ("bangkok", "бангкок", "방콕"),
+    "hanoi": ("hanoi", "ханой", "하노이"),
+    "ulaanbaatar": ("ulaanbaatar", "ulan bator", "улан батор", "울란바토르"),
 }
 
 # the country each place is in: a report naming Shenyang speaks of China
 COUNTRY_OF: dict[str, str] = {
-    **dict.fromkeys(("pyongyang", "wonsan", "hyesan", "sinuiju", "rason"), "north korea"),
     **dict.fromkeys(
-        ("moscow", "vladivostok", "khabarovsk", "nakhodka", "primorye", "amur", "kursk",
-         "tatarstan", "sakhalin", "irkutsk"), "russia"),
+        ("pyongyang", "wonsan", "hyesan", "sinuiju", "rason", "hoeryong", "onsong", "chongjin",
+         "hamhung", "nampo", "musan", "ryanggang", "north hamgyong"), "north korea"),
     **dict.fromkeys(
-        ("shenyang", "dandong", "tumen", "yanji", "helong", "changbai", "jilin", "kunming",
-         "beijing"), "china"),
-    "kyiv": "ukraine",
+        ("moscow", "st petersburg", "vladivostok", "khabarovsk", "nakhodka", "ussuriysk",
+         "khasan", "primorye", "amur", "blagoveshchensk", "kursk", "belgorod", "tatarstan",
+         "alabuga", "kazan", "sakhalin", "irkutsk", "novosibirsk", "tomsk", "krasnoyarsk",
+         "yakutia", "magadan", "kamchatka", "kaliningrad"), "russia"),
+    **dict.fromkeys(
+        ("beijing", "shanghai", "liaoning", "shenyang", "dandong", "dalian", "donggang",
+         "jilin", "yanbian", "tumen", "yanji", "helong", "hunchun", "longjing", "changbai",
+         "changchun", "harbin", "shandong", "qingdao", "weihai", "yunnan", "kunming"), "china"),
+    **dict.fromkeys(("kyiv", "donetsk", "luhansk"), "ukraine"),
     "seoul": "south korea",
+    "vientiane": "laos",
+    "bangkok": "thailand",
+    "hanoi": "vietnam",
+    "ulaanbaatar": "mongolia",
 }  # fmt: skip
+
+# the regions a place lies in: a report naming Dandong and one naming Liaoning may tell of one
+# development (two cities of one region may not)
+REGIONS_OF: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("vladivostok", "nakhodka", "ussuriysk", "khasan"), ("primorye",)),
+    "blagoveshchensk": ("amur",),
+    **dict.fromkeys(("alabuga", "kazan"), ("tatarstan",)),
+    **dict.fromkeys(("shenyang", "dandong", "dalian", "donggang"), ("liaoning",)),
+    **dict.fromkeys(("tumen", "yanji", "helong", "hunchun", "longjing"), ("yanbian", "jilin")),
+    **dict.fromkeys(("yanbian", "changbai", "changchun"), ("jilin",)),
+    **dict.fromkeys(("qingdao", "weihai"), ("shandong",)),
+    "kunming": ("yunnan",),
+    "hyesan": ("ryanggang",),
+    **dict.fromkeys(("hoeryong", "onsong", "chongjin", "musan"), ("north hamgyong",)),
+}  # fmt: skip
+
+
+def same_places(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two reports' places can be one place: a place both name, or one that lies in
+    a region the other names."""
+    return (
+        bool(a & b)
+        or any(r in b for p in a for r in REGIONS_OF.get(p, ()))
+        or any(r in a for p in b for r in REGIONS_OF.get(p, ()))
+    )
+
 
 _PREFIXES: tuple[tuple[str, str], ...] = tuple(
     (alias, place) for place, aliases in PLACES.items() for alias in aliases if " " not in alias
