@@ -23,7 +23,7 @@ from watcher.stories.text import stems
 
 # floors of pairwise (precision, recall) within and across languages: docs/stories.md
 WITHOUT = {"precision": 0.6, "recall": 0.7}
-WITH = {"labelled": (0.97, 0.84, 0.97, 0.77), "real": (0.97, 0.55, 0.95, 0.75)}
+WITH = {"labelled": (0.97, 0.78, 0.97, 0.66), "real": (0.97, 0.55, 0.95, 0.75)}
 
 DATA = Path(__file__).parent / "data" / "stories"
 LABELLED = DATA / "labelled.jsonl"
@@ -137,28 +137,22 @@ def test_a_paraphrase_in_one_language_needs_little_evidence_of_this_development(
 
 
 @pytest.mark.parametrize(
-    ("cross_close", "first", "then", "reason"),
+    ("first", "then"),
     [
-        # across languages, as close in meaning as this, one place both name is enough
-        (StoryConfig().cross_close,
-         "Chinese border guards shoot North Korean crossing the Tumen river",
-         "Китайские пограничники ранили северокорейца при переходе Тумангана", "embedding-close"),
-        (9.0, "Chinese border guards shoot North Korean crossing the Tumen river",
-         "Китайские пограничники ранили северокорейца при переходе Тумангана", "new"),
-        # as close without the place (a river), or the place in another development
-        (StoryConfig().cross_close, "Chinese border guards shoot North Korean crossing a river",
-         "Китайские пограничники ранили северокорейца при переходе Тумангана", "new"),
-        (StoryConfig().cross_close,
-         "Chinese border guards shoot North Korean crossing the Tumen river",
-         "Россия и КНДР открыли мост через Туманган", "new"),
+        # across languages, one place both name is not enough, however close the meaning
+        ("Chinese police arrest North Korean defectors in Shenyang",
+         "중국 공안, 선양서 탈북민 체포"),
+        ("North Korea publicly executes residents in Hyesan", "북한, 혜산서 주민 공개처형"),
+        ("Chinese border guards shoot North Korean crossing the Tumen river",
+         "Китайские пограничники ранили северокорейца при переходе Тумангана"),
     ],
 )  # fmt: skip
-def test_across_languages_a_close_meaning_needs_a_trace_of_this_development(
-    cross_close: float, first: str, then: str, reason: str
-) -> None:
-    index = StoryIndex(StoryConfig(cross_close=cross_close), encoder=load_encoder())
+def test_across_languages_one_place_and_a_close_meaning_do_not_merge(first: str, then: str) -> None:
+    """Two arrests in Shenyang, two executions in Hyesan, read alike in two languages."""
+    index = StoryIndex(encoder=load_encoder())
     index.add(_report("a", first))
-    assert index.add(_report("b", then, hours=1, lang="ru")).reason == reason
+    lang = "ko" if any("\uac00" <= c <= "\ud7a3" for c in then) else "ru"
+    assert index.add(_report("b", then, hours=1, lang=lang)).reason == "new"
 
 
 def test_the_same_treaty_finds_its_story_across_languages() -> None:
@@ -224,9 +218,26 @@ def test_adding_a_report_twice_is_refused() -> None:
         index.add(_report("a", "x"))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Во Владивостоке задержан", {"vladivostok"}),  # Russian and Korean inflect
+        ("블라디보스토크서 체포", {"vladivostok"}),
+        ("Defectors held in Harbin", {"harbin"}),
+        ("A harbinger of worse", set()),  # an English alias is a whole word
+        ("Хасанский район Приморья", {"khasan", "primorye"}),
+        ("Депутат Хасанов", set()),
+        ("회담 무산", set()),  # "fell through", not Musan
+        ("앞장 나선 북한", set()),  # "stepped forward", not Rason
+        ("Нью-Йорк Таймс: North Korean workers in Liaoning", {"liaoning"}),
+        ("Mongolia: defectors reach Ulan Bator", {"ulaanbaatar"}),
+    ],
+)
+def test_places(text: str, expected: set[str]) -> None:
+    assert places(text) == expected
+
+
 def test_places_and_stems_handle_inflection() -> None:
-    assert places("Во Владивостоке задержан") == {"vladivostok"}
-    assert places("블라디보스토크서 체포") == {"vladivostok"}
     assert "탈북" in stems("탈북민을")
     assert "deport" not in stems("deportations")  # five-letter stems
     assert "depor" in stems("deportations")

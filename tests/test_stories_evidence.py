@@ -119,6 +119,9 @@ def test_estimates_are_compatible_exact_figures_are_not() -> None:
         ("우크라이나에 붙잡힌 北 포로 2명, 한국 망명 의사", "", {}),
         ("우크라이나, 북한군 포로 2명 생포", "", {"prisoners": "captured"}),
         ("지린성서 체포된 탈북여성 12명 투먼 통해 강제북송", "", {"custody": "returned"}),
+        # a Korean participle before a dependent noun ends a clause: a predicate
+        ("탈북민 5명, 中 선양서 체포된 것으로 알려져", "", {"custody": "detained"}),
+        ("탈북민 5명 선양서 북송된 것으로 확인", "", {"custody": "returned"}),
         ("Задержанные в Китае перебежчики просят о помощи", "", {}),
         ("В Хабаровске задержаны двое сбежавших лесорубов", "", {"custody": "detained"}),
         ("Captured North Korean soldier asks to be sent to Seoul", "", {}),
@@ -269,9 +272,12 @@ def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-unty
         # where
         (_a("Police detain escaped worker in Vladivostok"),
          _a("Police detain escaped worker in Khabarovsk"), "places"),
-        # two cities of one region are two places
+        # two cities of one region are two places, whoever also names the region
         (_a("Police detain escaped North Korean worker in Nakhodka"),
          _a("North Korean worker detained in Vladivostok"), "places"),
+        (_a("China arrests five North Korean defectors in Dandong", "Police in Liaoning"
+            " province detained them."), _a("Five North Korean defectors arrested in Shenyang"),
+         "places"),
         # how many
         (_a("China repatriates about 60 defectors"), _a("China sends 12 women back"),
          "figures"),
@@ -300,6 +306,9 @@ def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-unty
          _a("China sends 12 North Korean women back through Tumen crossing",
             "Twelve women arrested in Jilin were repatriated through the Tumen crossing."),
          "kind"),
+        # workers who arrive are not workers who flee, unless they reach the South
+        (_a("North Korean workers arrive in Vladivostok"),
+         _a("Северокорейские рабочие сбежали во Владивостоке", lang="ru"), "kind"),
         # defectors reaching Seoul are not defectors held in China
         (_a("Three North Korean defectors arrive in Seoul"),
          _a("Китай задержал трех перебежчиков из КНДР", lang="ru"), "kind"),
@@ -370,10 +379,22 @@ def test_support_tells_this_development_from_its_kind() -> None:
         ("러·북, 불법 체류자 송환 협정 체결",
          "Russia Signs Deal on North Korea's illegal migrants", True),
         # a headline that names one party, a report that names two
-        ("Putin signs law ratifying extradition treaty with North Korea\nRussia's president"
-         " signed it on Monday.", "Russia ratifies extradition treaty with North Korea", True),
-        ("Putin signs law ratifying extradition treaty with North Korea",
-         "Russia ratifies extradition treaty with North Korea", False),
+        ("Russia signs readmission agreement\nMoscow signed it with North Korea on Monday.",
+         "Russia, North Korea sign readmission deal", True),
+        # a treaty is ratified once by each: the president signs the law once
+        ("Putin signs law ratifying extradition treaty with North Korea\nRussia and North"
+         " Korea signed it in 2015.", "Путин подписал закон о ратификации договора с КНДР о"
+         " выдаче\nРоссия и КНДР подписали его в 2015 году.", True),
+        # ... but the Duma, the Federation Council and North Korea are three ratifications,
+        # and one whose body is unsaid is none of them
+        ("State Duma ratifies extradition treaty with North Korea",
+         "Federation Council approves ratification of extradition treaty with North Korea",
+         False),
+        ("State Duma ratifies extradition treaty with North Korea",
+         "North Korea's Supreme People's Assembly ratifies extradition treaty with Russia",
+         False),
+        ("Russia ratifies extradition treaty with North Korea",
+         "Russia, North Korea ratify extradition treaty", False),
         # not when a report leaves a country unsaid, or names another pair
         ("Russia signs readmission agreement", "Russia, North Korea sign readmission deal", False),
         ("Russia, Vietnam sign readmission agreement",

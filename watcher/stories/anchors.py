@@ -419,8 +419,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "meeting": ("meet", "meets", "met", "meeting", "talks", "visit*", "arriv*", "встрет*",
                 "встреч*", "переговор*", "визит*", "прибыл*", "посети*", "방문", "회담", "면담",
                 "회동", "방북", "방러", "도착"),
-    # defectors reaching Seoul, officials reaching Pyongyang: with an escape, or a meeting
-    "arrival": ("arriv*", "reach*", "прибыл*", "прибыва*", "добрал*", "도착", "입국", "한국행"),
+    # reaching the South: those who fled (an escape and an arrival are one development)
+    "arrival": ("arriv* in seoul", "arriv* in south korea", "reach* seoul", "reach* south korea",
+                "прибыл* в сеул", "прибыл* в южную корею", "добрал* до сеула",
+                "добрал* до южной кореи", "한국 입국", "국내 입국", "한국행", "서울 도착",
+                "한국 도착"),
     "escape": ("defects", "defected", "escapes", "escaped from", "fled", "flee", "flees",
                "runaway", "prison break", "сбежа*", "бежал*", "побег*", "탈출", "탈옥", "귀순",
                "망명", "도주"),  # the act, not "defectors"
@@ -717,21 +720,25 @@ def _subjects(norm: str) -> frozenset[str]:
 # "задержанные перебежчики", "Captured North Korean soldier asks...": their capture is
 # behind them; the development is what they say or what is done with them now.
 _ATTRIBUTIVE = (
+    # Korean: whom it describes within three words ("생포된 우크라이나 파병 북한군"), not a
+    # dependent noun ("체포된 것으로 알려져", "북송한 뒤": the predicate of a clause)
     re.compile(
-        r"()[\uac00-\ud7a3]*(?:생포|붙잡|체포|구금|검거|송환|북송|추방|인계)(?:된|한|힌|은|당한)"
-        r"(?= [^\W\d])"
+        r"()[\uac00-\ud7a3]*(?:생포|붙잡|체포|구금|검거|송환|북송|추방|인계)(?:된|한|힌|당한)"
+        r"(?! (?:것|듯|뒤|후|데|채|바|가운데))"
+        r"(?=(?: \S+){0,2} \S*"
+        r"(?:북한군|탈북|주민|노동자|근로자|병사|군인|포로|여성|일가족|어민|선원|北))"
     ),
     re.compile(
         r"()(?<!\w)(?:задержа|арестова|депортирова|выда|высла|переда|экстрадирова)нн"
         r"(?:ый|ая|ое|ые|ого|ой|ому|ым|ыми|ых|ую)(?!\w)"
     ),
-    # English only after what cannot be its subject, and before whom it describes
+    # English only after what cannot be its subject, and right before whom it describes
     # ("30 repatriated from Dandong" is a headline's "30 were repatriated")
     re.compile(
-        r"(^|\b(?:the|a|an|of|for|with|about|on|and|says|say|said|s|two|both|\d+) )"
+        r"(^|\b(?:the|a|an|of|for|with|about|on|and|says|say|said|s|two|both) )"
         r"(?:captured|detained|arrested|deported|repatriated)"
-        r"(?= (?:north|n|korean|koreans|soldiers?|troops|pows?|fighters|workers?|defectors?"
-        r"|refugees|women|men|people|nationals)\b)"
+        r"(?= (?:north|n|korean|koreans|dprk|soldiers?|troops|servicemen|pows?|prisoners"
+        r"|fighters|workers?|defectors?|refugees|fishermen|women|men|people|nationals)\b)"
     ),
 )
 
@@ -778,6 +785,7 @@ class Anchors:
     kinds: frozenset[str]  # of the headline
     roles: frozenset[Office] = frozenset()
     more: bool = False  # the headline tells of more of something ("two more soldiers")
+    ratifier: str = ""  # who ratifies, when the report names one (``RATIFIERS``)
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -805,6 +813,7 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         kinds=(kinds(title) | frozenset(_stages(_words(title)))) or frozenset(found),
         roles=offices(title),  # who the development is about, not whom they met
         more=_MORE.search(_words(title)) is not None,
+        ratifier=ratifier(f"{title}. {summary}"),
     )
 
 
@@ -829,16 +838,45 @@ def count_key(count: int) -> str:
     return f"\x00c{bucket}"
 
 
+# stages an agreement passes once; it is ratified by each chamber and each party in turn
+_ONCE = frozenset(("signed", "in force"))
+# who ratifies: the Duma, then the Federation Council, then the president signs the law;
+# North Korea's side on its own day
+RATIFIERS: dict[str, tuple[str, ...]] = {
+    "duma": ("state duma", "duma", "lower house", "госдум*", "государственн* дум*", "하원",
+             "두마"),
+    "federation council": ("federation council", "upper house", "совет* федерации",
+                           "совфед*", "상원"),
+    "president": ("putin", "путин*", "푸틴"),
+    "north korea": ("supreme people s assembly", "presidium", "верховн* народн* собрани*",
+                    "президиум*", "최고인민회의"),
+}  # fmt: skip
+_RATIFIER_PATTERNS = {body: _regex(ps) for body, ps in RATIFIERS.items()}
+
+
+def ratifier(text: str) -> str:
+    """The one body a text names that ratifies treaties ("" for none, or for several: "the
+    Duma ratified the treaty Putin submitted" does not say whose ratification it is)."""
+    norm = _words(text)
+    found = [body for body, pattern in _RATIFIER_PATTERNS.items() if pattern.search(norm)]
+    return found[0] if len(found) == 1 else ""
+
+
 def treaties(found: Anchors) -> frozenset[str]:
     """The agreements a report is about, each as its subject, its stage and its parties:
-    two countries sign one readmission agreement, once. The parties are the countries its
-    headline names, two or more; else, when the headline names one ("Putin signs law
-    ratifying extradition treaty with North Korea"), the two the report names."""
+    two countries sign one readmission agreement, once (``_ONCE``), and each chamber
+    ratifies it once (a ratification whose body is unsaid is none of them). The parties are the
+    countries its headline names, two or more; else, when the headline names one ("Russia
+    signs readmission deal", North Korea in the lead), the two the report names."""
     stage = dict(found.stages).get("agreement")
+    if stage == "ratified" and found.ratifier:
+        stage = f"ratified by {found.ratifier}"
+    elif stage not in _ONCE:
+        return frozenset()
     parties = found.title_countries
     if len(parties) < 2 and len(found.countries) == 2 and parties <= found.countries:
         parties = found.countries
-    if stage is None or len(parties) < 2:
+    if len(parties) < 2:
         return frozenset()
     names = "+".join(sorted(parties))
     return frozenset(f"\x00t{subject}/{stage}/{names}" for subject in found.subjects)

@@ -22,7 +22,7 @@ from watcher.stories.anchors import (
     role_key,
     treaties,
 )
-from watcher.stories.places import same_places
+from watcher.stories.places import same_places, specific
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,8 @@ def support(
     instance = _people(a, b, weights, rarity) + (0.0 if small else figure)
     if a.days & b.days:
         instance += weights.day
-    places = sorted((rarity(place_key(p)) for p in a.places & b.places), reverse=True)
+    shared = specific(a.places) & specific(b.places)  # Dandong, Liaoning: one place
+    places = sorted((rarity(place_key(p)) for p in shared), reverse=True)
     instance += weights.place * sum(places[:2])
     kind = weights.stage * len(set(a.stages) & set(b.stages)) + (figure if small else 0.0)
     if a.subjects & b.subjects:
@@ -195,7 +196,6 @@ def _other_countries(a: Anchors, b: Anchors) -> bool:
 # kinds that one development has together: an agreement is signed at a meeting
 _TOGETHER = (
     frozenset(("meeting", "agreement")),
-    frozenset(("arrival", "meeting")),  # a visit
     frozenset(("arrival", "escape")),  # defectors who fled reach Seoul
 )
 

@@ -58,9 +58,6 @@ class StoryConfig:
     paraphrase_instance: float = 0.15
     embedding_gate: float = 0.40  # across languages: cosine
     cross_accept: float = 1.3  # ... + evidence
-    # ... or a cosine this high and a trace of this development (one place: Hyesan, Alabuga)
-    cross_close: float = 0.65
-    cross_instance: float = 0.35
     # ... or, with less evidence (margin_evidence), a story distinctly closer in meaning than
     # any other in the window: cosine >= margin_gate, and margin above the runner-up
     margin_gate: float = 0.50
@@ -341,19 +338,15 @@ class StoryIndex:
         return ("paraphrase", sim) if paraphrase else None
 
     def _by_meaning(self, found: Support, cosine: float) -> tuple[str, float] | None:
-        """Across languages: the sentence encoder's cosine on top of the evidence, or a
-        cosine over ``cross_close`` with a trace of this development."""
+        """Across languages: the sentence encoder's cosine on top of the evidence."""
         cfg = self.config
-        if (
+        ok = (
             found.total >= cfg.evidence_min
             and found.instance >= cfg.instance_min
             and cosine >= cfg.embedding_gate
             and cosine + found.total >= cfg.cross_accept
-        ):
-            return "embedding", cosine
-        if cosine >= cfg.cross_close and found.instance >= cfg.cross_instance:
-            return "embedding-close", cosine
-        return None
+        )
+        return ("embedding", cosine) if ok else None
 
     def _by_entities(self, a: Report, b: Report, found: Support) -> tuple[str, float] | None:
         """Across languages without the encoder: more evidence, a topic and an entity the

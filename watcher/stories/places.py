@@ -15,7 +15,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "wonsan": ("wonsan", "вонсан", "원산"),
     "hyesan": ("hyesan", "хесан", "혜산"),
     "sinuiju": ("sinuiju", "синыйджу", "신의주"),
-    "rason": ("rason", "rajin", "расон", "раджин", "나선", "라선"),
+    "rason": ("rason", "rajin", "расон", "раджин", "라선", "나선시"),  # 나선: "stepped forward"
     "hoeryong": ("hoeryong", "хверён", "хверен", "회령"),
     "onsong": ("onsong", "онсон", "온성"),
     "chongjin": ("chongjin", "чхонджин", "청진"),
@@ -31,7 +31,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "khabarovsk": ("khabarovsk", "хабаровск", "하바롭스크"),
     "nakhodka": ("nakhodka", "находк", "나홋카"),
     "ussuriysk": ("ussuriysk", "ussuriisk", "уссурийск", "우수리스크"),
-    "khasan": ("khasan", "хасанск", "хасан", "핫산"),  # not 하산: "going downhill"
+    "khasan": ("khasan", "хасанск", "핫산"),  # not 하산 ("going downhill"), not Хасанов
     "primorye": ("primorye", "primorsky", "приморь", "приморск", "연해주"),
     "amur": ("amur", "амурск", "приамурь", "아무르"),
     "blagoveshchensk": ("blagoveshchensk", "благовещенск", "블라고베셴스크"),
@@ -39,7 +39,6 @@ PLACES: dict[str, tuple[str, ...]] = {
     "belgorod": ("belgorod", "белгород", "벨고로드"),
     "tatarstan": ("tatarstan", "татарстан", "타타르스탄"),
     "alabuga": ("alabuga", "yelabuga", "elabuga", "алабуг", "елабуг", "알라부가", "옐라부가"),
-    "kazan": ("kazan", "казан", "카잔"),
     "sakhalin": ("sakhalin", "сахалин", "사할린"),
     "irkutsk": ("irkutsk", "иркутск", "이르쿠츠크"),
     "novosibirsk": ("novosibirsk", "новосибирск", "노보시비르스크"),
@@ -81,7 +80,6 @@ PLACES: dict[str, tuple[str, ...]] = {
     "kyiv": ("kyiv", "kiev", "киев", "키이우"),
     "seoul": ("seoul", "сеул", "서울"),
     "geneva": ("geneva", "женев", "제네바"),
-    "new york": ("new york", "нью йорк", "뉴욕"),
     "vientiane": ("vientiane", "вьентьян", "비엔티안"),
     "bangkok": ("bangkok", "бангкок", "방콕"),
     "hanoi": ("hanoi", "ханой", "하노이"),
@@ -96,7 +94,7 @@ COUNTRY_OF: dict[str, str] = {
     **dict.fromkeys(
         ("moscow", "st petersburg", "vladivostok", "khabarovsk", "nakhodka", "ussuriysk",
          "khasan", "primorye", "amur", "blagoveshchensk", "kursk", "belgorod", "tatarstan",
-         "alabuga", "kazan", "sakhalin", "irkutsk", "novosibirsk", "tomsk", "krasnoyarsk",
+         "alabuga", "sakhalin", "irkutsk", "novosibirsk", "tomsk", "krasnoyarsk",
          "yakutia", "magadan", "kamchatka", "kaliningrad"), "russia"),
     **dict.fromkeys(
         ("beijing", "shanghai", "liaoning", "shenyang", "dandong", "dalian", "donggang",
@@ -115,7 +113,7 @@ COUNTRY_OF: dict[str, str] = {
 REGIONS_OF: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("vladivostok", "nakhodka", "ussuriysk", "khasan"), ("primorye",)),
     "blagoveshchensk": ("amur",),
-    **dict.fromkeys(("alabuga", "kazan"), ("tatarstan",)),
+    "alabuga": ("tatarstan",),
     **dict.fromkeys(("shenyang", "dandong", "dalian", "donggang"), ("liaoning",)),
     **dict.fromkeys(("tumen", "yanji", "helong", "hunchun", "longjing"), ("yanbian", "jilin")),
     **dict.fromkeys(("yanbian", "changbai", "changchun"), ("jilin",)),
@@ -126,9 +124,15 @@ REGIONS_OF: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+def specific(found: frozenset[str]) -> frozenset[str]:
+    """The places less the regions of others among them ("Dandong, Liaoning": Dandong)."""
+    return found - {r for p in found for r in REGIONS_OF.get(p, ())}
+
+
 def same_places(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two reports' places can be one place: a place both name, or one that lies in
-    a region the other names."""
+    the region the other names (Dandong / Liaoning; not Dandong, Liaoning / Shenyang)."""
+    a, b = specific(a), specific(b)
     return (
         bool(a & b)
         or any(r in b for p in a for r in REGIONS_OF.get(p, ()))
@@ -167,6 +171,8 @@ def places(text: str) -> frozenset[str]:
         if i in skip:
             continue
         for alias, place in _BY_HEAD.get(w[:2], ()):
-            if w.startswith(alias):
+            # Russian and Korean inflect (Хабаровске, 선양서); an English alias is a word
+            # ("Harbin", not "harbinger")
+            if w == alias or (w.startswith(alias) and not alias.isascii()):
                 found.add(place)
     return frozenset(found)
