@@ -231,6 +231,10 @@ def test_adding_a_report_twice_is_refused() -> None:
         ("앞장 나선 북한", set()),  # "stepped forward", not Rason
         ("Нью-Йорк Таймс: North Korean workers in Liaoning", {"liaoning"}),
         ("Mongolia: defectors reach Ulan Bator", {"ulaanbaatar"}),
+        ("North Korea joins Shanghai Cooperation Organisation drills", set()),
+        ("상하이협력기구 정상회의", set()),
+        ("청진기 대고", set()),  # a stethoscope, not Chongjin
+        ("청진서 공개처형", {"chongjin"}),
     ],
 )
 def test_places(text: str, expected: set[str]) -> None:

@@ -122,6 +122,13 @@ def test_estimates_are_compatible_exact_figures_are_not() -> None:
         # a Korean participle before a dependent noun ends a clause: a predicate
         ("탈북민 5명, 中 선양서 체포된 것으로 알려져", "", {"custody": "detained"}),
         ("탈북민 5명 선양서 북송된 것으로 확인", "", {"custody": "returned"}),
+        ("탈북민 체포한 이후 북한 주민 처형", "", {"custody": "detained"}),
+        ("China arrested and deported North Korean defectors", "", {"custody": "returned"}),
+        # an agreement "under a newly signed treaty" is not signed by this development
+        ("Russia extradites North Korean defector under newly signed treaty", "",
+         {"custody": "returned"}),
+        ("В рамках подписанного соглашения КНДР направит рабочих", "", {}),
+        ("러, 북과 체결한 범죄인 인도조약 비준 절차 돌입", "", {"agreement": "ratified"}),
         ("Задержанные в Китае перебежчики просят о помощи", "", {}),
         ("В Хабаровске задержаны двое сбежавших лесорубов", "", {"custody": "detained"}),
         ("Captured North Korean soldier asks to be sent to Seoul", "", {}),
@@ -288,6 +295,11 @@ def _a(title: str, summary: str = "", lang: str = "en"):  # type: ignore[no-unty
          _a("러 상원, 북한과의 '범죄인 인도조약' 비준", lang="ko"), "stage"),
         (_a("Russian police detain North Korean worker in Moscow"),
          _a("Moscow police hand over North Korean worker to embassy"), "stage"),
+        # who ratifies: each body's ratification is its own development
+        (_a("Kim Jong Un ratifies extradition treaty with Russia", "North Korea's leader"
+            " signed a decree after Vladimir Putin signed the law."),
+         _a("Putin signs law ratifying extradition treaty with North Korea", "Russia and"
+            " North Korea signed the treaty in 2015."), "stage"),
         # what about: extradition treaty, readmission agreement
         (_a("Russia ratifies extradition treaty with North Korea"),
          _a("Госдума ратифицировала соглашение о реадмиссии с КНДР", lang="ru"), "subject"),
@@ -395,6 +407,21 @@ def test_support_tells_this_development_from_its_kind() -> None:
          False),
         ("Russia ratifies extradition treaty with North Korea",
          "Russia, North Korea ratify extradition treaty", False),
+        # whose ratification is what the headline says: the lead names the treaty's signer
+        ("Russian senators ratify extradition treaty with North Korea\nThe treaty was signed in"
+         " Pyongyang during Vladimir Putin's visit.",
+         "Putin signs law ratifying extradition treaty with North Korea\nRussia and North"
+         " Korea signed it in 2015.", False),
+        # another document, other matters
+        ("Russia and North Korea sign readmission agreement",
+         "МВД России и Минобщественной безопасности КНДР подписали протокол о реадмиссии", False),
+        # not when the headline speaks of another kind of event: workers arrive "under the
+        # labour deal Russia and North Korea signed"
+        ("Russia and North Korea sign labour migration agreement",
+         "North Korean workers arrive in Russia under labour migration deal\nThey came under"
+         " the labour migration agreement Russia and North Korea signed.", False),
+        ("Госдума ратифицировала договор с КНДР о правовой помощи по уголовным делам",
+         "Russia's Duma ratifies legal assistance treaty with North Korea on civil matters", False),
         # not when a report leaves a country unsaid, or names another pair
         ("Russia signs readmission agreement", "Russia, North Korea sign readmission deal", False),
         ("Russia, Vietnam sign readmission agreement",

@@ -407,6 +407,11 @@ SUBJECTS: dict[str, tuple[str, ...]] = {
     "labour": ("labour migration", "labor migration", "трудов* миграц*", "노동력 파견",
                "인력 파견"),
 }  # fmt: skip
+# A treaty on criminal matters is not the one on civil matters (two treaties, two ratifications)
+MATTERS: dict[str, tuple[str, ...]] = {
+    "criminal": ("criminal", "уголовн*", "형사"),
+    "civil": ("civil", "гражданск*", "민사"),
+}  # fmt: skip
 # What kind of thing happened, as a headline says it: troops killed and troops sent to rebuild
 # a region are two developments even with the same figure and place.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -511,6 +516,7 @@ _STAGE_PATTERNS = {
 }
 _SUBJECT_PATTERNS = {subject: _regex(pats) for subject, pats in SUBJECTS.items()}
 _KIND_PATTERNS = {kind: _regex(ps) for kind, ps in KINDS.items()}
+_MATTER_PATTERNS = {m: _regex(ps) for m, ps in MATTERS.items()}
 _COUNTRY_PATTERNS = {c: _regex(ps, _country_source) for c, ps in COUNTRIES.items()}
 _ROLE_PATTERNS = {role: _regex(ps) for role, ps in ROLES.items()}
 _KOREAN_OFFICES = re.compile(
@@ -724,21 +730,33 @@ _ATTRIBUTIVE = (
     # dependent noun ("체포된 것으로 알려져", "북송한 뒤": the predicate of a clause)
     re.compile(
         r"()[\uac00-\ud7a3]*(?:생포|붙잡|체포|구금|검거|송환|북송|추방|인계)(?:된|한|힌|당한)"
-        r"(?! (?:것|듯|뒤|후|데|채|바|가운데))"
+        r"(?! (?:것|듯|뒤|후|이후|직후|지|만에|데|채|바|가운데))"
         r"(?=(?: \S+){0,2} \S*"
         r"(?:북한군|탈북|주민|노동자|근로자|병사|군인|포로|여성|일가족|어민|선원|北))"
     ),
+    # ... and an agreement "under a newly signed treaty", "체결한 조약", "подписанное соглашение"
     re.compile(
-        r"()(?<!\w)(?:задержа|арестова|депортирова|выда|высла|переда|экстрадирова)нн"
+        r"()[\uac00-\ud7a3]*(?:체결|서명|비준)(?:된|한)"
+        r"(?=(?: \S+){0,2} \S*(?:협정|조약|의정서|각서))"
+    ),
+    re.compile(
+        r"()(?<!\w)(?:задержа|арестова|депортирова|выда|высла|переда|экстрадирова|подписа"
+        r"|ратифицирова|заключ[её])нн"
         r"(?:ый|ая|ое|ые|ого|ой|ому|ым|ыми|ых|ую)(?!\w)"
     ),
     # English only after what cannot be its subject, and right before whom it describes
     # ("30 repatriated from Dandong" is a headline's "30 were repatriated")
     re.compile(
-        r"(^|\b(?:the|a|an|of|for|with|about|on|and|says|say|said|s|two|both) )"
+        r"(^|\b(?:the|a|an|of|for|with|about|on|says|say|said|s|two|both) )"
         r"(?:captured|detained|arrested|deported|repatriated)"
         r"(?= (?:north|n|korean|koreans|dprk|soldiers?|troops|servicemen|pows?|prisoners"
         r"|fighters|workers?|defectors?|refugees|fishermen|women|men|people|nationals)\b)"
+    ),
+    re.compile(
+        r"(\b(?:the|a|an|its|their|s|under|newly|recently|already|previously) )"
+        r"(?:signed|ratified|concluded|inked)"
+        r"(?=(?: \S+){0,3} (?:treaty|treaties|agreements?|deals?|pacts?|accords?|protocols?"
+        r"|memorandums?|mou)\b)"
     ),
 )
 
@@ -785,7 +803,8 @@ class Anchors:
     kinds: frozenset[str]  # of the headline
     roles: frozenset[Office] = frozenset()
     more: bool = False  # the headline tells of more of something ("two more soldiers")
-    ratifier: str = ""  # who ratifies, when the report names one (``RATIFIERS``)
+    ratifier: str = ""  # who ratifies, when the headline names one (``RATIFIERS``)
+    matters: str = ""  # what matters an agreement covers (``matters``)
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -813,7 +832,8 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         kinds=(kinds(title) | frozenset(_stages(_words(title)))) or frozenset(found),
         roles=offices(title),  # who the development is about, not whom they met
         more=_MORE.search(_words(title)) is not None,
-        ratifier=ratifier(f"{title}. {summary}"),
+        ratifier=ratifier(claim) if found.get("agreement") == "ratified" else "",
+        matters=matters(title),
     )
 
 
@@ -845,18 +865,20 @@ _ONCE = frozenset(("signed", "in force"))
 RATIFIERS: dict[str, tuple[str, ...]] = {
     "duma": ("state duma", "duma", "lower house", "госдум*", "государственн* дум*", "하원",
              "두마"),
-    "federation council": ("federation council", "upper house", "совет* федерации",
-                           "совфед*", "상원"),
+    "federation council": ("federation council", "upper house", "senators", "совет* федерации",
+                           "совфед*", "сенатор*", "상원"),
     "president": ("putin", "путин*", "푸틴"),
-    "north korea": ("supreme people s assembly", "presidium", "верховн* народн* собрани*",
-                    "президиум*", "최고인민회의"),
+    "north korea": ("supreme people s assembly", "presidium", "kim jong un",
+                    "верховн* народн* собрани*", "президиум*", "ким чен ын*", "최고인민회의",
+                    "김정은"),
 }  # fmt: skip
 _RATIFIER_PATTERNS = {body: _regex(ps) for body, ps in RATIFIERS.items()}
 
 
 def ratifier(text: str) -> str:
-    """The one body a text names that ratifies treaties ("" for none, or for several: "the
-    Duma ratified the treaty Putin submitted" does not say whose ratification it is)."""
+    """The one body a headline names that ratifies treaties ("" for none, or for several:
+    "the Duma ratified the treaty Putin submitted" does not say whose ratification it is).
+    Not the lead: it names the president who signed the treaty a year before."""
     norm = _words(text)
     found = [body for body, pattern in _RATIFIER_PATTERNS.items() if pattern.search(norm)]
     return found[0] if len(found) == 1 else ""
@@ -869,6 +891,8 @@ def treaties(found: Anchors) -> frozenset[str]:
     countries its headline names, two or more; else, when the headline names one ("Russia
     signs readmission deal", North Korea in the lead), the two the report names."""
     stage = dict(found.stages).get("agreement")
+    if "agreement" not in found.kinds:  # workers arriving "under the deal Russia signed"
+        return frozenset()
     if stage == "ratified" and found.ratifier:
         stage = f"ratified by {found.ratifier}"
     elif stage not in _ONCE:
@@ -878,8 +902,29 @@ def treaties(found: Anchors) -> frozenset[str]:
         parties = found.countries
     if len(parties) < 2:
         return frozenset()
+    if not found.subjects:
+        return frozenset()
+    subject = "+".join(sorted(found.subjects))  # "legal assistance and extradition": both
     names = "+".join(sorted(parties))
-    return frozenset(f"\x00t{subject}/{stage}/{names}" for subject in found.subjects)
+    return frozenset({f"\x00t{subject}/{found.matters}/{stage}/{names}"})
+
+
+# a protocol that implements an agreement is signed by ministries, often on another day (a
+# memorandum is not told apart: the English press calls one an agreement)
+_PROTOCOL = _regex(("protocol*", "протокол*", "의정서"))
+_AGREEMENT = _regex(("agreement*", "treaty", "treaties", "deal", "deals", "pact*", "accord*",
+                     "соглашени*", "договор*", "협정", "조약"))  # fmt: skip
+
+
+def matters(title: str) -> str:
+    """What the headline's agreement is and covers: "protocol" when it names a protocol and
+    no agreement; "criminal", "civil" (a treaty on criminal matters is not the one on civil
+    matters); "" when unsaid (a lead says what any extradition is for: prosecution)."""
+    norm = _words(title)
+    found = sorted(m for m, p in _MATTER_PATTERNS.items() if p.search(norm))
+    if _PROTOCOL.search(norm) and not _AGREEMENT.search(norm):
+        found.insert(0, "protocol")
+    return "+".join(found)
 
 
 def posting_keys(found: Anchors) -> frozenset[str]:

@@ -67,6 +67,8 @@ def conflict(a: Anchors, b: Anchors, day_tolerance: int = 1) -> str:
     for process, stage in a.stages:
         if process in other and other[process] != stage:
             return "stage"
+    if a.ratifier and b.ratifier and a.ratifier != b.ratifier:
+        return "stage"  # the Duma's ratification is not North Korea's
     return ""
 
 

@@ -7,6 +7,8 @@ signature. Aliases are matched as word prefixes, so inflected forms count.
 
 from __future__ import annotations
 
+import re
+
 from watcher.stories.text import words
 
 PLACES: dict[str, tuple[str, ...]] = {
@@ -23,10 +25,10 @@ PLACES: dict[str, tuple[str, ...]] = {
     "nampo": ("nampo", "нампхо", "남포"),
     "musan": ("musan", "мусан"),  # not 무산: "fell through"
     "ryanggang": ("ryanggang", "янгандо", "양강도", "량강도"),
-    "north hamgyong": ("north hamgyong", "северн хамгён", "함경북도", "함북"),
+    "north hamgyong": ("north hamgyong", "함경북도", "함북"),
     # Russia
     "moscow": ("moscow", "москв", "모스크바"),
-    "st petersburg": ("petersburg", "петербург", "페테르부르크"),
+    "st petersburg": ("petersburg", "петербург", "상트페테르부르크", "페테르부르크"),
     "vladivostok": ("vladivostok", "владивосток", "블라디보스토크"),
     "khabarovsk": ("khabarovsk", "хабаровск", "하바롭스크"),
     "nakhodka": ("nakhodka", "находк", "나홋카"),
@@ -154,10 +156,18 @@ _BY_HEAD: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# words that begin like a place and are something else: the Shanghai Cooperation Organisation,
+# a stethoscope (청진기), a district of Busan (남포동), a country of origin (원산지), green tea
+_NOT_PLACES = re.compile(
+    r"shanghai cooperation|шанхайск\w*|상하이 ?협력\w*|청진기\w*|남포동\w*|원산지\w*"
+    r"|longjing tea"
+)
+
+
 def places(text: str) -> frozenset[str]:
     """The places a text names (ids of PLACES)."""
     found: set[str] = set()
-    tokens = words(text)
+    tokens = words(_NOT_PLACES.sub(" ", " ".join(words(text))))
     skip: set[int] = set()
     for phrase, place in _PHRASES:
         n = len(phrase)
