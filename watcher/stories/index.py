@@ -303,8 +303,7 @@ class StoryIndex:
         found = support(entry.anchors, other.anchors, cfg.weights, self._rarity)
         judged: tuple[str, float] | None
         if same:
-            lexical = self._weighted_jaccard(entry.stems, other.stems)
-            judged = self._by_words(entry, other, found, lexical, cosine)
+            judged = self._by_words(entry, other, found, cosine)
         elif cosine is not None:
             judged = self._by_meaning(found, cosine)
         else:
@@ -315,7 +314,7 @@ class StoryIndex:
         return Decision(other.story_id, True, reason, sim + found.total, other.report.key)
 
     def _by_words(
-        self, entry: _Entry, other: _Entry, found: Support, lexical: float, cosine: float | None
+        self, entry: _Entry, other: _Entry, found: Support, cosine: float | None
     ) -> tuple[str, float] | None:
         """In one language: shared word stems (and the cosine) on top of the evidence, or a
         paraphrase (see ``StoryConfig.paraphrase``)."""
@@ -327,7 +326,10 @@ class StoryIndex:
             and entry.anchors.more == other.anchors.more  # "two more" are two others
         )
         instance = found.instance >= cfg.instance_min_same
-        if found.total < cfg.evidence_min or lexical < cfg.lexical_gate:
+        if found.total < cfg.evidence_min or not (instance or paraphrase):
+            return None
+        lexical = self._weighted_jaccard(entry.stems, other.stems)  # the costly part: last
+        if lexical < cfg.lexical_gate:
             return None
         if cosine is None:
             accepted = instance and lexical + found.total >= cfg.words_accept
