@@ -232,6 +232,9 @@ def test_adding_a_report_twice_is_refused() -> None:
         ("Нью-Йорк Таймс: North Korean workers in Liaoning", {"liaoning"}),
         ("Mongolia: defectors reach Ulan Bator", {"ulaanbaatar"}),
         ("North Korea joins Shanghai Cooperation Organisation drills", set()),
+        ("КНДР и саммит Шанхайской организации сотрудничества", set()),
+        ("Перебежчиков задержали в шанхайском аэропорту", {"shanghai"}),
+        ("Шоссе на Хабаровск", {"khabarovsk"}),
         ("상하이협력기구 정상회의", set()),
         ("청진기 대고", set()),  # a stethoscope, not Chongjin
         ("청진서 공개처형", {"chongjin"}),

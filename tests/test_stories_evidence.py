@@ -123,6 +123,15 @@ def test_estimates_are_compatible_exact_figures_are_not() -> None:
         ("탈북민 5명, 中 선양서 체포된 것으로 알려져", "", {"custody": "detained"}),
         ("탈북민 5명 선양서 북송된 것으로 확인", "", {"custody": "returned"}),
         ("탈북민 체포한 이후 북한 주민 처형", "", {"custody": "detained"}),
+        ("체포된 것으로 알려진 탈북민 5명", "", {"custody": "detained"}),
+        ("체포된 지역 주민들 석방", "", {}),  # 지역 (region) is no dependent noun 지
+        # ... and one that describes no person is a predicate
+        ("탈북민 강제북송한 중국 규탄", "", {"custody": "returned"}),
+        ("체결한 협정에 따라 북한 노동자 파견", "", {}),
+        ("В подписанном соглашении КНДР обязуется принимать граждан", "", {}),
+        ("Russia has already signed readmission agreement with North Korea", "",
+         {"agreement": "signed"}),
+        ("Three captured North Korean soldiers speak", "", {}),
         ("China arrested and deported North Korean defectors", "", {"custody": "returned"}),
         # an agreement "under a newly signed treaty" is not signed by this development
         ("Russia extradites North Korean defector under newly signed treaty", "",
@@ -150,6 +159,11 @@ def test_stages(title: str, summary: str, expected: dict[str, str]) -> None:
         ("투먼 구류장서 탈북민 집단 탈옥", {"escape"}),
         ("North Korean workers escaped from a Vladivostok site", {"escape"}),
         ("China repatriates 60 North Korean defectors", set()),  # defectors: who, not what
+        ("Chinese and Russian police chiefs meet in Beijing", {"meeting"}),
+        # reaching the South, not a visit; bound for it is not there yet
+        ("Three North Korean defectors arrive in Seoul via Russia", {"arrival"}),
+        ("Lavrov arrives in Pyongyang", {"meeting"}),
+        ("북한군 포로 2명 한국행 희망", set()),
     ],
 )
 def test_kinds(title: str, expected: set[str]) -> None:
@@ -166,6 +180,8 @@ def test_kinds(title: str, expected: set[str]) -> None:
          {"russia", "north korea"}),
         ("North Korean fishermen rescued in the Sea of Japan", {"north korea"}),
         ("Japan protests North Korean missile launch", {"japan", "north korea"}),
+        ("Nine North Koreans detained in Laos", {"laos", "north korea"}),
+        ("Thai police arrest North Korean defectors", {"thailand", "north korea"}),
     ],
 )  # fmt: skip
 def test_countries(title: str, expected: set[str]) -> None:
@@ -343,6 +359,8 @@ def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
             " forcibly repatriated more than 500 on 9 October."),
          _a("중국, 수감 탈북자 600여 명 강제북송", lang="ko")),
         # a city and the region it lies in can be one place
+        (_a("North Korean workers process seafood in Donggang"),
+         _a("Seafood plants in Dandong employ North Korean workers")),
         (_a("North Korean worker detained in Vladivostok"),
          _a("В Приморье задержан сбежавший рабочий из КНДР", lang="ru")),
         (_a("China repatriates North Korean defectors held in Dandong"),
@@ -364,6 +382,16 @@ def test_what_contradicts_a_merge(a: object, b: object, reason: str) -> None:
 )  # fmt: skip
 def test_what_does_not_contradict(a: object, b: object) -> None:
     assert conflict(a, b) == ""  # type: ignore[arg-type]
+
+
+def test_a_city_and_its_region_are_one_place() -> None:
+    weights = EvidenceWeights()
+    both = support(
+        _a("China arrests North Korean defectors in Dandong, Liaoning"),
+        _a("North Korean defectors arrested in Liaoning's Dandong"),
+        weights,
+    )
+    assert both.instance == weights.place  # not twice
 
 
 def test_support_tells_this_development_from_its_kind() -> None:

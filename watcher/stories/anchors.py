@@ -427,7 +427,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     # reaching the South: those who fled (an escape and an arrival are one development)
     "arrival": ("arriv* in seoul", "arriv* in south korea", "reach* seoul", "reach* south korea",
                 "прибыл* в сеул", "прибыл* в южную корею", "добрал* до сеула",
-                "добрал* до южной кореи", "한국 입국", "국내 입국", "한국행", "서울 도착",
+                "добрал* до южной кореи", "한국 입국", "국내 입국", "서울 도착",
                 "한국 도착"),
     "escape": ("defects", "defected", "escapes", "escaped from", "fled", "flee", "flees",
                "runaway", "prison break", "сбежа*", "бежал*", "побег*", "탈출", "탈옥", "귀순",
@@ -709,9 +709,10 @@ def _first_sentence(summary: str) -> str:
 
 
 def kinds(title: str) -> frozenset[str]:
-    """The kinds of event (``KINDS``) a headline names."""
+    """The kinds of event (``KINDS``) a headline names (reaching Seoul is no meeting)."""
     norm = _words(title)
-    return frozenset(k for k, p in _KIND_PATTERNS.items() if p.search(norm))
+    found = {k for k, p in _KIND_PATTERNS.items() if p.search(norm)}
+    return frozenset(found - {"meeting"} if "arrival" in found else found)
 
 
 def _words(text: str) -> str:
@@ -725,12 +726,14 @@ def _subjects(norm: str) -> frozenset[str]:
 # A participle before a noun says who, not what happened: "생포된 북한군 2명의 진술",
 # "задержанные перебежчики", "Captured North Korean soldier asks...": their capture is
 # behind them; the development is what they say or what is done with them now.
+# Each pattern's group 1 is what precedes the participle, kept when it is taken out.
 _ATTRIBUTIVE = (
     # Korean: whom it describes within three words ("생포된 우크라이나 파병 북한군"), not a
     # dependent noun ("체포된 것으로 알려져", "북송한 뒤": the predicate of a clause)
     re.compile(
         r"()[\uac00-\ud7a3]*(?:생포|붙잡|체포|구금|검거|송환|북송|추방|인계)(?:된|한|힌|당한)"
-        r"(?! (?:것|듯|뒤|후|이후|직후|지|만에|데|채|바|가운데))"
+        r"(?! (?:것|듯|뒤|후|이후|직후|지|데|채|바|가운데)(?:으로|이|은|는|을|를|에|도|만|로)?"
+        r"(?!\S))"
         r"(?=(?: \S+){0,2} \S*"
         r"(?:북한군|탈북|주민|노동자|근로자|병사|군인|포로|여성|일가족|어민|선원|北))"
     ),
@@ -741,19 +744,18 @@ _ATTRIBUTIVE = (
     ),
     re.compile(
         r"()(?<!\w)(?:задержа|арестова|депортирова|выда|высла|переда|экстрадирова|подписа"
-        r"|ратифицирова|заключ[её])нн"
-        r"(?:ый|ая|ое|ые|ого|ой|ому|ым|ыми|ых|ую)(?!\w)"
+        r"|ратифицирова)нн(?:ый|ая|ое|ые|ого|ой|ому|ом|ым|ыми|ых|ую)(?!\w)"
     ),
-    # English only after what cannot be its subject, and right before whom it describes
-    # ("30 repatriated from Dandong" is a headline's "30 were repatriated")
+    # English only after what cannot be its subject ("China arrested North Korean defectors"
+    # is a predicate), and right before whom it describes
     re.compile(
-        r"(^|\b(?:the|a|an|of|for|with|about|on|says|say|said|s|two|both) )"
+        r"(^|\b(?:the|a|an|of|for|with|about|on|says|say|said|s|two|three|both) )"
         r"(?:captured|detained|arrested|deported|repatriated)"
         r"(?= (?:north|n|korean|koreans|dprk|soldiers?|troops|servicemen|pows?|prisoners"
         r"|fighters|workers?|defectors?|refugees|fishermen|women|men|people|nationals)\b)"
     ),
     re.compile(
-        r"(\b(?:the|a|an|its|their|s|under|newly|recently|already|previously) )"
+        r"(\b(?:the|a|an|its|their|s|under|newly) )"
         r"(?:signed|ratified|concluded|inked)"
         r"(?=(?: \S+){0,3} (?:treaty|treaties|agreements?|deals?|pacts?|accords?|protocols?"
         r"|memorandums?|mou)\b)"
@@ -885,11 +887,12 @@ def ratifier(text: str) -> str:
 
 
 def treaties(found: Anchors) -> frozenset[str]:
-    """The agreements a report is about, each as its subject, its stage and its parties:
-    two countries sign one readmission agreement, once (``_ONCE``), and each chamber
-    ratifies it once (a ratification whose body is unsaid is none of them). The parties are the
-    countries its headline names, two or more; else, when the headline names one ("Russia
-    signs readmission deal", North Korea in the lead), the two the report names."""
+    """The agreement a report is about, as its subjects, what it is and covers
+    (``matters``), its stage and its parties: two countries sign one readmission agreement,
+    once (``_ONCE``), and each chamber ratifies it once (a ratification whose body the
+    headline leaves unsaid is none of them). The parties are the countries its headline
+    names, two or more; else, when the headline names one ("Russia signs readmission deal",
+    North Korea in the lead), the two the report names."""
     stage = dict(found.stages).get("agreement")
     if "agreement" not in found.kinds:  # workers arriving "under the deal Russia signed"
         return frozenset()
@@ -898,7 +901,7 @@ def treaties(found: Anchors) -> frozenset[str]:
     elif stage not in _ONCE:
         return frozenset()
     parties = found.title_countries
-    if len(parties) < 2 and len(found.countries) == 2 and parties <= found.countries:
+    if len(parties) < 2 and len(found.countries) == 2:
         parties = found.countries
     if len(parties) < 2:
         return frozenset()

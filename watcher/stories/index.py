@@ -332,7 +332,7 @@ class StoryIndex:
         if lexical < cfg.lexical_gate:
             return None
         if cosine is None:
-            accepted = instance and lexical + found.total >= cfg.words_accept
+            accepted = lexical + found.total >= cfg.words_accept
             return ("words", lexical) if accepted else None
         sim = lexical + cosine
         if instance and sim + found.total >= cfg.same_accept:

@@ -17,15 +17,24 @@ PLACES: dict[str, tuple[str, ...]] = {
     "wonsan": ("wonsan", "вонсан", "원산"),
     "hyesan": ("hyesan", "хесан", "혜산"),
     "sinuiju": ("sinuiju", "синыйджу", "신의주"),
-    "rason": ("rason", "rajin", "расон", "раджин", "라선", "나선시"),  # 나선: "stepped forward"
-    "hoeryong": ("hoeryong", "хверён", "хверен", "회령"),
+    "rason": (
+        "rason",
+        "rajin",
+        "расон",
+        "раджин",
+        "라선",
+        "나선시",
+        "나선특",
+        "나선경제",
+    ),  # 나선: "stepped forward"
+    "hoeryong": ("hoeryong", "хверен", "회령"),
     "onsong": ("onsong", "онсон", "온성"),
     "chongjin": ("chongjin", "чхонджин", "청진"),
     "hamhung": ("hamhung", "хамхын", "함흥"),
     "nampo": ("nampo", "нампхо", "남포"),
     "musan": ("musan", "мусан"),  # not 무산: "fell through"
     "ryanggang": ("ryanggang", "янгандо", "양강도", "량강도"),
-    "north hamgyong": ("north hamgyong", "함경북도", "함북"),
+    "north hamgyong": ("함경북도", "함북"),  # ("north" is no word to match on)
     # Russia
     "moscow": ("moscow", "москв", "모스크바"),
     "st petersburg": ("petersburg", "петербург", "상트페테르부르크", "페테르부르크"),
@@ -116,7 +125,8 @@ REGIONS_OF: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("vladivostok", "nakhodka", "ussuriysk", "khasan"), ("primorye",)),
     "blagoveshchensk": ("amur",),
     "alabuga": ("tatarstan",),
-    **dict.fromkeys(("shenyang", "dandong", "dalian", "donggang"), ("liaoning",)),
+    **dict.fromkeys(("shenyang", "dandong", "dalian"), ("liaoning",)),
+    "donggang": ("dandong", "liaoning"),
     **dict.fromkeys(("tumen", "yanji", "helong", "hunchun", "longjing"), ("yanbian", "jilin")),
     **dict.fromkeys(("yanbian", "changbai", "changchun"), ("jilin",)),
     **dict.fromkeys(("qingdao", "weihai"), ("shandong",)),
@@ -159,7 +169,8 @@ _BY_HEAD: dict[str, tuple[tuple[str, str], ...]] = {
 # words that begin like a place and are something else: the Shanghai Cooperation Organisation,
 # a stethoscope (청진기), a district of Busan (남포동), a country of origin (원산지), green tea
 _NOT_PLACES = re.compile(
-    r"shanghai cooperation|шанхайск\w*|상하이 ?협력\w*|청진기\w*|남포동\w*|원산지\w*"
+    r"shanghai cooperation|шанхайск\w* организаци\w*|\bшос\b|상하이 ?협력\w*|청진기\w*|남포동\w*"
+    r"|원산지\w*"
     r"|longjing tea"
 )
 
