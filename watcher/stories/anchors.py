@@ -15,7 +15,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watcher.stories.places import COUNTRY_OF, PLACES, places
 
@@ -806,7 +806,8 @@ class Anchors:
     roles: frozenset[Office] = frozenset()
     more: bool = False  # the headline tells of more of something ("two more soldiers")
     ratifier: str = ""  # who ratifies, when the headline names one (``RATIFIERS``)
-    matters: str = ""  # what matters an agreement covers (``matters``)
+    matters: str = ""  # what matters an agreement covers (``_matters``)
+    treaty: str = ""  # the agreement it is about, as a posting key (``treaty_key``), or ""
 
 
 def anchors(title: str, summary: str, language: str) -> Anchors:
@@ -816,7 +817,8 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
     body_places = places(f"{title}. {summary}")
     head_places = places(title)
     claim = _claim(title)
-    return Anchors(
+    head_words = _words(title)
+    found_anchors = Anchors(
         names=names(title, summary, language),
         hangul=language == "ko" or _is_hangul_text(title + summary),
         counts=body.counts,
@@ -831,12 +833,13 @@ def anchors(title: str, summary: str, language: str) -> Anchors:
         title_countries=countries(claim) | _implied(places(claim)),
         # a process the headline (else the lead) speaks of is a kind of event too (escaped /
         # handed back)
-        kinds=(kinds(title) | frozenset(_stages(_words(title)))) or frozenset(found),
+        kinds=(kinds(title) | frozenset(_stages(head_words))) or frozenset(found),
         roles=offices(title),  # who the development is about, not whom they met
-        more=_MORE.search(_words(title)) is not None,
+        more=_MORE.search(head_words) is not None,
         ratifier=ratifier(claim) if found.get("agreement") == "ratified" else "",
-        matters=matters(title),
+        matters=_matters(head_words),
     )
+    return replace(found_anchors, treaty=treaty_key(found_anchors))
 
 
 # -- postings: a report is a candidate for another when they share one of these ------------
@@ -886,30 +889,28 @@ def ratifier(text: str) -> str:
     return found[0] if len(found) == 1 else ""
 
 
-def treaties(found: Anchors) -> frozenset[str]:
-    """The agreement a report is about, as its subjects, what it is and covers
-    (``matters``), its stage and its parties: two countries sign one readmission agreement,
-    once (``_ONCE``), and each chamber ratifies it once (a ratification whose body the
-    headline leaves unsaid is none of them). The parties are the countries its headline
-    names, two or more; else, when the headline names one ("Russia signs readmission deal",
-    North Korea in the lead), the two the report names."""
+def treaty_key(found: Anchors) -> str:
+    """The agreement a report is about, as a posting key ("" for none): its subjects, what
+    it is and covers (``_matters``), its stage and its parties. Two countries sign one
+    readmission agreement, once (``_ONCE``), and each chamber ratifies it once (a
+    ratification whose body the headline leaves unsaid is none of them). The parties are the
+    countries its headline names, two or more; else, when the headline names one ("Russia
+    signs readmission deal", North Korea in the lead), the two the report names."""
+    # not workers arriving "under the deal Russia signed", nor an agreement on no known subject
+    if "agreement" not in found.kinds or not found.subjects:
+        return ""
     stage = dict(found.stages).get("agreement")
-    if "agreement" not in found.kinds:  # workers arriving "under the deal Russia signed"
-        return frozenset()
     if stage == "ratified" and found.ratifier:
         stage = f"ratified by {found.ratifier}"
     elif stage not in _ONCE:
-        return frozenset()
+        return ""
     parties = found.title_countries
     if len(parties) < 2 and len(found.countries) == 2:
         parties = found.countries
     if len(parties) < 2:
-        return frozenset()
-    if not found.subjects:
-        return frozenset()
+        return ""
     subject = "+".join(sorted(found.subjects))  # "legal assistance and extradition": both
-    names = "+".join(sorted(parties))
-    return frozenset({f"\x00t{subject}/{found.matters}/{stage}/{names}"})
+    return f"\x00t{subject}/{found.matters}/{stage}/{'+'.join(sorted(parties))}"
 
 
 # a protocol that implements an agreement is signed by ministries, often on another day (a
@@ -919,11 +920,10 @@ _AGREEMENT = _regex(("agreement*", "treaty", "treaties", "deal", "deals", "pact*
                      "соглашени*", "договор*", "협정", "조약"))  # fmt: skip
 
 
-def matters(title: str) -> str:
-    """What the headline's agreement is and covers: "protocol" when it names a protocol and
-    no agreement; "criminal", "civil" (a treaty on criminal matters is not the one on civil
-    matters); "" when unsaid (a lead says what any extradition is for: prosecution)."""
-    norm = _words(title)
+def _matters(norm: str) -> str:
+    """What the (normalised) headline's agreement is and covers: "protocol" when it names a
+    protocol and no agreement; "criminal", "civil" (a treaty on criminal matters is not the
+    one on civil matters); "" when unsaid (a lead says what any extradition is for)."""
     found = sorted(m for m, p in _MATTER_PATTERNS.items() if p.search(norm))
     if _PROTOCOL.search(norm) and not _AGREEMENT.search(norm):
         found.insert(0, "protocol")
@@ -932,7 +932,8 @@ def matters(title: str) -> str:
 
 def posting_keys(found: Anchors) -> frozenset[str]:
     keys = {name_key(k) for k in name_keys(found.names)}
-    keys.update(treaties(found))
+    if found.treaty:
+        keys.add(found.treaty)
     keys.update(count_key(c) for c in found.counts if c >= 3)
     keys.update(f"\x00d{d}" for d in found.days)
     keys.update(place_key(p) for p in found.places)

@@ -20,7 +20,6 @@ from watcher.stories.anchors import (
     names_match,
     place_key,
     role_key,
-    treaties,
 )
 from watcher.stories.places import same_places, specific
 
@@ -107,7 +106,7 @@ def support(
     kind = weights.stage * len(set(a.stages) & set(b.stages)) + (figure if small else 0.0)
     if a.subjects & b.subjects:
         kind += weights.subject
-    if treaties(a) & treaties(b):
+    if a.treaty and a.treaty == b.treaty:
         instance += weights.treaty
     return Support(instance, kind)
 
