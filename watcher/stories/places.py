@@ -11,113 +11,101 @@ import re
 
 from watcher.stories.text import words
 
-PLACES: dict[str, tuple[str, ...]] = {
-    # North Korea
-    "pyongyang": ("pyongyang", "пхеньян", "평양"),
-    "wonsan": ("wonsan", "вонсан", "원산"),
-    "hyesan": ("hyesan", "хесан", "혜산"),
-    "sinuiju": ("sinuiju", "синыйджу", "신의주"),
-    "rason": (
-        "rason",
-        "rajin",
-        "расон",
-        "раджин",
-        "라선",
-        "나선시",
-        "나선특",
-        "나선경제",
-    ),  # 나선: "stepped forward"
-    "hoeryong": ("hoeryong", "хверен", "회령"),
-    "onsong": ("onsong", "онсон", "온성"),
-    "chongjin": ("chongjin", "чхонджин", "청진"),
-    "hamhung": ("hamhung", "хамхын", "함흥"),
-    "nampo": ("nampo", "нампхо", "남포"),
-    "musan": ("musan", "мусан"),  # not 무산: "fell through"
-    "ryanggang": ("ryanggang", "янгандо", "양강도", "량강도"),
-    "north hamgyong": ("함경북도", "함북"),  # ("north" is no word to match on)
-    # Russia
-    "moscow": ("moscow", "москв", "모스크바"),
-    "st petersburg": ("petersburg", "петербург", "상트페테르부르크", "페테르부르크"),
-    "vladivostok": ("vladivostok", "владивосток", "블라디보스토크"),
-    "khabarovsk": ("khabarovsk", "хабаровск", "하바롭스크"),
-    "nakhodka": ("nakhodka", "находк", "나홋카"),
-    "ussuriysk": ("ussuriysk", "ussuriisk", "уссурийск", "우수리스크"),
-    "khasan": ("khasan", "хасанск", "핫산"),  # not 하산 ("going downhill"), not Хасанов
-    "primorye": ("primorye", "primorsky", "приморь", "приморск", "연해주"),
-    "amur": ("amur", "амурск", "приамурь", "아무르"),
-    "blagoveshchensk": ("blagoveshchensk", "благовещенск", "블라고베셴스크"),
-    "kursk": ("kursk", "курск", "курщин", "쿠르스크"),
-    "belgorod": ("belgorod", "белгород", "벨고로드"),
-    "tatarstan": ("tatarstan", "татарстан", "타타르스탄"),
-    "alabuga": ("alabuga", "yelabuga", "elabuga", "алабуг", "елабуг", "알라부가", "옐라부가"),
-    "sakhalin": ("sakhalin", "сахалин", "사할린"),
-    "irkutsk": ("irkutsk", "иркутск", "이르쿠츠크"),
-    "novosibirsk": ("novosibirsk", "новосибирск", "노보시비르스크"),
-    "tomsk": ("tomsk", "томск", "톰스크"),
-    "krasnoyarsk": ("krasnoyarsk", "красноярск", "크라스노야르스크"),
-    "yakutia": ("yakutsk", "yakutia", "якутск", "якути", "야쿠츠크", "야쿠티야"),
-    "magadan": ("magadan", "магадан", "마가단"),
-    "kamchatka": ("kamchatka", "камчатк", "캄차카"),
-    "kaliningrad": ("kaliningrad", "калининград", "칼리닌그라드"),
-    "donetsk": ("donetsk", "донецк", "도네츠크"),
-    "luhansk": ("luhansk", "lugansk", "луганск", "루한스크", "루간스크"),
-    # China
-    "beijing": ("beijing", "пекин", "베이징"),
-    "shanghai": ("shanghai", "шанха", "상하이"),
-    "liaoning": ("liaoning", "ляонин", "랴오닝"),
-    "shenyang": ("shenyang", "шэньян", "선양"),
-    "dandong": ("dandong", "даньдун", "단둥"),
-    "dalian": ("dalian", "далянь", "다롄"),
-    "donggang": ("donggang", "둥강"),
-    "jilin": ("jilin", "цзилин", "지린"),
-    "yanbian": ("yanbian", "яньбян", "옌볜", "연변"),
-    "tumen": ("tumen", "тумэн", "투먼"),
-    "yanji": ("yanji", "яньцзи", "옌지"),
-    "helong": ("helong", "хэлун", "허룽"),
-    "hunchun": ("hunchun", "хуньчунь", "훈춘"),
-    "longjing": ("longjing", "лунцзин", "룽징"),
-    "changbai": ("changbai", "чанба", "창바이"),
-    "changchun": ("changchun", "чанчунь", "창춘"),
-    "harbin": ("harbin", "харбин", "하얼빈"),
-    "shandong": ("shandong", "шаньдун", "산둥"),
-    "qingdao": ("qingdao", "циндао", "칭다오"),
-    "weihai": ("weihai", "вэйхай", "웨이하이"),
-    "yunnan": ("yunnan", "юньнань", "윈난"),
-    "kunming": ("kunming", "куньмин", "쿤밍"),
-    # rivers on the border
-    "tumen_river": ("tumen river", "туманн", "туманган", "두만강"),
-    "yalu": ("yalu", "ялу", "압록강"),
-    # elsewhere
-    "kyiv": ("kyiv", "kiev", "киев", "키이우"),
-    "seoul": ("seoul", "сеул", "서울"),
-    "geneva": ("geneva", "женев", "제네바"),
-    "vientiane": ("vientiane", "вьентьян", "비엔티안"),
-    "bangkok": ("bangkok", "бангкок", "방콕"),
-    "hanoi": ("hanoi", "ханой", "하노이"),
-    "ulaanbaatar": ("ulaanbaatar", "ulan bator", "улан батор", "울란바토르"),
+# Places by the country they are in (a report naming Shenyang speaks of China)
+_BY_COUNTRY: dict[str, dict[str, tuple[str, ...]]] = {
+    "north korea": {
+        "pyongyang": ("pyongyang", "пхеньян", "평양"),
+        "wonsan": ("wonsan", "вонсан", "원산"),
+        "hyesan": ("hyesan", "хесан", "혜산"),
+        "sinuiju": ("sinuiju", "синыйджу", "신의주"),
+        # 라선, 나선시: not 나선 alone ("stepped forward")
+        "rason": ("rason", "rajin", "расон", "раджин", "라선", "나선시", "나선특", "나선경제"),
+        "hoeryong": ("hoeryong", "хверен", "회령"),
+        "onsong": ("onsong", "онсон", "온성"),
+        "chongjin": ("chongjin", "чхонджин", "청진"),
+        "hamhung": ("hamhung", "хамхын", "함흥"),
+        "nampo": ("nampo", "нампхо", "남포"),
+        "musan": ("musan", "мусан"),  # not 무산: "fell through"
+        "ryanggang": ("ryanggang", "янгандо", "양강도", "량강도"),
+        "north hamgyong": ("함경북도", "함북"),  # ("north" is no word to match on)
+    },
+    "russia": {
+        "moscow": ("moscow", "москв", "모스크바"),
+        "st petersburg": ("petersburg", "петербург", "상트페테르부르크", "페테르부르크"),
+        "vladivostok": ("vladivostok", "владивосток", "블라디보스토크"),
+        "khabarovsk": ("khabarovsk", "хабаровск", "하바롭스크"),
+        "nakhodka": ("nakhodka", "находк", "나홋카"),
+        "ussuriysk": ("ussuriysk", "ussuriisk", "уссурийск", "우수리스크"),
+        "khasan": ("khasan", "хасанск", "핫산"),  # not 하산 ("going downhill"), not Хасанов
+        "primorye": ("primorye", "primorsky", "приморь", "приморск", "연해주"),
+        "amur": ("amur", "амурск", "приамурь", "아무르"),
+        "blagoveshchensk": ("blagoveshchensk", "благовещенск", "블라고베셴스크"),
+        "kursk": ("kursk", "курск", "курщин", "쿠르스크"),
+        "belgorod": ("belgorod", "белгород", "벨고로드"),
+        "tatarstan": ("tatarstan", "татарстан", "타타르스탄"),
+        "alabuga": ("alabuga", "yelabuga", "elabuga", "алабуг", "елабуг", "알라부가", "옐라부가"),
+        "sakhalin": ("sakhalin", "сахалин", "사할린"),
+        "irkutsk": ("irkutsk", "иркутск", "이르쿠츠크"),
+        "novosibirsk": ("novosibirsk", "новосибирск", "노보시비르스크"),
+        "tomsk": ("tomsk", "томск", "톰스크"),
+        "krasnoyarsk": ("krasnoyarsk", "красноярск", "크라스노야르스크"),
+        "yakutia": ("yakutsk", "yakutia", "якутск", "якути", "야쿠츠크", "야쿠티야"),
+        "magadan": ("magadan", "магадан", "마가단"),
+        "kamchatka": ("kamchatka", "камчатк", "캄차카"),
+        "kaliningrad": ("kaliningrad", "калининград", "칼리닌그라드"),
+    },
+    "china": {
+        "beijing": ("beijing", "пекин", "베이징"),
+        "shanghai": ("shanghai", "шанха", "상하이"),
+        "liaoning": ("liaoning", "ляонин", "랴오닝"),
+        "shenyang": ("shenyang", "шэньян", "선양"),
+        "dandong": ("dandong", "даньдун", "단둥"),
+        "dalian": ("dalian", "далянь", "다롄"),
+        "donggang": ("donggang", "둥강"),
+        "jilin": ("jilin", "цзилин", "지린"),
+        "yanbian": ("yanbian", "яньбян", "옌볜", "연변"),
+        "tumen": ("tumen", "тумэн", "투먼"),
+        "yanji": ("yanji", "яньцзи", "옌지"),
+        "helong": ("helong", "хэлун", "허룽"),
+        "hunchun": ("hunchun", "хуньчунь", "훈춘"),
+        "longjing": ("longjing", "лунцзин", "룽징"),
+        "changbai": ("changbai", "чанба", "창바이"),
+        "changchun": ("changchun", "чанчунь", "창춘"),
+        "harbin": ("harbin", "харбин", "하얼빈"),
+        "shandong": ("shandong", "шаньдун", "산둥"),
+        "qingdao": ("qingdao", "циндао", "칭다오"),
+        "weihai": ("weihai", "вэйхай", "웨이하이"),
+        "yunnan": ("yunnan", "юньнань", "윈난"),
+        "kunming": ("kunming", "куньмин", "쿤밍"),
+    },
+    "ukraine": {
+        "donetsk": ("donetsk", "донецк", "도네츠크"),
+        "luhansk": ("luhansk", "lugansk", "луганск", "루한스크", "루간스크"),
+        "kyiv": ("kyiv", "kiev", "киев", "키이우"),
+    },
+    "south korea": {
+        "seoul": ("seoul", "сеул", "서울"),
+    },
+    "laos": {
+        "vientiane": ("vientiane", "вьентьян", "비엔티안"),
+    },
+    "thailand": {
+        "bangkok": ("bangkok", "бангкок", "방콕"),
+    },
+    "vietnam": {
+        "hanoi": ("hanoi", "ханой", "하노이"),
+    },
+    "mongolia": {
+        "ulaanbaatar": ("ulaanbaatar", "ulan bator", "улан батор", "울란바토르"),
+    },
+    "": {  # the border rivers, and Geneva (no country a headline here is about)
+        "tumen_river": ("tumen river", "туманн", "туманган", "두만강"),
+        "yalu": ("yalu", "ялу", "압록강"),
+        "geneva": ("geneva", "женев", "제네바"),
+    },
 }
-
-# the country each place is in: a report naming Shenyang speaks of China
-COUNTRY_OF: dict[str, str] = {
-    **dict.fromkeys(
-        ("pyongyang", "wonsan", "hyesan", "sinuiju", "rason", "hoeryong", "onsong", "chongjin",
-         "hamhung", "nampo", "musan", "ryanggang", "north hamgyong"), "north korea"),
-    **dict.fromkeys(
-        ("moscow", "st petersburg", "vladivostok", "khabarovsk", "nakhodka", "ussuriysk",
-         "khasan", "primorye", "amur", "blagoveshchensk", "kursk", "belgorod", "tatarstan",
-         "alabuga", "sakhalin", "irkutsk", "novosibirsk", "tomsk", "krasnoyarsk",
-         "yakutia", "magadan", "kamchatka", "kaliningrad"), "russia"),
-    **dict.fromkeys(
-        ("beijing", "shanghai", "liaoning", "shenyang", "dandong", "dalian", "donggang",
-         "jilin", "yanbian", "tumen", "yanji", "helong", "hunchun", "longjing", "changbai",
-         "changchun", "harbin", "shandong", "qingdao", "weihai", "yunnan", "kunming"), "china"),
-    **dict.fromkeys(("kyiv", "donetsk", "luhansk"), "ukraine"),
-    "seoul": "south korea",
-    "vientiane": "laos",
-    "bangkok": "thailand",
-    "hanoi": "vietnam",
-    "ulaanbaatar": "mongolia",
-}  # fmt: skip
+PLACES: dict[str, tuple[str, ...]] = {p: a for ps in _BY_COUNTRY.values() for p, a in ps.items()}
+COUNTRY_OF: dict[str, str] = {p: c for c, ps in _BY_COUNTRY.items() if c for p in ps}
 
 # the regions a place lies in: a report naming Dandong and one naming Liaoning may tell of one
 # development (two cities of one region may not)
